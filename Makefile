@@ -1,0 +1,46 @@
+# make run   set up everything and serve the demo on http://127.0.0.1:8000/admin/
+# make test  set up and run the whole suite (SQLite, plus PostgreSQL when DATABASE_URL is set)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgres setup chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements.txt requirements-test.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+setup: $(VENV)/.run-installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --once
+	$(BIN)/python manage.py ensure_admin
+
+run: setup
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (browser tests need /usr/bin/chromium)." >&2; exit 1; fi; }
+
+test: $(VENV)/.test-installed chromium
+	env -u DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$DATABASE_URL" ]; then echo "== again on $$DATABASE_URL"; $(BIN)/pytest; fi
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python bench/changelist.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .admin-password

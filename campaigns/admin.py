@@ -1,0 +1,105 @@
+"""Assistant and campaign pages. Start and pause go through campaigns.services."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+
+from . import services
+from .forms import CampaignForm
+from .models import Assistant, Campaign, Variable
+
+
+class VariableInline(admin.TabularInline):
+    model = Variable
+    fields = ["position", "name", "default_value", "required", "description"]
+    extra = 1
+
+
+@admin.register(Assistant)
+class AssistantAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "created_at"]
+    search_fields = ["name"]
+    inlines = [VariableInline]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ["name", "assistant", "status", "max_calls_in_parallel", "secondary_strategy", "created_at"]
+    list_filter = ["status", "assistant"]
+    search_fields = ["name"]
+    readonly_fields = ["status", "status_reason", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "assistant", "status", "status_reason"]}),
+        (
+            "Calling hours",
+            {
+                "fields": ["allowed_hours_start", "allowed_hours_end", "allowed_days", "timezone", "default_country"],
+                "description": "Calls start only inside these hours and days, in each lead's own time zone "
+                "(the lead's, else the campaign's, else the assistant's).",
+            },
+        ),
+        (
+            "Attempts",
+            {
+                "fields": [
+                    "max_calls_in_parallel",
+                    "max_retries",
+                    "retry_interval",
+                    "secondary_strategy",
+                    "call_timeout",
+                ],
+                "description": "Each number gets 1 + max retries attempts. Changes apply from the next dial.",
+            },
+        ),
+        (
+            "What counts as success",
+            {"fields": ["retry_on_voicemail", "retry_on_goal_incomplete", "goal_completion_variable", "mark_complete_when_no_leads"]},
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    change_form_template = "admin/campaigns/campaign/change_form.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        # A campaign with leads is never deleted from here: that would take its leads
+        # and their history with it. Move or export them first.
+        if obj is not None and obj.leads.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<int:pk>/start/", self.admin_site.admin_view(self.start_view), name="%s_%s_start" % info),
+            path("<int:pk>/pause/", self.admin_site.admin_view(self.pause_view), name="%s_%s_pause" % info),
+            *super().get_urls(),
+        ]
+
+    def _status_view(self, request: HttpRequest, pk: int, service, done: str):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        try:
+            service(campaign=campaign)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, done.format(name=campaign.name), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[pk]))
+
+    def start_view(self, request, pk):
+        return self._status_view(request, pk, services.campaign_start, "“{name}” is running.")
+
+    def pause_view(self, request, pk):
+        return self._status_view(
+            request, pk, services.campaign_pause, "“{name}” is paused: calls in progress finish, no new ones start."
+        )

@@ -1,0 +1,50 @@
+"""Everything ``make run`` needs in one process tree: the web server and the task
+worker (the dialer joins them when it exists). One Ctrl-C stops them all."""
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the web server and the background task worker together until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args, host: str, port: str, **options):
+        manage = [sys.executable, "manage.py"]
+        commands = {
+            "web": [*manage, "runserver", f"{host}:{port}"],
+            "worker": [*manage, "db_worker"],
+        }
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with status {child.returncode}; stopping the rest.")
+                        stopping = True
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+            for child in children.values():
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()

@@ -1,0 +1,203 @@
+"""Assistants (the AI agent and its variable schema) and campaigns (one calling run
+with its settings). The dialer and call history join these in a later change."""
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from .validators import DAYS, validate_country, validate_days, validate_timezone, validate_variable_name
+
+
+class Assistant(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA name (e.g. America/New_York). Campaigns without a time zone of "
+        "their own use it; empty means the site's time zone.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def variable_defaults(self) -> dict[str, str]:
+        """What every call of this assistant receives before lead and number values."""
+        return {v.name: v.default_value for v in self.variables.all() if v.default_value != ""}
+
+
+class Variable(models.Model):
+    """One variable of an assistant's conversations. Values live in each contact's
+    JSON, never in a row per value."""
+
+    assistant = models.ForeignKey(Assistant, on_delete=models.CASCADE, related_name="variables")
+    name = models.CharField(max_length=64, validators=[validate_variable_name])
+    default_value = models.CharField(max_length=1000, blank=True)
+    required = models.BooleanField(
+        default=False,
+        help_text="A lead must have a value for it, unless the default supplies one.",
+    )
+    description = models.CharField(max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on forms and in files.")
+
+    class Meta:
+        ordering = ["assistant", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assistant", "name"], name="variable_name_unique_per_assistant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def all_days() -> list[str]:
+    return list(DAYS)
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_PROGRESS = "in-progress", "In progress"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+
+    class SecondaryStrategy(models.TextChoices):
+        EXHAUST = "exhaust", "Exhaust: use up one number before the next"
+        CASCADE = "cascade", "Cascade: try every number once per round"
+
+    name = models.CharField(max_length=200, unique=True)
+    assistant = models.ForeignKey(Assistant, on_delete=models.PROTECT, related_name="campaigns")
+    # Status moves only through campaigns.services (start, pause, complete).
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
+    status_reason = models.CharField(
+        max_length=300, blank=True, editable=False, help_text="Why the campaign was last paused or completed."
+    )
+
+    max_calls_in_parallel = models.PositiveIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="At most this many calls of this campaign at once (1 to 1000).",
+    )
+    allowed_hours_start = models.TimeField(
+        default=datetime.time(0, 0), help_text="Earliest time to call, in the lead's local time."
+    )
+    allowed_hours_end = models.TimeField(
+        default=datetime.time(23, 59), help_text="Latest time to start a call, in the lead's local time."
+    )
+    allowed_days = models.JSONField(
+        default=all_days,
+        validators=[validate_days],
+        help_text="Days of the week, in the lead's local time, on which calls may start.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA name for leads without a time zone of their own; empty means the "
+        "assistant's, else the site's.",
+    )
+    default_country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[validate_country],
+        help_text="Two-letter country (e.g. US) used to read numbers typed without +. "
+        "Empty: numbers must be international.",
+    )
+    max_retries = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MaxValueValidator(10)],
+        help_text="Retries per number after its first attempt: each number gets 1 + max retries attempts (0 to 10).",
+    )
+    retry_interval = models.PositiveIntegerField(
+        "retry interval (minutes)",
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(4320)],
+        help_text="Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days).",
+    )
+    retry_on_voicemail = models.BooleanField(
+        default=False, help_text="On: reaching voicemail counts as unsuccessful and is retried. Off: it completes the lead."
+    )
+    retry_on_goal_incomplete = models.BooleanField(
+        default=False,
+        help_text="On: an answered call whose goal was not achieved is retried. Needs the goal completion variable.",
+    )
+    goal_completion_variable = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Name of the true/false value the AI extracts after a call to say the goal was achieved.",
+    )
+    secondary_strategy = models.CharField(
+        max_length=10,
+        choices=SecondaryStrategy.choices,
+        default=SecondaryStrategy.EXHAUST,
+        help_text="Exhaust: retry a number until its attempts run out, then the next one at once. "
+        "Cascade: after a failed attempt try the next number at once; after the last, wait the retry interval.",
+    )
+    mark_complete_when_no_leads = models.BooleanField(
+        default=True, help_text="Complete the campaign by itself when no lead is left to dial."
+    )
+    call_timeout = models.PositiveIntegerField(
+        "call timeout (minutes)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="A call with no outcome after this many minutes is closed as lost (an unsuccessful attempt).",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_calls_in_parallel__gte=1, max_calls_in_parallel__lte=1000),
+                name="campaign_parallel_calls_range",
+            ),
+            models.CheckConstraint(condition=Q(max_retries__lte=10), name="campaign_max_retries_range"),
+            models.CheckConstraint(
+                condition=Q(retry_interval__gte=10, retry_interval__lte=4320), name="campaign_retry_interval_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(call_timeout__gte=1, call_timeout__lte=1440), name="campaign_call_timeout_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(allowed_hours_start__lte=models.F("allowed_hours_end")),
+                name="campaign_hours_start_before_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(retry_on_goal_incomplete=False) | ~Q(goal_completion_variable=""),
+                name="campaign_goal_retry_needs_variable",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "in-progress", "paused", "completed"]), name="campaign_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.allowed_hours_start and self.allowed_hours_end and self.allowed_hours_start > self.allowed_hours_end:
+            errors["allowed_hours_end"] = "The end of the calling hours must not be before their start."
+        if self.retry_on_goal_incomplete and not self.goal_completion_variable:
+            errors["goal_completion_variable"] = "Retrying on an incomplete goal needs the name of the goal variable."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def attempts_per_number(self) -> int:
+        return 1 + self.max_retries
+
+    def effective_timezone(self) -> str:
+        """The zone for leads without their own: the campaign's, the assistant's, the site's."""
+        return self.timezone or self.assistant.timezone or settings.TIME_ZONE

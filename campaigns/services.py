@@ -1,0 +1,35 @@
+"""Campaign status changes: start (or resume), pause, complete."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Campaign
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign) -> Campaign:
+    """Start a draft, resume a paused, or restart a completed campaign.
+
+    Needs at least one lead. Dialling starts with the dialer's next pass.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status == Campaign.Status.IN_PROGRESS:
+        raise ValidationError("The campaign is already running.")
+    if not campaign.leads.exists():
+        raise ValidationError("A campaign needs at least one lead before it can start.")
+    campaign.status = Campaign.Status.IN_PROGRESS
+    campaign.status_reason = ""
+    campaign.save(update_fields=["status", "status_reason", "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_pause(*, campaign: Campaign, reason: str = "paused by hand") -> Campaign:
+    """Stop starting new calls; calls in flight finish and their outcomes still count."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.IN_PROGRESS:
+        raise ValidationError("Only a running campaign can be paused.")
+    campaign.status = Campaign.Status.PAUSED
+    campaign.status_reason = reason[:300]
+    campaign.save(update_fields=["status", "status_reason", "updated_at"])
+    return campaign

@@ -1,0 +1,215 @@
+"""Forms of the lead pages and of the actions that need an answer first."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from campaigns.models import Campaign
+
+from .models import Contact, DoNotCallNumber, Lead
+from .phones import InvalidPhoneNumber, normalize_phone
+from .variables import MAX_VALUE_LENGTH, format_pairs, parse_pairs
+
+VARIABLE_PREFIX = "var_"
+
+
+def clean_phone(value: str, campaign: Campaign | None) -> str:
+    try:
+        return normalize_phone(value, region=campaign.default_country if campaign else None)
+    except InvalidPhoneNumber as error:
+        raise ValidationError(str(error)) from None
+
+
+class BaseLeadForm(forms.ModelForm):
+    """The lead, its primary number and the lead's variables on one form.
+
+    ``lead_form_for`` adds one field per variable of the campaign's assistant. Values
+    equal to the assistant's default are not stored: the lead inherits the default,
+    so changing a default later reaches every lead that did not override it.
+    """
+
+    campaign_obj: Campaign
+
+    primary_phone = forms.CharField(
+        label="Primary number",
+        max_length=40,
+        help_text="E.164 (+14155551234); spaces, dashes and brackets are fine, and numbers "
+        "without + are read in the campaign's country.",
+    )
+    extra_variables = forms.CharField(
+        label="Other variables",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "placeholder": "name=value, one per line"}),
+        help_text="Values the assistant does not declare, one name=value per line.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["timezone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            primary = self.instance.contacts.filter(position=0).first()
+            values = dict(primary.variables) if primary else {}
+            self.initial.setdefault("primary_phone", primary.phone if primary else "")
+            for variable in self.assistant_variables:
+                self.initial.setdefault(VARIABLE_PREFIX + variable.name, values.pop(variable.name, variable.default_value))
+            self.initial.setdefault("extra_variables", format_pairs(values))
+
+    @property
+    def assistant_variables(self):
+        return list(self.campaign_obj.assistant.variables.all())
+
+    def clean_primary_phone(self) -> str:
+        return clean_phone(self.cleaned_data["primary_phone"], self.campaign_obj)
+
+    def clean_extra_variables(self) -> dict[str, str]:
+        extra = parse_pairs(self.cleaned_data.get("extra_variables") or "")
+        declared = {v.name for v in self.assistant_variables}
+        clashes = sorted(declared & extra.keys())
+        if clashes:
+            raise ValidationError(f"Use the fields above for {', '.join(clashes)}.")
+        return extra
+
+    def clean(self):
+        cleaned = super().clean()
+        phone = cleaned.get("primary_phone")
+        if phone:
+            taken = Contact.objects.filter(campaign=self.campaign_obj, position=0, phone=phone)
+            if self.instance.pk:
+                taken = taken.exclude(lead=self.instance)
+            if taken.exists():
+                self.add_error("primary_phone", f"Another lead of this campaign already has the number {phone}.")
+            # The secondary numbers' formset is validated after this form and checks
+            # them against the primary number it finds here.
+            self.instance._primary_phone_input = phone
+        return cleaned
+
+    def lead_variables(self) -> dict[str, str]:
+        values = {}
+        for variable in self.assistant_variables:
+            value = self.cleaned_data.get(VARIABLE_PREFIX + variable.name, "")
+            if value != "" and value != variable.default_value:
+                values[variable.name] = value
+        values.update(self.cleaned_data.get("extra_variables") or {})
+        return values
+
+
+def lead_form_for(campaign: Campaign) -> type[BaseLeadForm]:
+    """The lead form of ``campaign``: one input per assistant variable, pre-filled
+    with its default; required ones without a default must be filled."""
+    fields: dict[str, forms.Field] = {}
+    for variable in campaign.assistant.variables.all():
+        fields[VARIABLE_PREFIX + variable.name] = forms.CharField(
+            label=variable.name,
+            max_length=MAX_VALUE_LENGTH,
+            required=variable.required and not variable.default_value,
+            initial=variable.default_value,
+            help_text=variable.description,
+        )
+    fields["campaign_obj"] = campaign  # a class attribute, not a field
+    return type("LeadForm", (BaseLeadForm,), fields)
+
+
+class SecondaryNumberForm(forms.ModelForm):
+    """One secondary number of a lead: its digits and its own variable values."""
+
+    phone = forms.CharField(label="Number", max_length=40)
+    own_variables = forms.CharField(
+        label="Own values",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 40, "placeholder": "contact_name=Maria"}),
+        help_text="name=value lines; what this number does not set, it takes from the lead.",
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["phone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("own_variables", format_pairs(self.instance.variables))
+
+    def clean_phone(self) -> str:
+        lead = self.instance.lead if self.instance.lead_id else None
+        campaign = lead.campaign if lead else getattr(self, "campaign", None)
+        return clean_phone(self.cleaned_data["phone"], campaign)
+
+    def clean_own_variables(self) -> dict[str, str]:
+        return parse_pairs(self.cleaned_data.get("own_variables") or "")
+
+    def validate_unique(self):
+        # Uniqueness is the formset's and the service's job: a reorder would trip
+        # per-row checks against positions that are about to change.
+        pass
+
+
+class SecondaryNumberFormSet(forms.BaseInlineFormSet):
+    def get_queryset(self):
+        return super().get_queryset().filter(position__gt=0).order_by("position")
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.campaign = getattr(self, "campaign", None)
+        return form
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if len(kept) > 10:
+            raise ValidationError("A lead has at most 10 secondary numbers.")
+        primary = getattr(self.instance, "_primary_phone_input", None)
+        seen: dict[str, int] = {}
+        for form in kept:
+            phone = form.cleaned_data["phone"]
+            if phone == primary:
+                form.add_error("phone", "This is the primary number.")
+            elif phone in seen:
+                form.add_error("phone", "This number is listed twice.")
+            seen[phone] = 1
+
+
+class RescheduleForm(forms.Form):
+    when = forms.ChoiceField(
+        label="When",
+        choices=[("interval", "After each campaign's retry interval"), ("at", "At this time")],
+        initial="interval",
+        widget=forms.RadioSelect,
+    )
+    at = forms.SplitDateTimeField(label="Time", required=False, widget=AdminSplitDateTime)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("when") == "at":
+            at = cleaned.get("at")
+            if at is None:
+                self.add_error("at", "Choose the date and time of the next attempt.")
+            elif at < timezone.now() - datetime.timedelta(minutes=1):
+                self.add_error("at", "Choose a time that has not passed.")
+        return cleaned
+
+
+class MoveToCampaignForm(forms.Form):
+    campaign = forms.ModelChoiceField(queryset=Campaign.objects.order_by("name"), label="Move to campaign")
+
+
+class ConfirmForm(forms.Form):
+    """An action that asks only "are you sure?"."""
+
+
+class DoNotCallNumberForm(forms.ModelForm):
+    class Meta:
+        model = DoNotCallNumber
+        fields = ["phone", "reason"]
+
+    def clean_phone(self) -> str:
+        return clean_phone(self.cleaned_data["phone"], None)

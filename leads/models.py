@@ -1,0 +1,177 @@
+"""Leads, their phone numbers (contacts), the audit trail of status changes and the
+do-not-call list.
+
+Nobody assigns ``status`` here or anywhere else but ``leads.transitions``: the fields
+are not editable in forms, and every change there writes its audit row.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from campaigns.models import Campaign
+from campaigns.validators import validate_timezone
+
+# E.164: a + and up to 15 digits, the first not 0. The shortest real numbers have 7.
+E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+MAX_SECONDARY_NUMBERS = 10
+
+
+class LeadStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    REACHED_MAX_RETRIES = "reached-max-retries", "Max retries"
+    COMPLETED = "completed", "Completed"
+    BLACKLISTED = "blacklisted", "Do not call"
+
+
+class ContactStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    PROCESSING = "processing", "Processing"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    REACHED_MAX_RETRIES = "reached-max-retries", "No attempts left"
+    COMPLETED = "completed", "Completed"
+    BLACKLISTED = "blacklisted", "Do not call"
+
+
+class Lead(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="leads")
+    status = models.CharField(max_length=24, choices=LeadStatus.choices, default=LeadStatus.CREATED, editable=False)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA name for this lead's calling hours; empty means the campaign's.",
+    )
+    # Queue fields: kept by the transitions, read by the dialer and the list.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The sum of the contacts' attempts, kept here so the list can show and sort it.
+    attempts = models.PositiveIntegerField(default=0, editable=False)
+    last_outcome = models.CharField(max_length=24, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list's default order, alone and under its usual filters.
+            models.Index(fields=["created_at", "id"], name="lead_created"),
+            models.Index(fields=["status", "created_at", "id"], name="lead_status_created"),
+            models.Index(fields=["campaign", "status", "created_at", "id"], name="lead_campaign_status_created"),
+            models.Index(fields=["next_attempt_at", "id"], name="lead_next_attempt"),
+            models.Index(fields=["last_attempt_at", "id"], name="lead_last_attempt"),
+            models.Index(fields=["attempts", "id"], name="lead_attempts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.pk}"
+
+    def timezone_name(self) -> str:
+        return self.timezone or self.campaign.effective_timezone()
+
+
+class Contact(models.Model):
+    """One phone number of a lead. Position 0 is the primary; 1..10 the secondaries,
+    dialled in that order. The primary's ``variables`` are the lead's variables."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts")
+    # A copy of lead.campaign, so "a primary number is unique within its campaign" is a
+    # database constraint. Only leads.services and leads.transitions write it, always
+    # together with the lead's campaign.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", editable=False)
+    position = models.PositiveSmallIntegerField()
+    phone = models.CharField(max_length=16)
+    status = models.CharField(
+        max_length=24, choices=ContactStatus.choices, default=ContactStatus.CREATED, editable=False
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    last_outcome = models.CharField(max_length=24, blank=True, editable=False)
+    variables = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["lead", "position"]
+        indexes = [
+            models.Index(fields=["phone"], name="contact_phone"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "position"], name="contact_position_unique_per_lead"),
+            models.UniqueConstraint(fields=["lead", "phone"], name="contact_phone_unique_per_lead"),
+            models.UniqueConstraint(
+                fields=["campaign", "phone"],
+                condition=Q(position=0),
+                name="primary_phone_unique_per_campaign",
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=0, position__lte=MAX_SECONDARY_NUMBERS), name="contact_position_range"
+            ),
+            models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="contact_phone_e164"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ContactStatus]), name="contact_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone
+
+    @property
+    def is_primary(self) -> bool:
+        return self.position == 0
+
+
+class StatusChange(models.Model):
+    """The audit trail: one row per lead per status change, automatic or manual."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        DIALER = "dialer", "Dialer"
+        WEBHOOK = "webhook", "Outcome webhook"
+        IMPORT = "import", "Import"
+        SYSTEM = "system", "System"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    # Every row written by one action shares its operation: "this Reset moved these".
+    operation = models.UUIDField(default=uuid.uuid4, db_index=True)
+    from_status = models.CharField(max_length=24, choices=LeadStatus.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=LeadStatus.choices)
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "changed_at"], name="statuschange_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class DoNotCallNumber(models.Model):
+    """A number that is never dialled, in any campaign."""
+
+    phone = models.CharField(max_length=16, unique=True)
+    reason = models.CharField(max_length=300, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "do-not-call number"
+        constraints = [models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="dnc_phone_e164")]
+
+    def __str__(self) -> str:
+        return self.phone

@@ -1,0 +1,53 @@
+"""Test data for leads. Leads are made through leads.services, as the product makes
+them; bulk_leads writes many rows at once for the tests about scale."""
+
+import itertools
+from collections.abc import Sequence
+
+from campaigns.models import Campaign
+from campaigns.tests.factories import make_campaign
+from leads import services
+from leads.models import Contact, Lead
+from leads.transitions import Actor
+
+_numbers = itertools.count(0)
+# Fictional North American numbers (NXX-555-01xx) that libphonenumber accepts.
+_AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
+
+
+def phone(index: int | None = None) -> str:
+    """A distinct valid E.164 number per call (1,400 before they repeat)."""
+    n = next(_numbers) if index is None else index
+    return f"+1{_AREAS[(n // 100) % len(_AREAS)]}55501{n % 100:02d}"
+
+
+def make_lead(
+    *,
+    campaign: Campaign | None = None,
+    primary: str | None = None,
+    secondaries: Sequence[str] = (),
+    variables: dict | None = None,
+    **fields,
+) -> Lead:
+    lead = Lead(campaign=campaign or make_campaign(), **fields)
+    return services.lead_create(
+        lead=lead,
+        primary_phone=primary or phone(),
+        variables=variables or {},
+        secondaries=[services.Number(p) for p in secondaries],
+        actor=Actor.system(),
+    )
+
+
+def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: int = 0) -> list[Lead]:
+    """``count`` Created leads with raw numbers (not libphonenumber-checked), fast."""
+    leads = Lead.objects.bulk_create([Lead(campaign=campaign) for _ in range(count)], batch_size=2000)
+    contacts = []
+    for offset, lead in enumerate(leads):
+        base = 10_000_000 + (start + offset) * 11
+        for position in range(secondaries + 1):
+            contacts.append(
+                Contact(lead=lead, campaign=campaign, position=position, phone=f"+1415{base + position:07d}")
+            )
+    Contact.objects.bulk_create(contacts, batch_size=5000)
+    return leads

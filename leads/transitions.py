@@ -1,0 +1,345 @@
+"""Every change of a lead's status, and nothing else, lives here.
+
+Each way a status changes is one function. The bulk ones take any queryset of leads
+(one lead, a page, or a filtered "select all" of a million) and work in a fixed
+number of statements whatever its size:
+
+1. one aggregate query counts the selection by the first skip rule each lead meets;
+2. one ``INSERT … SELECT … FOR UPDATE`` writes an audit row for every lead that moves
+   and, on PostgreSQL, locks it (on SQLite the IMMEDIATE transaction holds the write
+   lock from BEGIN), so a dialer cannot claim it between the audit and the move;
+3. one UPDATE moves exactly the leads of that audit batch, and at most two more put
+   their numbers right (contact states, the attempt total).
+
+A lead in Processing is never moved by hand: every manual action skips it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from campaigns.models import Campaign
+
+from .models import Contact, ContactStatus, Lead, LeadStatus, StatusChange
+
+INVALID_NUMBER_OUTCOME = "invalid-number"
+
+SKIP_PROCESSING = ("a call is in progress", Q(status=LeadStatus.PROCESSING))
+SKIP_DO_NOT_CALL = ("on the do-not-call list", Q(status=LeadStatus.BLACKLISTED))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who moves leads: a person in the admin, or the dialer, import, webhook…"""
+
+    source: str
+    user: AbstractBaseUser | None = None
+
+    @classmethod
+    def admin(cls, user: AbstractBaseUser) -> Actor:
+        return cls(source=StatusChange.Source.ADMIN, user=user)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(source=StatusChange.Source.SYSTEM)
+
+
+@dataclass
+class TransitionResult:
+    moved: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    operation: uuid.UUID | None = None
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+@dataclass(frozen=True)
+class _Move:
+    """What one action does to the leads it moves."""
+
+    to_status: str
+    reason: str
+    skip_rules: list[tuple[str, Q]]
+    lead_updates: dict[str, Any] = field(default_factory=dict)
+    # Each (filter, updates) pair is one UPDATE over the moved leads' contacts.
+    contact_updates: list[tuple[Q, dict[str, Any]]] = field(default_factory=list)
+
+
+def _has_contact(condition: Q) -> Exists:
+    return Exists(Contact.objects.filter(condition, lead=OuterRef("pk")))
+
+
+def _attempts_total() -> Coalesce:
+    per_lead = (
+        Contact.objects.filter(lead=OuterRef("pk")).order_by().values("lead").annotate(total=Sum("attempts")).values("total")
+    )
+    return Coalesce(Subquery(per_lead), Value(0))
+
+
+def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[dict[str, int], int]:
+    """Count the selection under the first rule each lead meets, and in all, in one
+    query."""
+    aggregates: dict[str, Count] = {"total": Count("pk")}
+    earlier: Q | None = None
+    for index, (_, condition) in enumerate(rules):
+        aggregates[f"rule_{index}"] = Count("pk", filter=condition if earlier is None else Q(condition) & ~earlier)
+        earlier = Q(condition) if earlier is None else earlier | Q(condition)
+    counts = selection.aggregate(**aggregates)
+    skipped = {reason: counts[f"rule_{i}"] for i, (reason, _) in enumerate(rules) if counts[f"rule_{i}"]}
+    return skipped, counts["total"]
+
+
+def _db_value(model: type, field_name: str, value: Any) -> Any:
+    return model._meta.get_field(field_name).get_db_prep_value(value, connection)
+
+
+def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | None = None) -> TransitionResult:
+    """Run one action over ``leads`` as described in the module docstring."""
+    now = timezone.now()
+    operation = uuid.uuid4()
+    selection = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
+    with transaction.atomic():
+        skipped, total = count_skips(selection, move.skip_rules)
+        candidates = selection
+        for _, condition in move.skip_rules:
+            candidates = candidates.exclude(condition)
+        # ``of=self``: lock the leads, never the campaigns a filter may have joined.
+        locked = candidates.select_for_update(of=("self",)).order_by().values(sel_id=F("pk"), sel_status=F("status"))
+        select_sql, select_params = locked.query.sql_with_params()
+        insert_sql = (
+            f"INSERT INTO {StatusChange._meta.db_table} "
+            "(lead_id, operation, from_status, to_status, changed_at, source, actor_id, reason) "
+            f"SELECT sel.sel_id, %s, sel.sel_status, %s, %s, %s, %s, %s FROM ({select_sql}) sel"
+        )
+        params = [
+            _db_value(StatusChange, "operation", operation),
+            move.to_status,
+            _db_value(StatusChange, "changed_at", now),
+            actor.source,
+            actor.user.pk if actor.user is not None else None,
+            (reason or move.reason)[:300],
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(insert_sql, params + list(select_params))
+            moved = cursor.rowcount
+        # Leads the dialer moved between the count and the lock (the INSERT waited
+        # for its lock, then saw their new status) are neither moved nor lost.
+        changed_meanwhile = total - moved - sum(skipped.values())
+        if changed_meanwhile > 0:
+            skipped["changed by the dialer meanwhile"] = changed_meanwhile
+        if moved:
+            batch = StatusChange.objects.filter(operation=operation).values("lead_id")
+            for condition, updates in move.contact_updates:
+                Contact.objects.filter(condition, lead_id__in=batch).update(**updates)
+            lead_updates = dict(move.lead_updates)
+            if move.contact_updates:
+                lead_updates["attempts"] = _attempts_total()
+            Lead.objects.filter(pk__in=batch).update(status=move.to_status, updated_at=now, **lead_updates)
+    return TransitionResult(moved=moved, skipped=skipped, operation=operation)
+
+
+# --- Manual actions (admin, on one lead or a whole filtered selection) -------------
+
+_FRESH_BUDGET = {"status": ContactStatus.CREATED, "attempts": 0}
+
+
+def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
+    """Created again; every number not on the do-not-call list gets a fresh budget."""
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.CREATED,
+            reason="reset",
+            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))],
+            lead_updates={"next_attempt_at": None},
+            contact_updates=[
+                (
+                    ~Q(status=ContactStatus.BLACKLISTED) & ~Q(status=ContactStatus.CREATED, attempts=0),
+                    _FRESH_BUDGET,
+                )
+            ],
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
+    """Completed by hand; numbers keep their state and a late outcome never reopens it."""
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.COMPLETED,
+            reason="completed by hand",
+            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))],
+            lead_updates={"next_attempt_at": None},
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+# A number judged invalid keeps no budget: rescheduling never revives it.
+_INVALID = Q(status=ContactStatus.REACHED_MAX_RETRIES, last_outcome=INVALID_NUMBER_OUTCOME)
+_REVIVABLE = Q(status__in=[ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMPLETED]) & ~_INVALID
+_DIALABLE_AFTER_RESCHEDULE = Q(status__in=[ContactStatus.CREATED, ContactStatus.RESCHEDULED]) | _REVIVABLE
+
+
+def reschedule(
+    leads: QuerySet[Lead], *, at: datetime.datetime, actor: Actor, reason: str = ""
+) -> TransitionResult:
+    """Rescheduled at ``at``; numbers that ran out or completed get a fresh budget.
+
+    Allowed from Completed and Max retries too. A lead with no number that could be
+    dialled (all invalid or on the do-not-call list) is skipped.
+    """
+    if timezone.is_naive(at):
+        raise ValueError("reschedule needs an aware datetime")
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.RESCHEDULED,
+            reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
+            skip_rules=[
+                SKIP_PROCESSING,
+                SKIP_DO_NOT_CALL,
+                ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
+            ],
+            lead_updates={"next_attempt_at": at},
+            contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
+    """Give up: Max retries; numbers keep their state."""
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.REACHED_MAX_RETRIES,
+            reason="stopped by hand",
+            skip_rules=[
+                SKIP_PROCESSING,
+                SKIP_DO_NOT_CALL,
+                ("already completed", Q(status=LeadStatus.COMPLETED)),
+                ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
+            ],
+            lead_updates={"next_attempt_at": None},
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor, reason: str = "") -> TransitionResult:
+    """Join ``campaign`` as Created, counters back to 0 as with Reset, history kept.
+
+    Skipped: leads already there, and leads whose primary number the campaign already
+    has (or another selected lead with the same number and a lower id takes it).
+    """
+    own_primary = Contact.objects.filter(lead=OuterRef(OuterRef("pk")), position=0).values("phone")
+    taken_in_target = Exists(Contact.objects.filter(campaign=campaign, position=0, phone__in=own_primary))
+    selected_ids = leads.order_by().values("pk")
+    taken_by_selection = Exists(
+        Contact.objects.filter(position=0, phone__in=own_primary, lead__in=selected_ids, lead_id__lt=OuterRef("pk"))
+        .exclude(lead__status__in=[LeadStatus.PROCESSING, LeadStatus.BLACKLISTED])
+        .exclude(lead__campaign=campaign)
+    )
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.CREATED,
+            reason=f"moved to campaign “{campaign.name}”",
+            skip_rules=[
+                SKIP_PROCESSING,
+                SKIP_DO_NOT_CALL,
+                ("already in that campaign", Q(campaign=campaign)),
+                ("its number is already in that campaign", taken_in_target),
+                ("another selected lead has the same number", taken_by_selection),
+            ],
+            lead_updates={"campaign": campaign, "next_attempt_at": None},
+            contact_updates=[
+                (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),
+                (~Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign, **_FRESH_BUDGET}),
+            ],
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- Do-not-call list --------------------------------------------------------------
+
+
+def mark_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
+    """Do not call, for the leads every one of whose numbers is on the list.
+
+    ``leads.services`` calls it after it puts numbers on the list (which marks the
+    contacts); a lead with any number off the list keeps its status.
+    """
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.BLACKLISTED,
+            reason="every number is on the do-not-call list",
+            skip_rules=[
+                SKIP_PROCESSING,
+                ("already do not call", Q(status=LeadStatus.BLACKLISTED)),
+                ("has a number that is not on the do-not-call list", _has_contact(~Q(status=ContactStatus.BLACKLISTED))),
+                ("has no number", ~_has_contact(Q())),
+            ],
+            lead_updates={"next_attempt_at": None},
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def release_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
+    """Created again, for Do-not-call leads that have a number off the list again."""
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.CREATED,
+            reason="a number was taken off the do-not-call list",
+            skip_rules=[
+                ("not do not call", ~Q(status=LeadStatus.BLACKLISTED)),
+                ("every number is still on the do-not-call list", ~_has_contact(~Q(status=ContactStatus.BLACKLISTED))),
+            ],
+            lead_updates={"next_attempt_at": None},
+        ),
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- The dialer's moves (row-level ones arrive with the dialer) --------------------
+
+
+def promote_due(leads: QuerySet[Lead], *, now: datetime.datetime, actor: Actor) -> TransitionResult:
+    """Rescheduled leads whose time has come become Scheduled."""
+    return _apply(
+        leads,
+        _Move(
+            to_status=LeadStatus.SCHEDULED,
+            reason="retry is due",
+            skip_rules=[
+                ("not rescheduled", ~Q(status=LeadStatus.RESCHEDULED)),
+                ("not due yet", Q(next_attempt_at__gt=now)),
+            ],
+        ),
+        actor=actor,
+    )
