@@ -248,6 +248,15 @@ class LeadAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def response_action(self, request, queryset):
+        # Django's admin filters by the posted ids as they come and fails with a
+        # server error on one that is not a number; refuse the request instead.
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if not all(value.isdigit() for value in selected):
+            self.message_user(request, "The selection was not understood; nothing was changed.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
     @staticmethod
     def _primary(lead: Lead) -> Contact | None:
         contacts = getattr(lead, "primary_contacts", None)
@@ -333,7 +342,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, SecondaryNumberFormSet):
-            return
+            return super().save_formset(request, form, formset, change)
         numbers = [
             services.Number(
                 phone=f.cleaned_data["phone"],
@@ -351,6 +360,10 @@ class LeadAdmin(admin.ModelAdmin):
                 services.Number(f.cleaned_data["phone"], f.cleaned_data.get("own_variables") or {}, f.instance.pk)
             )
         services.lead_set_secondary_numbers(lead=form.instance, numbers=numbers, actor=Actor.admin(request.user))
+        # What formset.save() would have recorded, for the admin's change message.
+        formset.new_objects = [f.instance for f in formset.forms if f.instance.pk is None and f.has_changed()]
+        formset.changed_objects = []
+        formset.deleted_objects = list(formset.deleted_objects) if hasattr(formset, "deleted_objects") else []
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

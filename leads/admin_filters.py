@@ -51,8 +51,9 @@ class DateRangeFilter(admin.FieldListFilter):
             if key not in (self.param_from, self.param_to, "p")
         ]
         self.errors: list[str] = []
-        self.value_from = self._date(params, self.param_from)
-        self.value_to = self._date(params, self.param_to)
+        # FieldListFilter has moved our parameters from params to used_parameters.
+        self.value_from = self._date(self.used_parameters, self.param_from)
+        self.value_to = self._date(self.used_parameters, self.param_to)
 
     def _date(self, params, name):
         raw = params.pop(name, None)

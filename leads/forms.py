@@ -160,6 +160,11 @@ class SecondaryNumberFormSet(forms.BaseInlineFormSet):
         form.campaign = getattr(self, "campaign", None)
         return form
 
+    def validate_unique(self):
+        # clean() below checks duplicates, against the primary number too, with a
+        # message on the row; positions are renumbered by the service.
+        pass
+
     def clean(self):
         super().clean()
         if any(self.errors):
@@ -207,6 +212,9 @@ class ConfirmForm(forms.Form):
 
 
 class DoNotCallNumberForm(forms.ModelForm):
+    # Wider than the stored E.164: people type spaces, dashes and brackets.
+    phone = forms.CharField(label="Number", max_length=40)
+
     class Meta:
         model = DoNotCallNumber
         fields = ["phone", "reason"]

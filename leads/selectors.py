@@ -6,22 +6,30 @@ from .models import Contact, Lead
 from .phones import search_digits
 
 
-class VariableValuesText(Func):
-    """The values (not the names) of a contact's variables as one text, so a search
-    for "smith" does not match every lead that has a ``customer_name``.
+class VariableValuesUpper(Func):
+    """The values (not the names) of a contact's variables as one upper-case text, so
+    a search for "smith" does not match every lead that has a ``customer_name``, and
+    "GARCÍA" finds "García".
 
-    On PostgreSQL the expression is the one the trigram index of migration 0002 is
-    built on, so the search uses that index.
+    On PostgreSQL this is exactly the expression of the trigram index of migration
+    0002, so the search uses that index.
     """
 
     output_field = TextField()
     arity = 1
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="(jsonb_path_query_array(%(expressions)s, '$.*'))::text")
+        return self.as_sql(
+            compiler, connection, template="UPPER((jsonb_path_query_array(%(expressions)s, '$.*'))::text)"
+        )
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="(SELECT group_concat(value, ' ') FROM json_each(%(expressions)s))")
+        # unicode_upper is registered on every SQLite connection by leads.apps.
+        return self.as_sql(
+            compiler,
+            connection,
+            template="unicode_upper((SELECT group_concat(value, ' ') FROM json_each(%(expressions)s)))",
+        )
 
 
 def search_leads(leads: QuerySet[Lead], query: str) -> QuerySet[Lead]:
@@ -35,7 +43,7 @@ def search_leads(leads: QuerySet[Lead], query: str) -> QuerySet[Lead]:
     if digits is not None:
         matches = Contact.objects.filter(lead=OuterRef("pk"), phone__contains=digits)
     else:
-        matches = Contact.objects.alias(values_text=VariableValuesText("variables")).filter(
-            lead=OuterRef("pk"), values_text__icontains=query
+        matches = Contact.objects.alias(values_upper=VariableValuesUpper("variables")).filter(
+            lead=OuterRef("pk"), values_upper__contains=query.upper()
         )
     return leads.filter(Exists(matches))

@@ -7,8 +7,8 @@ from django.db import migrations
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS contact_phone_trgm ON leads_contact USING gin (phone gin_trgm_ops)",
-    # The same expression as leads.selectors.VariableValuesText plus the UPPER() of
-    # Django's icontains, so the planner matches it.
+    # Exactly the expression of leads.selectors.VariableValuesUpper, so the planner
+    # matches it.
     "CREATE INDEX IF NOT EXISTS contact_values_trgm ON leads_contact "
     "USING gin (UPPER((jsonb_path_query_array(variables, '$.*'))::text) gin_trgm_ops)",
 ]

@@ -1,0 +1,493 @@
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads import transitions
+from leads.models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
+from leads.tests.factories import make_lead, phone
+from leads.transitions import Actor
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("admin:leads_lead_changelist")
+ADD = reverse("admin:leads_lead_add")
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def run_action(client, action: str, *, leads=(), select_across=False, query: str = "", **extra):
+    data = {"action": action, "_selected_action": [lead.pk for lead in leads], **extra}
+    if select_across:
+        data["select_across"] = "1"
+    return client.post(LIST + query, data, follow=True)
+
+
+@pytest.fixture
+def campaign():
+    assistant = make_assistant(
+        variables=[
+            {"name": "customer_name", "required": True},
+            {"name": "appointment_type", "default_value": "check-up"},
+        ]
+    )
+    return make_campaign(assistant=assistant, default_country="US")
+
+
+# --- list ---------------------------------------------------------------------------
+
+
+def test_list_shows_number_variables_and_status_badge(admin_client_logged, campaign):
+    make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana López"})
+    response = admin_client_logged.get(LIST)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "+14155550101" in html
+    assert "Ana López" in html
+    assert 'class="lead-status lead-status-created"' in html
+
+
+def test_list_page_costs_the_same_number_of_queries_for_10_or_100_leads(admin_client_logged, campaign, django_assert_max_num_queries):
+    for _ in range(10):
+        make_lead(campaign=campaign, secondaries=[phone()])
+    with django_assert_max_num_queries(12) as few:
+        admin_client_logged.get(LIST)
+    for _ in range(90):
+        make_lead(campaign=campaign)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client_logged.get(LIST)
+
+
+@pytest.mark.parametrize("query", ["4155550101", "+1415555", "(415) 555-0101", "555-01", "+1 415"])
+def test_search_finds_a_lead_by_any_part_of_any_of_its_numbers(admin_client_logged, campaign, query):
+    found = make_lead(campaign=campaign, primary=phone(), secondaries=["+14155550101"])
+    make_lead(campaign=campaign, primary="+12125550199")
+    response = admin_client_logged.get(LIST, {"q": query})
+    shown = {lead.pk for lead in response.context["cl"].result_list}
+    assert found.pk in shown
+    if query not in ("555-01",):
+        assert len(shown) == 1
+
+
+@pytest.mark.parametrize("query", ["garcía", "GARCÍA", "Dental"])
+def test_search_finds_a_lead_by_a_variable_value(admin_client_logged, campaign, query):
+    found = make_lead(campaign=campaign, variables={"customer_name": "María García", "company": "Acme Dental"})
+    make_lead(campaign=campaign, variables={"customer_name": "Ben Becker"})
+    response = admin_client_logged.get(LIST, {"q": query})
+    assert [lead.pk for lead in response.context["cl"].result_list] == [found.pk]
+
+
+def test_search_matches_values_not_variable_names(admin_client_logged, campaign):
+    make_lead(campaign=campaign, variables={"customer_name": "Ben"})
+    response = admin_client_logged.get(LIST, {"q": "customer"})
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_filters_by_campaign_status_dates_and_secondary_numbers(admin_client_logged, campaign):
+    other = make_campaign()
+    with_secondary = make_lead(campaign=campaign, secondaries=[phone()])
+    completed = make_lead(campaign=campaign)
+    transitions.complete(Lead.objects.filter(pk=completed.pk), actor=Actor.system())
+    make_lead(campaign=other)
+    old = make_lead(campaign=campaign)
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=30))
+
+    def shown(params):
+        response = admin_client_logged.get(LIST, params)
+        assert response.status_code == 200
+        return {lead.pk for lead in response.context["cl"].result_list}
+
+    assert shown({"campaign__id__exact": campaign.pk}) == {with_secondary.pk, completed.pk, old.pk}
+    assert shown({"campaign__id__exact": campaign.pk, "status__exact": "completed"}) == {completed.pk}
+    assert shown({"has_secondary": "yes"}) == {with_secondary.pk}
+    today = timezone.localdate().isoformat()
+    assert old.pk not in shown({"created_at__gte": today, "created_at__lt": today})
+    assert shown({"created_at__lt": (timezone.localdate() - datetime.timedelta(days=29)).isoformat()}) == {old.pk}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_at__gte": "yesterday"},
+        {"created_at__lt": "2026-13-45"},
+        {"status__exact": "nonsense"},
+        {"campaign__id__exact": "abc"},
+        {"has_secondary": "maybe"},
+        {"q": "x" * 5000},
+        {"q": "%_\\'\"; DROP TABLE leads_lead; --"},
+        {"o": "999"},
+        {"p": "-1"},
+        {"p": "999999"},
+    ],
+)
+def test_malformed_list_parameters_never_give_a_server_error(admin_client_logged, campaign, params):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(LIST, params)
+    assert response.status_code in (200, 302)
+
+
+# --- actions ------------------------------------------------------------------------
+
+
+def test_reset_action_on_ticked_leads_reports_moved_and_skipped(admin_client_logged, campaign, admin_user):
+    leads = [make_lead(campaign=campaign) for _ in range(3)]
+    transitions.complete(Lead.objects.filter(pk__in=[lead.pk for lead in leads[:2]]), actor=Actor.system())
+
+    response = run_action(admin_client_logged, "reset_leads", leads=leads)
+
+    assert "Reset 2 leads. Skipped 1: 1 already created." in messages_of(response)
+    audit = StatusChange.objects.filter(to_status=LeadStatus.CREATED)
+    assert audit.count() == 2
+    assert set(audit.values_list("actor", "source")) == {(admin_user.pk, "admin")}
+
+
+def test_select_all_acts_on_every_lead_the_filters_match_not_only_the_page(admin_client_logged, campaign):
+    other = make_campaign()
+    for _ in range(120):  # more than one page of 100
+        make_lead(campaign=campaign)
+    untouched = make_lead(campaign=other)
+    page = list(Lead.objects.filter(campaign=campaign)[:100])
+
+    response = run_action(
+        admin_client_logged, "complete_leads", leads=page, select_across=True, query=f"?campaign__id__exact={campaign.pk}"
+    )
+
+    assert "Completed 120 leads." in messages_of(response)
+    assert Lead.objects.filter(campaign=campaign, status=LeadStatus.COMPLETED).count() == 120
+    untouched.refresh_from_db()
+    assert untouched.status == LeadStatus.CREATED
+
+
+def test_select_all_with_a_search_acts_on_the_search_results_only(admin_client_logged, campaign):
+    match = make_lead(campaign=campaign, variables={"customer_name": "Zed"})
+    other = make_lead(campaign=campaign, variables={"customer_name": "Ann"})
+    run_action(admin_client_logged, "stop_leads", leads=[match], select_across=True, query="?q=zed")
+    assert Lead.objects.get(pk=match.pk).status == LeadStatus.REACHED_MAX_RETRIES
+    assert Lead.objects.get(pk=other.pk).status == LeadStatus.CREATED
+
+
+def test_reschedule_asks_for_a_time_then_applies_it(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign)
+    first = run_action(admin_client_logged, "reschedule_leads", leads=[lead])
+    assert first.templates[0].name == "admin/leads/action_form.html"
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+    at = timezone.localtime() + datetime.timedelta(days=1)
+    response = run_action(
+        admin_client_logged,
+        "reschedule_leads",
+        leads=[lead],
+        apply="1",
+        when="at",
+        at_0=at.strftime("%Y-%m-%d"),
+        at_1=at.strftime("%H:%M:%S"),
+    )
+
+    lead.refresh_from_db()
+    assert "Rescheduled 1 lead." in messages_of(response)
+    assert lead.status == LeadStatus.RESCHEDULED
+    assert abs(lead.next_attempt_at - at) < datetime.timedelta(seconds=1)
+
+
+def test_reschedule_by_default_waits_each_campaigns_retry_interval(admin_client_logged, campaign):
+    other = make_campaign(retry_interval=240)
+    here, there = make_lead(campaign=campaign), make_lead(campaign=other)
+    before = timezone.now()
+    run_action(admin_client_logged, "reschedule_leads", leads=[here, there], apply="1", when="interval")
+    here.refresh_from_db()
+    there.refresh_from_db()
+    assert here.next_attempt_at - before == pytest.approx(datetime.timedelta(minutes=60), abs=datetime.timedelta(seconds=30))
+    assert there.next_attempt_at - before == pytest.approx(datetime.timedelta(minutes=240), abs=datetime.timedelta(seconds=30))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"when": "at"},
+        {"when": "at", "at_0": "not a date", "at_1": "10:00"},
+        {"when": "at", "at_0": "2001-01-01", "at_1": "10:00"},
+        {"when": "tomorrow-ish"},
+        {},
+    ],
+)
+def test_reschedule_with_a_malformed_or_past_time_changes_nothing_and_says_why(admin_client_logged, campaign, form):
+    lead = make_lead(campaign=campaign)
+    response = run_action(admin_client_logged, "reschedule_leads", leads=[lead], apply="1", **form)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+
+def test_move_to_campaign_asks_which_campaign(admin_client_logged, campaign):
+    target = make_campaign()
+    lead = make_lead(campaign=campaign)
+    bad = run_action(admin_client_logged, "move_to_campaign", leads=[lead], apply="1", campaign="999999")
+    assert bad.context["form"].errors
+    response = run_action(admin_client_logged, "move_to_campaign", leads=[lead], apply="1", campaign=str(target.pk))
+    assert f"Moved to “{target.name}”: 1 lead." in messages_of(response)
+    assert Lead.objects.get(pk=lead.pk).campaign == target
+
+
+def test_do_not_call_action_confirms_then_lists_the_numbers(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, secondaries=[phone()])
+    run_action(admin_client_logged, "do_not_call", leads=[lead])
+    assert not DoNotCallNumber.objects.exists()
+    response = run_action(admin_client_logged, "do_not_call", leads=[lead], apply="1")
+    assert "2 numbers added to the do-not-call list." in messages_of(response)
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.BLACKLISTED
+
+
+def test_an_unknown_action_or_empty_selection_is_answered_with_a_message(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    assert run_action(admin_client_logged, "reset_leads").status_code == 200
+    assert run_action(admin_client_logged, "drop_everything", leads=Lead.objects.all()).status_code == 200
+    assert admin_client_logged.post(LIST, {"action": "reset_leads", "_selected_action": ["abc"]}).status_code in (200, 302)
+
+
+# --- permissions ------------------------------------------------------------------
+
+
+@pytest.fixture
+def viewer(client, django_user_model):
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "view_campaign", "view_contact"]))
+    client.force_login(user)
+    return client
+
+
+def test_view_only_staff_sees_the_list_without_actions(viewer, campaign):
+    make_lead(campaign=campaign)
+    response = viewer.get(LIST)
+    assert response.status_code == 200
+    assert response.context["action_form"] is None
+    assert not response.context["cl"].model_admin.get_actions(response.wsgi_request)
+
+
+def test_view_only_staff_cannot_run_actions_by_posting(viewer, campaign):
+    lead = make_lead(campaign=campaign)
+    response = run_action(viewer, "complete_leads", leads=[lead])
+    assert response.status_code in (200, 403)
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+
+def test_view_only_staff_cannot_change_or_add_a_lead(viewer, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101")
+    url = reverse("admin:leads_lead_change", args=[lead.pk])
+    assert viewer.get(url).status_code == 200
+    response = viewer.post(url, {"primary_phone": "+12125550100", "var_customer_name": "X"})
+    assert response.status_code == 403
+    assert lead.contacts.get(position=0).phone == "+14155550101"
+    assert viewer.get(ADD + f"?campaign={campaign.pk}").status_code == 403
+
+
+def test_view_only_staff_cannot_start_a_campaign(viewer, campaign):
+    make_lead(campaign=campaign)
+    response = viewer.post(reverse("admin:campaigns_campaign_start", args=[campaign.pk]))
+    assert response.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+# --- the lead page ----------------------------------------------------------------
+
+
+def inline_management(prefix: str = "contacts", total: int = 0, initial: int = 0) -> dict:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "10",
+        "status_changes-TOTAL_FORMS": "0",
+        "status_changes-INITIAL_FORMS": "0",
+        "status_changes-MIN_NUM_FORMS": "0",
+        "status_changes-MAX_NUM_FORMS": "1000",
+    }
+
+
+def test_add_lead_first_asks_for_the_campaign(admin_client_logged, campaign):
+    response = admin_client_logged.get(ADD)
+    assert response.templates[0].name == "admin/leads/lead/choose_campaign.html"
+    assert campaign.name in response.content.decode()
+    assert admin_client_logged.get(ADD + "?campaign=abc").templates[0].name == "admin/leads/lead/choose_campaign.html"
+    assert admin_client_logged.get(ADD + "?campaign=999999").templates[0].name == "admin/leads/lead/choose_campaign.html"
+
+
+def test_add_lead_form_has_one_prefilled_field_per_assistant_variable(admin_client_logged, campaign):
+    response = admin_client_logged.get(ADD + f"?campaign={campaign.pk}")
+    form = response.context["adminform"].form
+    assert form.fields["var_customer_name"].required
+    assert not form.fields["var_appointment_type"].required
+    assert form.fields["var_appointment_type"].initial == "check-up"
+
+
+def test_add_lead_normalises_numbers_and_stores_only_overrides(admin_client_logged, campaign):
+    data = {
+        "primary_phone": "(415) 555-0101",
+        "var_customer_name": "Ana",
+        "var_appointment_type": "check-up",
+        "extra_variables": "vip=yes\n\nsource = fair",
+        "timezone": "America/Chicago",
+        **inline_management(total=2),
+        "contacts-0-phone": "+1 212 555 0102",
+        "contacts-0-own_variables": "contact_name=Luis",
+        "contacts-0-ORDER": "2",
+        "contacts-1-phone": "305.555.0103",
+        "contacts-1-ORDER": "1",
+    }
+    response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    lead = Lead.objects.get()
+    assert lead.campaign == campaign and lead.timezone == "America/Chicago"
+    contacts = list(lead.contacts.order_by("position").values_list("position", "phone", "variables"))
+    assert contacts == [
+        (0, "+14155550101", {"customer_name": "Ana", "vip": "yes", "source": "fair"}),
+        (1, "+13055550103", {}),
+        (2, "+12125550102", {"contact_name": "Luis"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"primary_phone": "call me"}, "primary_phone", "not a phone number"),
+        ({"primary_phone": ""}, "primary_phone", "required"),
+        ({"primary_phone": "4155"}, "primary_phone", "digits"),
+        ({"var_customer_name": ""}, "var_customer_name", "required"),
+        ({"var_customer_name": "x" * 1001}, "var_customer_name", "at most 1000"),
+        ({"extra_variables": "no equals sign"}, "extra_variables", "name=value"),
+        ({"extra_variables": "Bad Name=1"}, "extra_variables", "not a variable name"),
+        ({"extra_variables": "customer_name=dup"}, "extra_variables", "Use the fields above"),
+        ({"extra_variables": "a=1\na=2"}, "extra_variables", "given twice"),
+        ({"timezone": "Moon/Base"}, "timezone", "not a time zone"),
+    ],
+)
+def test_add_lead_with_malformed_input_shows_the_reason_and_saves_nothing(admin_client_logged, campaign, changes, field, message):
+    data = {"primary_phone": "+14155550101", "var_customer_name": "Ana", **inline_management(), **changes}
+    response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors[field])
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ({"contacts-0-phone": "+14155550101"}, "This is the primary number."),
+        ({"contacts-0-phone": "+12125550102", "contacts-1-phone": "212-555-0102"}, "listed twice"),
+        ({"contacts-0-phone": "not a number"}, "not a phone number"),
+        ({"contacts-0-phone": "+12125550102", "contacts-0-own_variables": "=x"}, "not a variable name"),
+    ],
+)
+def test_secondary_numbers_with_problems_are_refused_row_by_row(admin_client_logged, campaign, rows, message):
+    data = {"primary_phone": "+14155550101", "var_customer_name": "Ana", **inline_management(total=2), **rows}
+    response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Lead.objects.exists()
+
+
+def test_a_primary_number_already_in_the_campaign_is_refused_on_the_form(admin_client_logged, campaign):
+    make_lead(campaign=campaign, primary="+14155550101")
+    data = {"primary_phone": "415-555-0101", "var_customer_name": "Ana", **inline_management()}
+    response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
+    assert "already has the number +14155550101" in " ".join(response.context["adminform"].form.errors["primary_phone"])
+    assert Lead.objects.count() == 1
+
+
+def edit_data(lead: Lead, **changes) -> dict:
+    primary = lead.contacts.get(position=0)
+    secondaries = list(lead.contacts.filter(position__gt=0).order_by("position"))
+    data = {
+        "primary_phone": primary.phone,
+        "var_customer_name": primary.variables.get("customer_name", ""),
+        "var_appointment_type": primary.variables.get("appointment_type", "check-up"),
+        "timezone": lead.timezone,
+        **inline_management(total=len(secondaries), initial=len(secondaries)),
+    }
+    for index, contact in enumerate(secondaries):
+        data[f"contacts-{index}-id"] = str(contact.pk)
+        data[f"contacts-{index}-lead"] = str(lead.pk)
+        data[f"contacts-{index}-phone"] = contact.phone
+        data[f"contacts-{index}-ORDER"] = str(index + 1)
+    data.update(changes)
+    return data
+
+
+def test_editing_reorders_removes_and_adds_secondary_numbers_keeping_each_numbers_state(admin_client_logged, campaign):
+    first, second, third = "+12125550102", "+13055550103", "+16175550104"
+    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=[first, second, third], variables={"customer_name": "Ana"})
+    Contact.objects.filter(lead=lead, phone=second).update(attempts=2, status=ContactStatus.RESCHEDULED)
+    Lead.objects.filter(pk=lead.pk).update(attempts=2)
+    data = edit_data(lead)
+    data.update({"contacts-0-ORDER": "3", "contacts-1-ORDER": "1", "contacts-2-DELETE": "on"})
+    data.update({"contacts-TOTAL_FORMS": "4", "contacts-3-phone": "+17025550105", "contacts-3-ORDER": "2"})
+
+    response = admin_client_logged.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert list(lead.contacts.order_by("position").values_list("phone", "status", "attempts")) == [
+        ("+14155550101", ContactStatus.CREATED, 0),
+        (second, ContactStatus.RESCHEDULED, 2),
+        ("+17025550105", ContactStatus.CREATED, 0),
+        (first, ContactStatus.CREATED, 0),
+    ]
+    lead.refresh_from_db()
+    assert lead.attempts == 2
+
+
+def test_a_lead_in_a_call_is_not_changed_by_its_page(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.PROCESSING)
+    response = admin_client_logged.post(
+        reverse("admin:leads_lead_change", args=[lead.pk]), edit_data(lead, var_customer_name="Changed"), follow=True
+    )
+    assert any("call to this lead is in progress" in m for m in messages_of(response))
+    assert lead.contacts.get(position=0).variables == {"customer_name": "Ana"}
+
+
+def test_status_is_not_an_editable_field_on_the_lead_page(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    response = admin_client_logged.post(
+        reverse("admin:leads_lead_change", args=[lead.pk]), edit_data(lead, status="completed")
+    )
+    assert response.status_code == 302
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+
+def test_lead_page_shows_its_status_history(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign)
+    transitions.complete(Lead.objects.filter(pk=lead.pk), actor=Actor.system(), reason="booked by phone")
+    response = admin_client_logged.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert "booked by phone" in response.content.decode()
+
+
+def test_a_missing_lead_page_is_a_redirect_not_an_error(admin_client_logged):
+    response = admin_client_logged.get(reverse("admin:leads_lead_change", args=[999999]))
+    assert response.status_code == 302
+
+
+# --- do-not-call list -------------------------------------------------------------
+
+
+def test_adding_a_number_to_the_do_not_call_list_normalises_it_and_marks_leads(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101")
+    response = admin_client_logged.post(
+        reverse("admin:leads_donotcallnumber_add"), {"phone": "+1 (415) 555-0101", "reason": "asked us"}, follow=True
+    )
+    assert response.status_code == 200
+    assert DoNotCallNumber.objects.get().phone == "+14155550101"
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.BLACKLISTED
+
+
+@pytest.mark.parametrize("value", ["", "abc", "4155550101", "+1"])
+def test_a_malformed_do_not_call_number_is_refused(admin_client_logged, value):
+    response = admin_client_logged.post(reverse("admin:leads_donotcallnumber_add"), {"phone": value})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["phone"]
+    assert not DoNotCallNumber.objects.exists()
