@@ -1,0 +1,139 @@
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads.tests.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def start(client, campaign):
+    return client.post(reverse("admin:campaigns_campaign_start", args=[campaign.pk]), follow=True)
+
+
+def pause(client, campaign):
+    return client.post(reverse("admin:campaigns_campaign_pause", args=[campaign.pk]), follow=True)
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_start_needs_a_lead(admin_client_logged):
+    campaign = make_campaign()
+    response = start(admin_client_logged, campaign)
+    assert "A campaign needs at least one lead before it can start." in messages_of(response)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_start_pause_resume(admin_client_logged):
+    campaign = make_campaign()
+    make_lead(campaign=campaign)
+    assert f"“{campaign.name}” is running." in messages_of(start(admin_client_logged, campaign))
+    assert "The campaign is already running." in messages_of(start(admin_client_logged, campaign))
+    pause(admin_client_logged, campaign)
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.status_reason) == (Campaign.Status.PAUSED, "paused by hand")
+    assert "Only a running campaign can be paused." in messages_of(pause(admin_client_logged, campaign))
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert ">Resume</button>" in page.content.decode()
+    start(admin_client_logged, campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.IN_PROGRESS
+
+
+def test_start_and_pause_refuse_get_and_unknown_campaigns(admin_client_logged):
+    campaign = make_campaign()
+    assert admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[campaign.pk])).status_code == 405
+    assert admin_client_logged.post(reverse("admin:campaigns_campaign_pause", args=[999999])).status_code == 404
+
+
+def campaign_form(assistant, /, **changes):
+    data = {
+        "name": "Autumn",
+        "assistant": assistant.pk,
+        "max_calls_in_parallel": "3",
+        "allowed_hours_start": "09:00",
+        "allowed_hours_end": "18:00",
+        "allowed_days": ["monday", "friday"],
+        "timezone": "",
+        "default_country": "US",
+        "max_retries": "3",
+        "retry_interval": "60",
+        "goal_completion_variable": "",
+        "secondary_strategy": "exhaust",
+        "mark_complete_when_no_leads": "on",
+        "call_timeout": "30",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_campaign_is_created_from_its_page(admin_client_logged):
+    assistant = make_assistant()
+    response = admin_client_logged.post(reverse("admin:campaigns_campaign_add"), campaign_form(assistant))
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.allowed_days == ["monday", "friday"]
+    assert campaign.status == Campaign.Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"max_calls_in_parallel": "0"}, "max_calls_in_parallel"),
+        ({"max_calls_in_parallel": "lots"}, "max_calls_in_parallel"),
+        ({"max_retries": "11"}, "max_retries"),
+        ({"max_retries": "-1"}, "max_retries"),
+        ({"retry_interval": "5"}, "retry_interval"),
+        ({"retry_interval": "4321"}, "retry_interval"),
+        ({"allowed_hours_start": "25:00"}, "allowed_hours_start"),
+        ({"allowed_hours_start": "19:00"}, "allowed_hours_end"),
+        ({"allowed_days": []}, "allowed_days"),
+        ({"allowed_days": ["caturday"]}, "allowed_days"),
+        ({"timezone": "Europe/Atlantis"}, "timezone"),
+        ({"default_country": "ZZ"}, "default_country"),
+        ({"retry_on_goal_incomplete": "on"}, "goal_completion_variable"),
+        ({"secondary_strategy": "random"}, "secondary_strategy"),
+        ({"call_timeout": "0"}, "call_timeout"),
+        ({"assistant": "999999"}, "assistant"),
+    ],
+)
+def test_malformed_campaign_settings_are_refused_on_the_form(admin_client_logged, changes, field):
+    assistant = make_assistant()
+    response = admin_client_logged.post(reverse("admin:campaigns_campaign_add"), campaign_form(assistant, **changes))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Campaign.objects.exists()
+
+
+def test_a_campaign_with_leads_cannot_be_deleted(admin_client_logged):
+    campaign = make_campaign()
+    make_lead(campaign=campaign)
+    response = admin_client_logged.post(reverse("admin:campaigns_campaign_delete", args=[campaign.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_an_assistant_with_variables_is_created_from_its_page(admin_client_logged):
+    data = {
+        "name": "Receptionist",
+        "timezone": "Europe/London",
+        "variables-TOTAL_FORMS": "2",
+        "variables-INITIAL_FORMS": "0",
+        "variables-MIN_NUM_FORMS": "0",
+        "variables-MAX_NUM_FORMS": "1000",
+        "variables-0-position": "0",
+        "variables-0-name": "customer_name",
+        "variables-0-required": "on",
+        "variables-1-position": "1",
+        "variables-1-name": "Bad Name",
+    }
+    response = admin_client_logged.post(reverse("admin:campaigns_assistant_add"), data)
+    assert response.status_code == 200  # the bad variable name is refused
+    data["variables-1-name"] = "language"
+    data["variables-1-default_value"] = "English"
+    response = admin_client_logged.post(reverse("admin:campaigns_assistant_add"), data)
+    assert response.status_code == 302

@@ -1,0 +1,77 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from campaigns.models import Assistant, Campaign
+from leads.models import Lead, LeadStatus, StatusChange
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_leads_in_every_manual_status_once():
+    call_command("seed_demo", "--once", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", "--once", stdout=open(os.devnull, "w"))
+    assert Assistant.objects.count() == 1
+    assert Campaign.objects.count() == 2
+    assert Lead.objects.count() == 300
+    statuses = set(Lead.objects.values_list("status", flat=True))
+    assert statuses >= {
+        LeadStatus.CREATED,
+        LeadStatus.SCHEDULED,
+        LeadStatus.RESCHEDULED,
+        LeadStatus.REACHED_MAX_RETRIES,
+        LeadStatus.COMPLETED,
+        LeadStatus.BLACKLISTED,
+    }
+    # Every status but the first came through a transition, so it has its audit row.
+    assert StatusChange.objects.values("lead").distinct().count() == Lead.objects.exclude(status="created").count()
+
+
+@pytest.mark.django_db
+def test_ensure_admin_creates_the_user_once_and_prints_the_login(tmp_path, capsys):
+    settings.BASE_DIR, base = tmp_path, settings.BASE_DIR
+    try:
+        call_command("ensure_admin")
+        first = capsys.readouterr().out
+        call_command("ensure_admin")
+        second = capsys.readouterr().out
+    finally:
+        settings.BASE_DIR = base
+    password = (tmp_path / ".admin-password").read_text().strip()
+    assert f"'admin' with password '{password}'" in first
+    assert first == second
+    assert get_user_model().objects.get(username="admin").check_password(password)
+
+
+def run_check_deploy(**env):
+    # A deployment's shell: none of the test session's own settings.
+    dropped = ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
+    environment.update(DJANGO_SETTINGS_MODULE="leadsite.settings.production", DATABASE_URL="sqlite:///:memory:", **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True,
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = run_check_deploy(SECRET_KEY="k" * 10 + "-random-" + "x9Y2" * 12, ALLOWED_HOSTS="leads.example.com")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ALLOWED_HOSTS": "leads.example.com"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "s" * 60}, "ALLOWED_HOSTS must list"),
+        ({"SECRET_KEY": "s" * 60, "ALLOWED_HOSTS": "x", "SECURE_SSL_REDIRECT": "perhaps"}, "must be a boolean"),
+    ],
+)
+def test_production_refuses_to_start_without_its_secrets(env, message):
+    result = run_check_deploy(**env)
+    assert result.returncode != 0
+    assert message in result.stderr

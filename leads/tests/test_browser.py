@@ -1,0 +1,68 @@
+"""Operator flows clicked through in Chromium against a live server."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads import transitions
+from leads.models import Lead, LeadStatus
+from leads.tests.factories import make_lead
+from leads.transitions import Actor
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_superuser("operator", "op@example.com", "pw-operator-1")
+
+
+def log_in(page):
+    page.goto("/admin/login/?next=/admin/leads/lead/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "pw-operator-1")
+    page.click("input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/leads/lead/$"))
+
+
+def test_operator_filters_the_list_and_resets_a_selection(page, operator):
+    campaign = make_campaign(name="Spring")
+    done = [make_lead(campaign=campaign, variables={"customer_name": f"Done {i}"}) for i in range(3)]
+    make_lead(campaign=campaign, variables={"customer_name": "Fresh"})
+    transitions.complete(Lead.objects.filter(pk__in=[lead.pk for lead in done]), actor=Actor.system())
+
+    log_in(page)
+    page.get_by_role("link", name="Completed", exact=True).click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(3)
+    expect(page.locator("#result_list")).not_to_contain_text("Fresh")
+
+    rows = page.locator("#result_list tbody tr")
+    rows.nth(0).locator("input.action-select").check()
+    rows.nth(1).locator("input.action-select").check()
+    page.select_option("select[name=action]", "reset_leads")
+    page.click("button[name=index]")
+
+    expect(page.locator("ul.messagelist")).to_contain_text("Reset 2 leads.")
+    assert Lead.objects.filter(status=LeadStatus.CREATED).count() == 3
+    assert Lead.objects.filter(status=LeadStatus.COMPLETED).count() == 1
+
+
+def test_operator_adds_a_lead_with_a_secondary_number(page, operator):
+    assistant = make_assistant(variables=[{"name": "customer_name", "required": True}])
+    campaign = make_campaign(name="Renewals", assistant=assistant, default_country="US")
+
+    log_in(page)
+    page.get_by_role("link", name=re.compile("Add lead", re.I)).click()
+    page.select_option("#id_campaign", str(campaign.pk))
+    page.get_by_role("button", name="Continue").click()
+    page.fill("#id_primary_phone", "(415) 555-0101")
+    page.fill("#id_var_customer_name", "Ana López")
+    page.fill("#id_contacts-0-phone", "212 555 0102")
+    page.click("input[name=_save]")
+
+    expect(page.locator("ul.messagelist")).to_contain_text("was added successfully")
+    lead = Lead.objects.get()
+    assert list(lead.contacts.order_by("position").values_list("phone", flat=True)) == ["+14155550101", "+12125550102"]
+    assert lead.contacts.get(position=0).variables == {"customer_name": "Ana López"}
