@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns.models import Campaign
 
 from . import services, transitions
-from .admin_filters import DateRangeFilter, HasSecondaryNumbersFilter, LeadPaginator
+from .changelist import DateRangeFilter, HasSecondaryNumbersFilter, IndexFriendlyChangeList, LeadPaginator
 from .forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -43,38 +43,38 @@ def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result
     modeladmin.message_user(request, text, level)
 
 
-def intermediate(
+def ask_first(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
     queryset: QuerySet,
     *,
-    action: str,
+    form_class: type[forms.Form],
     title: str,
-    form: forms.Form,
     explanation: str,
-) -> TemplateResponse:
-    """The page an action shows before it runs, like the admin's delete confirmation.
+) -> forms.Form | TemplateResponse:
+    """The valid form once the operator has answered; until then, the page that asks.
 
-    It posts back to the same filtered list URL, with the selection (or "select
-    all") it came with, so the action runs over exactly what was chosen.
+    Like the admin's delete confirmation, the page posts back to the same filtered
+    list URL with the selection (or "select all") it came with, so the action runs
+    over exactly what was chosen.
     """
+    answered = "apply" in request.POST
+    form = form_class(request.POST if answered else None)
+    if answered and form.is_valid():
+        return form
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
         "opts": modeladmin.model._meta,
         "form": form,
         "explanation": explanation,
-        "action": action,
+        "action": request.POST.get("action", ""),
         "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across", "0"),
         "count": queryset.count(),
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "admin/leads/action_form.html", context)
-
-
-def _confirmed(request: HttpRequest) -> bool:
-    return "apply" in request.POST
 
 
 @admin.action(description="Reset: back to Created with fresh attempts", permissions=["change"])
@@ -89,18 +89,17 @@ def complete_leads(modeladmin, request, queryset):
 
 @admin.action(description="Reschedule…", permissions=["change"])
 def reschedule_leads(modeladmin, request, queryset):
-    form = RescheduleForm(request.POST if _confirmed(request) else None)
-    if not (_confirmed(request) and form.is_valid()):
-        return intermediate(
-            modeladmin,
-            request,
-            queryset,
-            action="reschedule_leads",
-            title="Reschedule leads",
-            form=form,
-            explanation="Numbers that ran out of attempts or were completed get a fresh budget; "
-            "numbers judged invalid and do-not-call numbers do not.",
-        )
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=RescheduleForm,
+        title="Reschedule leads",
+        explanation="Numbers that ran out of attempts or were completed get a fresh budget; "
+        "numbers judged invalid and do-not-call numbers do not.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
     actor = Actor.admin(request.user)
     if form.cleaned_data["when"] == "at":
         result = transitions.reschedule(queryset, at=form.cleaned_data["at"], actor=actor)
@@ -128,19 +127,18 @@ def stop_leads(modeladmin, request, queryset):
 
 @admin.action(description="Do not call…", permissions=["change"])
 def do_not_call(modeladmin, request, queryset):
-    form = ConfirmForm(request.POST if _confirmed(request) else None)
-    if not (_confirmed(request) and form.is_valid()):
-        return intermediate(
-            modeladmin,
-            request,
-            queryset,
-            action="do_not_call",
-            title="Put on the do-not-call list",
-            form=form,
-            explanation="Every number of these leads goes on the do-not-call list and is never dialled "
-            "again, in any campaign. Other leads with the same numbers are marked too. Taking a number "
-            "off the list is done on the do-not-call list itself.",
-        )
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=ConfirmForm,
+        title="Put on the do-not-call list",
+        explanation="Every number of these leads goes on the do-not-call list and is never dialled "
+        "again, in any campaign. Other leads with the same numbers are marked too. Taking a number "
+        "off the list is done on the do-not-call list itself.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
     result = services.do_not_call_leads(leads=queryset, actor=Actor.admin(request.user))
     report(modeladmin, request, "Marked do not call:", result.leads)
     modeladmin.message_user(request, f"{result.numbers_added} numbers added to the do-not-call list.")
@@ -148,18 +146,17 @@ def do_not_call(modeladmin, request, queryset):
 
 @admin.action(description="Move to campaign…", permissions=["change"])
 def move_to_campaign(modeladmin, request, queryset):
-    form = MoveToCampaignForm(request.POST if _confirmed(request) else None)
-    if not (_confirmed(request) and form.is_valid()):
-        return intermediate(
-            modeladmin,
-            request,
-            queryset,
-            action="move_to_campaign",
-            title="Move leads to another campaign",
-            form=form,
-            explanation="The leads join the chosen campaign as Created with fresh attempts; "
-            "their status and call history are kept.",
-        )
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=MoveToCampaignForm,
+        title="Move leads to another campaign",
+        explanation="The leads join the chosen campaign as Created with fresh attempts; "
+        "their status and call history are kept.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
     campaign = form.cleaned_data["campaign"]
     result = transitions.move_to_campaign(queryset, campaign=campaign, actor=Actor.admin(request.user))
     report(modeladmin, request, f"Moved to “{campaign.name}”:", result)
@@ -172,7 +169,7 @@ class SecondaryNumberInline(admin.TabularInline):
     fields = ["phone", "own_variables", "status", "attempts", "last_outcome"]
     readonly_fields = ["status", "attempts", "last_outcome"]
     verbose_name = "secondary number"
-    verbose_name_plural = "Secondary numbers (dialled in this order; drag the Order numbers to reorder)"
+    verbose_name_plural = "Secondary numbers (dialled in this order; change the Order numbers to reorder)"
     extra = 1
     max_num = 10
 
@@ -209,7 +206,7 @@ class LeadAdmin(admin.ModelAdmin):
         "attempts",
         "last_outcome",
         "next_attempt_at",
-        "created_at",
+        "created",
     ]
     list_display_links = ["primary_number"]
     list_filter = ["campaign", "status", ("created_at", DateRangeFilter), HasSecondaryNumbersFilter]
@@ -222,7 +219,9 @@ class LeadAdmin(admin.ModelAdmin):
     # get_search_results does the searching; the admin shows its box when this is set.
     search_fields = ["contacts__phone"]
     search_help_text = "A number (or part of it, with or without +), or a variable value such as a name."
-    sortable_by = ["campaign", "status_badge", "attempts", "last_outcome", "next_attempt_at", "created_at"]
+    # Each sortable column has an index that ends in id. Sorting by anything else
+    # would sort the whole table on every page: filter by it instead.
+    sortable_by = ["status_badge", "next_attempt_at", "created"]
     actions = [reset_leads, complete_leads, reschedule_leads, stop_leads, do_not_call, move_to_campaign]
     inlines = [SecondaryNumberInline, StatusHistoryInline]
     readonly_fields = ["campaign", "status_badge", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
@@ -241,6 +240,9 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return search_leads(queryset, search_term), False
+
+    def get_changelist(self, request, **kwargs):
+        return IndexFriendlyChangeList
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -276,6 +278,11 @@ class LeadAdmin(admin.ModelAdmin):
         if not values:
             return "—"
         return format_html_join(" · ", "<span title=\"{}\">{}</span>", ((name, str(value)[:40]) for name, value in values))
+
+    @admin.display(description="Created", ordering="id")
+    def created(self, lead: Lead):
+        # Sorted by id, which grows with created_at and has the list's indexes.
+        return lead.created_at
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, lead: Lead) -> str:
@@ -343,6 +350,7 @@ class LeadAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, SecondaryNumberFormSet):
             return super().save_formset(request, form, formset, change)
+        # ordered_forms: the kept rows by their Order value, rows without one last.
         numbers = [
             services.Number(
                 phone=f.cleaned_data["phone"],
@@ -351,14 +359,6 @@ class LeadAdmin(admin.ModelAdmin):
             )
             for f in formset.ordered_forms
         ]
-        ordered = set(map(id, formset.ordered_forms))
-        # Rows without an Order value keep their place after the ordered ones.
-        for f in formset.forms:
-            if id(f) in ordered or not f.cleaned_data or f.cleaned_data.get("DELETE") or not f.has_changed() and not f.instance.pk:
-                continue
-            numbers.append(
-                services.Number(f.cleaned_data["phone"], f.cleaned_data.get("own_variables") or {}, f.instance.pk)
-            )
         services.lead_set_secondary_numbers(lead=form.instance, numbers=numbers, actor=Actor.admin(request.user))
         # What formset.save() would have recorded, for the admin's change message.
         formset.new_objects = [f.instance for f in formset.forms if f.instance.pk is None and f.has_changed()]

@@ -138,9 +138,8 @@ class SecondaryNumberForm(forms.ModelForm):
             self.initial.setdefault("own_variables", format_pairs(self.instance.variables))
 
     def clean_phone(self) -> str:
-        lead = self.instance.lead if self.instance.lead_id else None
-        campaign = lead.campaign if lead else getattr(self, "campaign", None)
-        return clean_phone(self.cleaned_data["phone"], campaign)
+        # The formset hands each row its lead's campaign (see SecondaryNumberFormSet).
+        return clean_phone(self.cleaned_data["phone"], getattr(self, "campaign", None))
 
     def clean_own_variables(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data.get("own_variables") or "")

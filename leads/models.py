@@ -39,7 +39,9 @@ class ContactStatus(models.TextChoices):
 
 
 class Lead(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="leads")
+    # Indexed by lead_campaign_status_created, which starts with it. Every index on
+    # this table is paid for by every status change of every lead: keep them few.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="leads", db_index=False)
     status = models.CharField(max_length=24, choices=LeadStatus.choices, default=LeadStatus.CREATED, editable=False)
     timezone = models.CharField(
         max_length=64,
@@ -57,15 +59,15 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # ids grow with created_at, and the narrower id makes the indexes smaller:
+        # "newest first" is "highest id first" (created_at ranges use a BRIN index,
+        # migration 0002, on PostgreSQL).
+        ordering = ["-id"]
         indexes = [
-            # The list's default order, alone and under its usual filters.
-            models.Index(fields=["created_at", "id"], name="lead_created"),
-            models.Index(fields=["status", "created_at", "id"], name="lead_status_created"),
-            models.Index(fields=["campaign", "status", "created_at", "id"], name="lead_campaign_status_created"),
+            # The list's default order under its usual filters, and its sorts.
+            models.Index(fields=["status", "id"], name="lead_status"),
+            models.Index(fields=["campaign", "status", "id"], name="lead_campaign_status"),
             models.Index(fields=["next_attempt_at", "id"], name="lead_next_attempt"),
-            models.Index(fields=["last_attempt_at", "id"], name="lead_last_attempt"),
-            models.Index(fields=["attempts", "id"], name="lead_attempts"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -84,7 +86,8 @@ class Contact(models.Model):
     """One phone number of a lead. Position 0 is the primary; 1..10 the secondaries,
     dialled in that order. The primary's ``variables`` are the lead's variables."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by the (lead, position) and (lead, phone) unique constraints.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     # A copy of lead.campaign, so "a primary number is unique within its campaign" is a
     # database constraint. Only leads.services and leads.transitions write it, always
     # together with the lead's campaign.
@@ -99,9 +102,12 @@ class Contact(models.Model):
     variables = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ["lead", "position"]
+        # lead_id, not lead: "lead" would sort by the Lead's own ordering through a join.
+        ordering = ["lead_id", "position"]
         indexes = [
             models.Index(fields=["phone"], name="contact_phone"),
+            # Do-not-call numbers are few; bulk actions find the leads that have one.
+            models.Index(fields=["lead"], condition=Q(status="blacklisted"), name="contact_do_not_call"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["lead", "position"], name="contact_position_unique_per_lead"),
@@ -138,15 +144,24 @@ class StatusChange(models.Model):
         IMPORT = "import", "Import"
         SYSTEM = "system", "System"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    # Indexed by statuschange_lead, which starts with it. No database constraint:
+    # rows are only written by leads.transitions with an INSERT … SELECT from the
+    # leads table itself, under lock, so the check could never fail, yet PostgreSQL
+    # would run it for each of the 100,000 rows of a bulk action at COMMIT.
+    # Deleting a lead still deletes its history (on_delete, through the ORM).
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="status_changes", db_index=False, db_constraint=False
+    )
     # Every row written by one action shares its operation: "this Reset moved these".
     operation = models.UUIDField(default=uuid.uuid4, db_index=True)
     from_status = models.CharField(max_length=24, choices=LeadStatus.choices, blank=True)
     to_status = models.CharField(max_length=24, choices=LeadStatus.choices)
     changed_at = models.DateTimeField()
     source = models.CharField(max_length=16, choices=Source.choices)
+    # Not indexed: a bulk action writes a row per lead, and nobody looks leads up by
+    # the person who moved them often enough to pay for that on every write.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     reason = models.CharField(max_length=300, blank=True)
 

@@ -74,6 +74,9 @@ class _Move:
     lead_updates: dict[str, Any] = field(default_factory=dict)
     # Each (filter, updates) pair is one UPDATE over the moved leads' contacts.
     contact_updates: list[tuple[Q, dict[str, Any]]] = field(default_factory=list)
+    # With contact_updates: the numbers whose attempts still count afterwards. The
+    # lead's total is set to 0, then summed again over just these.
+    keeps_attempts: Q = field(default_factory=Q)
 
 
 def _has_contact(condition: Q) -> Exists:
@@ -85,6 +88,17 @@ def _attempts_total() -> Coalesce:
         Contact.objects.filter(lead=OuterRef("pk")).order_by().values("lead").annotate(total=Sum("attempts")).values("total")
     )
     return Coalesce(Subquery(per_lead), Value(0))
+
+
+def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
+    """After the move set every moved lead's attempts to 0, give the sum of its
+    numbers' attempts back to the few whose numbers still count some.
+
+    Reset and Move leave attempts only on do-not-call numbers, which a small partial
+    index lists: one semi-join finds those leads, instead of one lookup per lead.
+    """
+    counting = Contact.objects.filter(keeps_attempts, lead_id__in=batch, attempts__gt=0).values("lead_id")
+    Lead.objects.filter(pk__in=counting).update(attempts=_attempts_total())
 
 
 def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[dict[str, int], int]:
@@ -142,10 +156,10 @@ def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | No
             batch = StatusChange.objects.filter(operation=operation).values("lead_id")
             for condition, updates in move.contact_updates:
                 Contact.objects.filter(condition, lead_id__in=batch).update(**updates)
-            lead_updates = dict(move.lead_updates)
-            if move.contact_updates:
-                lead_updates["attempts"] = _attempts_total()
+            lead_updates = {**move.lead_updates, **({"attempts": 0} if move.contact_updates else {})}
             Lead.objects.filter(pk__in=batch).update(status=move.to_status, updated_at=now, **lead_updates)
+            if move.contact_updates:
+                _recount_attempts(batch, move.keeps_attempts)
     return TransitionResult(moved=moved, skipped=skipped, operation=operation)
 
 
@@ -169,6 +183,7 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
                     _FRESH_BUDGET,
                 )
             ],
+            keeps_attempts=Q(status=ContactStatus.BLACKLISTED),
         ),
         actor=actor,
         reason=reason,
@@ -218,6 +233,7 @@ def reschedule(
             ],
             lead_updates={"next_attempt_at": at},
             contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
+            keeps_attempts=~_REVIVABLE,
         ),
         actor=actor,
         reason=reason,
@@ -275,6 +291,7 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
                 (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),
                 (~Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign, **_FRESH_BUDGET}),
             ],
+            keeps_attempts=Q(status=ContactStatus.BLACKLISTED),
         ),
         actor=actor,
         reason=reason,

@@ -491,3 +491,20 @@ def test_a_malformed_do_not_call_number_is_refused(admin_client_logged, value):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["phone"]
     assert not DoNotCallNumber.objects.exists()
+
+
+def test_the_list_sorts_only_by_indexed_columns_whatever_the_url_says(admin_client_logged, campaign):
+    leads = [make_lead(campaign=campaign) for _ in range(3)]
+    Lead.objects.filter(pk=leads[0].pk).update(last_outcome="busy")
+    Lead.objects.filter(pk=leads[2].pk).update(last_outcome="voicemail")
+
+    def order(o):
+        response = admin_client_logged.get(LIST, {"o": o})
+        return [lead.pk for lead in response.context["cl"].result_list]
+
+    newest_first = [lead.pk for lead in reversed(leads)]
+    columns = admin_client_logged.get(LIST).context["cl"].list_display
+    last_outcome, created = columns.index("last_outcome"), columns.index("created")
+    assert order(str(last_outcome)) == newest_first  # not sortable: the default order
+    assert order(str(created)) == list(reversed(newest_first))
+    assert order(f"-{created}") == newest_first

@@ -77,3 +77,15 @@ def test_the_do_not_call_list_holds_each_e164_number_once():
         DoNotCallNumber.objects.create(phone="+14155552671")
     with pytest.raises(IntegrityError), transaction.atomic():
         DoNotCallNumber.objects.create(phone="4155552671")
+
+
+def test_deleting_a_lead_deletes_its_numbers_and_history():
+    from leads import transitions
+    from leads.models import StatusChange
+    from leads.transitions import Actor
+
+    lead = make_lead(secondaries=[phone()])
+    transitions.complete(Lead.objects.filter(pk=lead.pk), actor=Actor.system())
+    lead.delete()
+    assert not Contact.objects.filter(lead_id=lead.pk).exists()
+    assert not StatusChange.objects.filter(lead_id=lead.pk).exists()

@@ -28,6 +28,19 @@ def one(lead: Lead):
     return Lead.objects.filter(pk=lead.pk)
 
 
+MANUAL_ACTIONS = pytest.mark.parametrize(
+    "action",
+    [
+        lambda qs: transitions.reset(qs, actor=ACTOR),
+        lambda qs: transitions.complete(qs, actor=ACTOR),
+        lambda qs: transitions.stop(qs, actor=ACTOR),
+        lambda qs: transitions.reschedule(qs, at=timezone.now(), actor=ACTOR),
+        lambda qs: transitions.move_to_campaign(qs, campaign=make_campaign(), actor=ACTOR),
+    ],
+    ids=["reset", "complete", "stop", "reschedule", "move"],
+)
+
+
 def test_reset_moves_lead_to_created_and_gives_numbers_a_fresh_budget():
     lead = make_lead(secondaries=[phone()])
     set_state(lead, LeadStatus.REACHED_MAX_RETRIES, status=ContactStatus.REACHED_MAX_RETRIES, attempts=4)
@@ -58,17 +71,7 @@ def test_reset_keeps_do_not_call_numbers_and_their_attempts():
     assert lead.attempts == 2  # the sum of its numbers' counts
 
 
-@pytest.mark.parametrize(
-    "action",
-    [
-        lambda qs: transitions.reset(qs, actor=ACTOR),
-        lambda qs: transitions.complete(qs, actor=ACTOR),
-        lambda qs: transitions.stop(qs, actor=ACTOR),
-        lambda qs: transitions.reschedule(qs, at=timezone.now(), actor=ACTOR),
-        lambda qs: transitions.move_to_campaign(qs, campaign=make_campaign(), actor=ACTOR),
-    ],
-    ids=["reset", "complete", "stop", "reschedule", "move"],
-)
+@MANUAL_ACTIONS
 def test_manual_actions_never_touch_a_lead_in_processing(action):
     lead = make_lead()
     set_state(lead, LeadStatus.PROCESSING, status=ContactStatus.PROCESSING, attempts=1)
@@ -85,17 +88,7 @@ def test_manual_actions_never_touch_a_lead_in_processing(action):
     assert not StatusChange.objects.filter(lead=lead).exists()
 
 
-@pytest.mark.parametrize(
-    "action",
-    [
-        lambda qs: transitions.reset(qs, actor=ACTOR),
-        lambda qs: transitions.complete(qs, actor=ACTOR),
-        lambda qs: transitions.stop(qs, actor=ACTOR),
-        lambda qs: transitions.reschedule(qs, at=timezone.now(), actor=ACTOR),
-        lambda qs: transitions.move_to_campaign(qs, campaign=make_campaign(), actor=ACTOR),
-    ],
-    ids=["reset", "complete", "stop", "reschedule", "move"],
-)
+@MANUAL_ACTIONS
 def test_manual_actions_skip_do_not_call_leads(action):
     lead = make_lead()
     services.do_not_call_add(phones=[lead.contacts.get().phone], actor=ACTOR)
@@ -263,28 +256,37 @@ def test_move_skips_leads_whose_number_the_target_already_has_and_duplicates_in_
     assert (first.campaign, second.campaign) == (target, source_b)
 
 
-def test_bulk_action_over_a_filtered_selection_of_10000_leads_runs_in_a_fixed_number_of_statements():
-    campaign, other = make_campaign(), make_campaign()
-    leads = bulk_leads(campaign, 10_000, secondaries=1)
-    bulk_leads(other, 50, start=10_000)
-    Lead.objects.filter(campaign=campaign).update(status=LeadStatus.REACHED_MAX_RETRIES)
-    Contact.objects.filter(campaign=campaign).update(status=ContactStatus.REACHED_MAX_RETRIES, attempts=4)
-    busy = leads[0]
-    set_state(busy, LeadStatus.PROCESSING)
-    selection = Lead.objects.filter(campaign=campaign)
-
+def reset_counting_queries(selection) -> tuple[transitions.TransitionResult, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         result = transitions.reset(selection, actor=ACTOR)
+    return result, [q["sql"] for q in queries.captured_queries]
 
+
+def exhaust(campaign) -> None:
+    Lead.objects.filter(campaign=campaign).update(status=LeadStatus.REACHED_MAX_RETRIES, attempts=8)
+    Contact.objects.filter(campaign=campaign).update(status=ContactStatus.REACHED_MAX_RETRIES, attempts=4)
+
+
+def test_bulk_action_over_a_filtered_selection_of_10000_leads_runs_in_a_fixed_number_of_statements():
+    small, big, other = make_campaign(), make_campaign(), make_campaign()
+    bulk_leads(small, 10, secondaries=1)
+    leads = bulk_leads(big, 10_000, secondaries=1, start=10)
+    bulk_leads(other, 50, start=10_010)
+    exhaust(small)
+    exhaust(big)
+    busy = leads[0]
+    set_state(busy, LeadStatus.PROCESSING)
+
+    _, few = reset_counting_queries(Lead.objects.filter(campaign=small))
+    result, many = reset_counting_queries(Lead.objects.filter(campaign=big))
+
+    assert len(many) == len(few)  # the same statements for 10 leads as for 10,000
+    assert len([sql for sql in many if sql.lstrip().upper().startswith(("INSERT", "UPDATE"))]) <= 5
     assert result.moved == 9_999
     assert result.skipped == {"a call is in progress": 1}
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
-    # One audit INSERT … SELECT, one UPDATE of the contacts, one of the leads.
-    assert len(writes) == 3
-    assert len(queries.captured_queries) <= 8
-    assert Lead.objects.filter(campaign=campaign, status=LeadStatus.CREATED).count() == 9_999
+    assert Lead.objects.filter(campaign=big, status=LeadStatus.CREATED, attempts=0).count() == 9_999
     assert Lead.objects.filter(campaign=other, status=LeadStatus.CREATED).count() == 50
-    assert not Contact.objects.filter(campaign=campaign, attempts__gt=0).exclude(lead=busy).exists()
+    assert not Contact.objects.filter(campaign=big, attempts__gt=0).exclude(lead=busy).exists()
     assert StatusChange.objects.filter(operation=result.operation).count() == 9_999
 
 

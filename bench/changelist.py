@@ -1,0 +1,244 @@
+"""How fast the leads list and a bulk action are with a million leads.
+
+Seeds N leads (default 1,000,000; with secondary numbers and five variables) into a
+PostgreSQL database of its own, once (it reuses them on the next run), then requests
+the admin's pages in-process, as a logged-in operator would, and prints JSON with
+the median time of each:
+
+    .venv/bin/python bench/changelist.py [--leads N] [--runs R] [--reseed]
+
+The database is DATABASE_URL when it names PostgreSQL, else
+postgres://postgres@127.0.0.1:5432/leadsite_bench. Targets (issue 2): each page under
+300 ms, the bulk Reset of 100,000 selected leads under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Keiko", "Liam",
+         "María", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Víctor", "Wen", "Yusuf", "Zoë"]
+LAST = ["Abbott", "Becker", "Castillo", "Dubois", "Eriksen", "Fujita", "García", "Hughes", "Ivanova", "Jensen",
+        "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka"]
+CITIES = ["Austin", "Boston", "Chicago", "Denver", "Miami", "Seattle", "Portland", "Phoenix"]
+STATUSES = [("created", 50), ("scheduled", 8), ("rescheduled", 15), ("reached-max-retries", 10), ("completed", 15),
+            ("blacklisted", 2)]
+CAMPAIGNS = 5
+RESET_SIZE = 100_000
+
+
+def setup_django() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+    os.environ["DEBUG"] = "0"  # no query log: measure what production does
+    import django
+
+    django.setup()
+
+
+def ensure_database() -> None:
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
+        dbname="postgres", autocommit=True,
+    ) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+
+
+def seed(n: int) -> dict:
+    """Write n leads and their numbers with COPY; a few minutes for a million."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from campaigns.models import Assistant, Campaign, Variable
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE leads_statuschange, leads_contact, leads_lead, leads_donotcallnumber, "
+            "campaigns_campaign, campaigns_variable, campaigns_assistant RESTART IDENTITY CASCADE"
+        )
+    assistant = Assistant.objects.create(name="Bench assistant", timezone="America/New_York")
+    for i, name in enumerate(["customer_name", "company", "city", "appointment_type", "language"]):
+        Variable.objects.create(assistant=assistant, name=name, position=i, required=(i == 0))
+    campaigns = [Campaign.objects.create(name=f"Bench {i}", assistant=assistant) for i in range(CAMPAIGNS)]
+
+    rng = random.Random(42)
+    statuses = [s for s, weight in STATUSES for _ in range(weight)]
+    now = timezone.now()
+    raw = connection.connection  # psycopg 3
+    # The primary number carries the lead's attempts and its state, as after real calls.
+    lead_status, lead_attempts = {}, {}
+    contact_state = {"created": "created", "scheduled": "rescheduled", "rescheduled": "rescheduled",
+                     "reached-max-retries": "reached-max-retries", "completed": "completed", "blacklisted": "blacklisted"}
+    contact_id = 0
+    # Every number is distinct (E.164-shaped; the database checks only that).
+    with raw.cursor() as cursor:
+        with cursor.copy(
+            "COPY leads_lead (id, campaign_id, status, timezone, next_attempt_at, attempts, last_outcome, "
+            "last_attempt_at, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for lead_id in range(1, n + 1):
+                status = lead_status[lead_id] = rng.choice(statuses)
+                created = now - timedelta(minutes=n - lead_id)
+                next_at = now + timedelta(minutes=rng.randint(-600, 600)) if status in ("scheduled", "rescheduled") else None
+                attempted = status not in ("created",)
+                lead_attempts[lead_id] = rng.randint(1, 4) if attempted else 0
+                copy.write_row((
+                    lead_id, campaigns[lead_id % CAMPAIGNS].pk, status, "", next_at,
+                    lead_attempts[lead_id], rng.choice(["no-answer", "busy", "voicemail"]) if attempted else "",
+                    created + timedelta(minutes=5) if attempted else None, created, created,
+                ))
+        with cursor.copy(
+            "COPY leads_contact (id, lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
+            "FROM STDIN"
+        ) as copy:
+            number = 0
+            for lead_id in range(1, n + 1):
+                count = rng.choice([1, 1, 1, 2, 2, 3])
+                for position in range(count):
+                    number += 1
+                    contact_id += 1
+                    variables = (
+                        {"customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "company": f"Company {lead_id % 997}",
+                         "city": rng.choice(CITIES), "appointment_type": rng.choice(["check-up", "cleaning"]),
+                         "language": rng.choice(["English", "Spanish"])}
+                        if position == 0 else ({"contact_name": rng.choice(FIRST)} if rng.random() < 0.3 else {})
+                    )
+                    primary = position == 0
+                    copy.write_row((
+                        contact_id, lead_id, campaigns[lead_id % CAMPAIGNS].pk, position, f"+1{2_012_000_000 + number * 7}",
+                        contact_state[lead_status[lead_id]] if primary else "created",
+                        lead_attempts[lead_id] if primary else 0, "", json.dumps(variables),
+                    ))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval('leads_lead_id_seq', %s)", [n])
+        cursor.execute("SELECT setval('leads_contact_id_seq', %s)", [contact_id])
+        # As autovacuum would have by the time anyone works on this data: without it,
+        # the first pass over freshly copied rows rewrites every page (hint bits).
+        cursor.execute("VACUUM ANALYZE leads_lead")
+        cursor.execute("VACUUM ANALYZE leads_contact")
+    return {"leads": n, "contacts": contact_id, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def median_ms(client, url: str, runs: int) -> tuple[float, int]:
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    shown = response.content.decode().count('class="action-select"')
+    return round(statistics.median(times[1:]), 1), shown  # the first run warms caches
+
+
+def bench_reset(client, runs: int) -> dict:
+    """"Select all" + Reset over the ~100,000 Completed leads of one campaign, posted
+    to the filtered list exactly as the admin page posts it."""
+    from leads import transitions
+    from leads.models import Lead, LeadStatus
+    from leads.transitions import Actor
+
+    campaign_id = Lead.objects.values_list("campaign_id", flat=True).first()
+    in_campaign = Lead.objects.filter(campaign_id=campaign_id)
+    # 100,000 of the million; a smaller run (--leads) takes half a campaign.
+    size = min(RESET_SIZE, in_campaign.count() // 2)
+    edge = in_campaign.order_by("id").values_list("id", flat=True)[size]
+    first, rest = in_campaign.filter(id__lt=edge), in_campaign.filter(id__gte=edge)
+    url = f"/admin/leads/lead/?campaign__id__exact={campaign_id}&status__exact=completed"
+    times, moved = [], 0
+    for _ in range(runs):
+        # Untimed: make the first 100,000 leads of the campaign (less the do-not-call
+        # ones, which stay put) its only Completed ones, so each run moves the same set.
+        transitions.reset(rest.filter(status=LeadStatus.COMPLETED), actor=Actor.system())
+        transitions.complete(first, actor=Actor.system())
+        selected = in_campaign.filter(status=LeadStatus.COMPLETED).count()
+        page_ids = list(in_campaign.filter(status=LeadStatus.COMPLETED).values_list("id", flat=True)[:100])
+        started = time.perf_counter()
+        response = client.post(url, {"action": "reset_leads", "select_across": "1", "index": "0", "_selected_action": page_ids})
+        times.append(time.perf_counter() - started)
+        if response.status_code != 302:
+            raise SystemExit(f"reset answered {response.status_code}")
+        moved = first.filter(status=LeadStatus.CREATED).count()
+        if moved != selected:
+            raise SystemExit(f"reset moved {moved} of {selected}")
+    return {"selected": selected, "moved": moved, "median_s": round(statistics.median(times), 2),
+            "runs_s": [round(t, 2) for t in times]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--reset-runs", type=int, default=3)
+    parser.add_argument("--reseed", action="store_true", help="Seed again even if the data is there.")
+    args = parser.parse_args()
+
+    setup_django()
+    ensure_database()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from django.contrib.auth import get_user_model
+    from leads.models import Contact, Lead
+
+    call_command("migrate", verbosity=0)
+    seeded = None
+    if args.reseed or Lead.objects.count() != args.leads:
+        seeded = seed(args.leads)
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+
+    campaign_id = Lead.objects.values_list("campaign_id", flat=True).first()
+    sample = Contact.objects.filter(position=1).order_by("id")[5000]
+    partial_number = sample.phone[-7:]  # the last 7 digits of a secondary number
+    name = Contact.objects.filter(position=0).order_by("id")[7000].variables["customer_name"]
+    week_ago = (Lead.objects.order_by("-id").values_list("created_at", flat=True)[300_000]).date().isoformat()
+    pages = {
+        "first_page": "/admin/leads/lead/",
+        "campaign": f"/admin/leads/lead/?campaign__id__exact={campaign_id}",
+        "campaign_and_status": f"/admin/leads/lead/?campaign__id__exact={campaign_id}&status__exact=rescheduled",
+        "search_partial_number": f"/admin/leads/lead/?q={partial_number}",
+        "search_variable_value": f"/admin/leads/lead/?q={name.replace(' ', '+')}",
+        # o= counts the checkbox column: 4 is the status, 7 the next attempt, 8 created.
+        "sorted_by_next_attempt": "/admin/leads/lead/?o=7",
+        "sorted_by_status": "/admin/leads/lead/?o=4",
+        "sorted_oldest_first": "/admin/leads/lead/?o=8",
+        "filtered_by_created_range": f"/admin/leads/lead/?created_at__gte={week_ago}&created_at__lt={week_ago}",
+    }
+    results: dict = {"database": "postgresql", "leads": Lead.objects.count(), "seeded": seeded, "pages_ms": {}}
+    for label, url in pages.items():
+        ms, shown = median_ms(client, url, args.runs)
+        results["pages_ms"][label] = {"median": ms, "rows_on_page": shown, "url": url}
+    results["bulk_reset"] = bench_reset(client, args.reset_runs)
+    results["targets"] = {
+        "page_under_ms": 300,
+        "pages_ok": all(p["median"] < 300 for p in results["pages_ms"].values()),
+        "bulk_reset_under_s": 5,
+        "bulk_reset_ok": results["bulk_reset"]["median_s"] < 5,
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
