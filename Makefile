@@ -24,7 +24,7 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt | $(BIN)/python
 setup: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --once
-	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py ensure_admin --url http://$(HOST):$(PORT)/admin/
 
 run: setup
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)

@@ -166,18 +166,30 @@ class SecondaryNumberInline(admin.TabularInline):
     model = Contact
     form = SecondaryNumberForm
     formset = SecondaryNumberFormSet
-    fields = ["phone", "own_variables", "status", "attempts", "last_outcome"]
-    readonly_fields = ["status", "attempts", "last_outcome"]
+    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome"]
+    readonly_fields = ["state", "attempts_used", "outcome"]
     verbose_name = "secondary number"
-    verbose_name_plural = "Secondary numbers (dialled in this order; change the Order numbers to reorder)"
+    verbose_name_plural = "Secondary numbers (dialled in this order; change Order to reorder)"
     extra = 1
     max_num = 10
 
     def get_formset(self, request, obj=None, **kwargs):
-        # can_order adds the "Order" column that reorders the numbers.
-        formset = super().get_formset(request, obj, can_order=True, **kwargs)
+        formset = super().get_formset(request, obj, **kwargs)
         formset.campaign = obj.campaign if obj else getattr(request, "_lead_campaign", None)
         return formset
+
+    # A row not saved yet has no state: show nothing rather than defaults.
+    @admin.display(description="Status")
+    def state(self, contact: Contact) -> str:
+        return contact.get_status_display() if contact.pk else ""
+
+    @admin.display(description="Attempts")
+    def attempts_used(self, contact: Contact) -> str:
+        return str(contact.attempts) if contact.pk else ""
+
+    @admin.display(description="Last outcome")
+    def outcome(self, contact: Contact) -> str:
+        return contact.last_outcome if contact.pk else ""
 
 
 class StatusHistoryInline(admin.TabularInline):
@@ -350,14 +362,13 @@ class LeadAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if not isinstance(formset, SecondaryNumberFormSet):
             return super().save_formset(request, form, formset, change)
-        # ordered_forms: the kept rows by their Order value, rows without one last.
         numbers = [
             services.Number(
                 phone=f.cleaned_data["phone"],
                 variables=f.cleaned_data.get("own_variables") or {},
                 contact_id=f.instance.pk,
             )
-            for f in formset.ordered_forms
+            for f in formset.kept_in_order()
         ]
         services.lead_set_secondary_numbers(lead=form.instance, numbers=numbers, actor=Actor.admin(request.user))
         # What formset.save() would have recorded, for the admin's change message.

@@ -118,8 +118,16 @@ def lead_form_for(campaign: Campaign) -> type[BaseLeadForm]:
 
 
 class SecondaryNumberForm(forms.ModelForm):
-    """One secondary number of a lead: its digits and its own variable values."""
+    """One secondary number of a lead: its place, its digits and its own values."""
 
+    order = forms.IntegerField(
+        label="Order",
+        required=False,
+        min_value=1,
+        max_value=100,
+        widget=forms.NumberInput(attrs={"style": "width: 4em"}),
+        help_text="Dialled in this order; empty goes last.",
+    )
     phone = forms.CharField(label="Number", max_length=40)
     own_variables = forms.CharField(
         label="Own values",
@@ -136,6 +144,7 @@ class SecondaryNumberForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial.setdefault("own_variables", format_pairs(self.instance.variables))
+            self.initial.setdefault("order", self.instance.position)
 
     def clean_phone(self) -> str:
         # The formset hands each row its lead's campaign (see SecondaryNumberFormSet).
@@ -164,11 +173,22 @@ class SecondaryNumberFormSet(forms.BaseInlineFormSet):
         # message on the row; positions are renumbered by the service.
         pass
 
+    def kept_in_order(self) -> list[SecondaryNumberForm]:
+        """The rows that stay, by their Order (rows without one last, as listed)."""
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and (form.instance.pk or form.has_changed())
+        ]
+        return sorted(kept, key=lambda form: (form.cleaned_data.get("order") is None, form.cleaned_data.get("order") or 0))
+
     def clean(self):
         super().clean()
         if any(self.errors):
             return
-        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        kept = self.kept_in_order()
         if len(kept) > 10:
             raise ValidationError("A lead has at most 10 secondary numbers.")
         primary = getattr(self.instance, "_primary_phone_input", None)

@@ -335,9 +335,9 @@ def test_add_lead_normalises_numbers_and_stores_only_overrides(admin_client_logg
         **inline_management(total=2),
         "contacts-0-phone": "+1 212 555 0102",
         "contacts-0-own_variables": "contact_name=Luis",
-        "contacts-0-ORDER": "2",
+        "contacts-0-order": "2",
         "contacts-1-phone": "305.555.0103",
-        "contacts-1-ORDER": "1",
+        "contacts-1-order": "1",
     }
     response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
@@ -382,6 +382,8 @@ def test_add_lead_with_malformed_input_shows_the_reason_and_saves_nothing(admin_
         ({"contacts-0-phone": "+12125550102", "contacts-1-phone": "212-555-0102"}, "listed twice"),
         ({"contacts-0-phone": "not a number"}, "not a phone number"),
         ({"contacts-0-phone": "+12125550102", "contacts-0-own_variables": "=x"}, "not a variable name"),
+        ({"contacts-0-phone": "+12125550102", "contacts-0-order": "first"}, "Enter a whole number"),
+        ({"contacts-0-phone": "+12125550102", "contacts-0-order": "0"}, "greater than or equal to 1"),
     ],
 )
 def test_secondary_numbers_with_problems_are_refused_row_by_row(admin_client_logged, campaign, rows, message):
@@ -414,7 +416,7 @@ def edit_data(lead: Lead, **changes) -> dict:
         data[f"contacts-{index}-id"] = str(contact.pk)
         data[f"contacts-{index}-lead"] = str(lead.pk)
         data[f"contacts-{index}-phone"] = contact.phone
-        data[f"contacts-{index}-ORDER"] = str(index + 1)
+        data[f"contacts-{index}-order"] = str(index + 1)
     data.update(changes)
     return data
 
@@ -425,8 +427,8 @@ def test_editing_reorders_removes_and_adds_secondary_numbers_keeping_each_number
     Contact.objects.filter(lead=lead, phone=second).update(attempts=2, status=ContactStatus.RESCHEDULED)
     Lead.objects.filter(pk=lead.pk).update(attempts=2)
     data = edit_data(lead)
-    data.update({"contacts-0-ORDER": "3", "contacts-1-ORDER": "1", "contacts-2-DELETE": "on"})
-    data.update({"contacts-TOTAL_FORMS": "4", "contacts-3-phone": "+17025550105", "contacts-3-ORDER": "2"})
+    data.update({"contacts-0-order": "3", "contacts-1-order": "1", "contacts-2-DELETE": "on"})
+    data.update({"contacts-TOTAL_FORMS": "4", "contacts-3-phone": "+17025550105", "contacts-3-order": "2"})
 
     response = admin_client_logged.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
 

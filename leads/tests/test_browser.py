@@ -66,3 +66,29 @@ def test_operator_adds_a_lead_with_a_secondary_number(page, operator):
     lead = Lead.objects.get()
     assert list(lead.contacts.order_by("position").values_list("phone", flat=True)) == ["+14155550101", "+12125550102"]
     assert lead.contacts.get(position=0).variables == {"customer_name": "Ana López"}
+
+
+def test_operator_reorders_and_removes_secondary_numbers(page, operator):
+    assistant = make_assistant(variables=[{"name": "customer_name", "required": True}])
+    campaign = make_campaign(assistant=assistant, default_country="US")
+    lead = make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=["+12125550102", "+13055550103", "+16175550104"],
+        variables={"customer_name": "Ana"},
+    )
+
+    log_in(page)
+    page.goto(f"/admin/leads/lead/{lead.pk}/change/")
+    page.fill("#id_contacts-0-order", "3")  # +12125550102 goes last
+    page.fill("#id_contacts-1-order", "1")
+    page.fill("#id_contacts-2-order", "2")
+    page.check("#id_contacts-2-DELETE")  # and +16175550104 goes
+    page.click("input[name=_save]")
+
+    expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+    assert list(lead.contacts.order_by("position").values_list("phone", flat=True)) == [
+        "+14155550101",
+        "+13055550103",
+        "+12125550102",
+    ]

@@ -13,8 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/", help="Where the admin is served.")
 
-    def handle(self, *args, username: str, **options):
+    def handle(self, *args, username: str, url: str, **options):
         password_file = settings.BASE_DIR / ".admin-password"
         User = get_user_model()
         if not User.objects.filter(username=username).exists():
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         if password_file.exists():
             password = password_file.read_text().strip()
             self.stdout.write(self.style.SUCCESS(
-                f"Log in at http://127.0.0.1:8000/admin/ as {username!r} with password {password!r}"
+                f"Log in at {url} as {username!r} with password {password!r}"
             ))
         else:
-            self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {username!r} with the password you set.")
+            self.stdout.write(f"Log in at {url} as {username!r} with the password you set.")

@@ -29,16 +29,17 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
+        # Ctrl-C in a terminal reaches every process of the group at once; the
+        # children stop by themselves and this loop only has to wait for them.
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             while not stopping:
+                time.sleep(0.5)
                 for name, child in children.items():
-                    if child.poll() is not None:
+                    if not stopping and child.poll() is not None:
                         self.stderr.write(f"{name} exited with status {child.returncode}; stopping the rest.")
                         stopping = True
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
         finally:
             for child in children.values():
                 if child.poll() is None:
