@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from . import transitions
-from .models import MAX_SECONDARY_NUMBERS, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus
+from .models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, Lead, LeadStatus
 from .transitions import Actor, TransitionResult
 
 
@@ -73,7 +73,7 @@ def lead_create(
             position=position,
             phone=number.phone,
             variables=number.variables,
-            status=ContactStatus.BLACKLISTED if number.phone in blocked else ContactStatus.CREATED,
+            status=transitions.new_number_status(on_do_not_call_list=number.phone in blocked),
         )
         for position, number in enumerate(numbers)
     )
@@ -101,7 +101,7 @@ def lead_update(*, lead: Lead, primary_phone: str, variables: dict[str, str], ac
         if Contact.objects.filter(lead=lead, phone=primary_phone).exists():
             raise ValidationError(f"{primary_phone} is already one of this lead's secondary numbers.")
         primary.phone = primary_phone
-        primary.status = ContactStatus.BLACKLISTED if _blocked([primary_phone]) else ContactStatus.CREATED
+        primary.status = transitions.new_number_status(on_do_not_call_list=bool(_blocked([primary_phone])))
         primary.attempts = 0
         primary.last_outcome = ""
     primary.variables = variables
@@ -135,9 +135,7 @@ def lead_set_secondary_numbers(*, lead: Lead, numbers: Sequence[Number], actor: 
                 pk=old.pk, status=old.status, attempts=old.attempts, last_outcome=old.last_outcome
             )
         else:
-            contact = Contact(
-                status=ContactStatus.BLACKLISTED if number.phone in blocked else ContactStatus.CREATED
-            )
+            contact = Contact(status=transitions.new_number_status(on_do_not_call_list=number.phone in blocked))
         contact.lead = lead
         contact.campaign_id = lead.campaign_id
         contact.position = position
@@ -179,26 +177,11 @@ class DoNotCallResult:
     leads: TransitionResult
 
 
-def _block_contacts(phones: QuerySet, actor: Actor) -> TransitionResult:
-    """Mark every contact whose number is in ``phones`` (a one-column queryset) and
-    make Do not call each lead all of whose numbers are now on the list.
-
-    A contact whose call is in progress is left for the dialer, which checks the list
-    before each dial and when the outcome arrives.
-    """
-    affected = Contact.objects.filter(phone__in=phones)
-    affected.exclude(status__in=[ContactStatus.BLACKLISTED, ContactStatus.PROCESSING]).update(
-        status=ContactStatus.BLACKLISTED
-    )
-    leads = Lead.objects.filter(pk__in=affected.values("lead_id"))
-    return transitions.mark_do_not_call(leads, actor=actor)
-
-
 @transaction.atomic
 def do_not_call_add(
     *, phones: Iterable[str], reason: str = "", actor: Actor
 ) -> DoNotCallResult:
-    """Put numbers (E.164) on the list; see ``_block_contacts`` for what follows."""
+    """Put numbers (E.164) on the list; see ``transitions.block_numbers`` for what follows."""
     phones = sorted(set(phones))
     before = DoNotCallNumber.objects.filter(phone__in=phones).count()
     DoNotCallNumber.objects.bulk_create(
@@ -207,7 +190,7 @@ def do_not_call_add(
     )
     added = DoNotCallNumber.objects.filter(phone__in=phones).count() - before
     listed = DoNotCallNumber.objects.filter(phone__in=phones).values("phone")
-    return DoNotCallResult(numbers_added=added, leads=_block_contacts(listed, actor))
+    return DoNotCallResult(numbers_added=added, leads=transitions.block_numbers(listed, actor=actor))
 
 
 @transaction.atomic
@@ -239,21 +222,14 @@ def do_not_call_leads(*, leads: QuerySet[Lead], actor: Actor) -> DoNotCallResult
             ],
         )
     added = DoNotCallNumber.objects.count() - before
-    result = _block_contacts(phones, actor)
+    result = transitions.block_numbers(phones, actor=actor)
     result.skipped = skipped
     return DoNotCallResult(numbers_added=added, leads=result)
 
 
 @transaction.atomic
 def do_not_call_remove(*, phones: Iterable[str], actor: Actor) -> TransitionResult:
-    """Take numbers off the list: their contacts get a fresh budget, and Do-not-call
-    leads with a number off the list again become Created."""
+    """Take numbers off the list; see ``transitions.release_numbers`` for what follows."""
     phones = sorted(set(phones))
     DoNotCallNumber.objects.filter(phone__in=phones).delete()
-    affected = Contact.objects.filter(phone__in=phones, status=ContactStatus.BLACKLISTED)
-    lead_ids = list(affected.values_list("lead_id", flat=True).distinct())
-    affected.update(status=ContactStatus.CREATED, attempts=0)
-    leads = Lead.objects.filter(pk__in=lead_ids)
-    for lead in leads.only("pk"):
-        _refresh_attempts(lead)
-    return transitions.release_do_not_call(leads, actor=actor)
+    return transitions.release_numbers(phones, actor=actor)

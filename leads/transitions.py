@@ -298,7 +298,39 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
     )
 
 
-# --- Do-not-call list --------------------------------------------------------------
+# --- Numbers joining and leaving the do-not-call list --------------------------------
+
+
+def new_number_status(*, on_do_not_call_list: bool) -> str:
+    """The state a number starts in when it is added to a lead or its digits change."""
+    return ContactStatus.BLACKLISTED if on_do_not_call_list else ContactStatus.CREATED
+
+
+def block_numbers(phones: QuerySet, *, actor: Actor) -> TransitionResult:
+    """Numbers in ``phones`` (a one-column queryset) joined the do-not-call list:
+    every contact with one becomes Do not call, and so does every lead all of whose
+    numbers are now on the list.
+
+    A number whose call is in progress is left for the dialer, which checks the list
+    before each dial and when the outcome arrives.
+    """
+    affected = Contact.objects.filter(phone__in=phones)
+    affected.exclude(status__in=[ContactStatus.BLACKLISTED, ContactStatus.PROCESSING]).update(
+        status=ContactStatus.BLACKLISTED
+    )
+    return mark_do_not_call(Lead.objects.filter(pk__in=affected.values("lead_id")), actor=actor)
+
+
+def release_numbers(phones: list[str], *, actor: Actor) -> TransitionResult:
+    """Numbers left the do-not-call list: their contacts get a fresh budget, and Do
+    not call leads with a number off the list again become Created."""
+    affected = Contact.objects.filter(phone__in=phones, status=ContactStatus.BLACKLISTED)
+    # The ids are fixed before the update below changes which contacts match.
+    leads = Lead.objects.filter(pk__in=list(affected.values_list("lead_id", flat=True).distinct()))
+    affected.update(**_FRESH_BUDGET)
+    leads.filter(attempts__gt=0).update(attempts=_attempts_total())
+    return release_do_not_call(leads, actor=actor)
+
 
 
 def mark_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
