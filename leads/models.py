@@ -55,6 +55,11 @@ class Lead(models.Model):
     attempts = models.PositiveIntegerField(default=0, editable=False)
     last_outcome = models.CharField(max_length=24, blank=True, editable=False)
     last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The import that created the lead, for Undo. Not indexed: every index here is
+    # paid on every status change, and an undo may scan.
+    import_record = models.ForeignKey(
+        "ImportRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,3 +195,63 @@ class DoNotCallNumber(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+def import_upload_path(record: "ImportRecord", filename: str) -> str:
+    return f"imports/{record.created_at:%Y/%m}/{uuid.uuid4().hex}/{filename}"
+
+
+class ImportRecord(models.Model):
+    """One lead file brought in: who, when, what, with which options, and how it went."""
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", "Validating"
+        READY = "ready", "Validated, ready to import"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    class NumberFormat(models.TextChoices):
+        INTERNATIONAL = "international", "International (+country code)"
+        NATIONAL = "national", "National, in one country"
+
+    class OnDuplicate(models.TextChoices):
+        SKIP = "skip", "Skip leads the campaign has already"
+        UPDATE = "update", "Update leads the campaign has already"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    file_name = models.CharField(max_length=255)
+    number_format = models.CharField(max_length=16, choices=NumberFormat.choices, default=NumberFormat.INTERNATIONAL)
+    country = models.CharField(max_length=2, blank=True, help_text="For national numbers.")
+    on_duplicate = models.CharField(max_length=8, choices=OnDuplicate.choices, default=OnDuplicate.SKIP)
+    header = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=list, blank=True, help_text="One target per column of the file.")
+    dry_run = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
+    message = models.TextField(blank=True, help_text="Why the import failed, or what undo could not remove.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_new = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    # Progress: rows read while validating; rows written while importing.
+    rows_validated = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    batches_written = models.PositiveIntegerField(default=0)
+    validation_seconds = models.FloatField(null=True, blank=True)
+    import_seconds = models.FloatField(null=True, blank=True)
+    error_report = models.FileField(upload_to=import_upload_path, max_length=300, blank=True)
+    valid_rows = models.FileField(upload_to=import_upload_path, max_length=300, blank=True)
+    leads_removed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "import"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.campaign}"

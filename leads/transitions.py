@@ -101,6 +101,11 @@ def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
     Lead.objects.filter(pk__in=counting).update(attempts=_attempts_total())
 
 
+def recount_attempts(leads: QuerySet[Lead]) -> None:
+    """Set each lead's attempts to the sum of its numbers' (after numbers changed)."""
+    leads.update(attempts=_attempts_total())
+
+
 def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[dict[str, int], int]:
     """Count the selection under the first rule each lead meets, and in all, in one
     query."""

@@ -118,6 +118,21 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+# Lead imports: the largest file and the most rows one import takes.
+LEADS_IMPORT_MAX_BYTES = int(os.environ.get("LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+LEADS_IMPORT_MAX_ROWS = int(os.environ.get("LEADS_IMPORT_MAX_ROWS", 1_000_000))
+# Rows validated and written per batch; each batch is one transaction.
+LEADS_IMPORT_BATCH_ROWS = int(os.environ.get("LEADS_IMPORT_BATCH_ROWS", 5000))
+# An XLSX is a zip: one that unpacks past this is refused unread (a "zip bomb").
+LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPACKED", 1024 * 1024 * 1024))
+# Files this large (in bytes) are validated and imported by the task worker, with a
+# progress bar; smaller ones right away.
+LEADS_IMPORT_BACKGROUND_ABOVE = int(os.environ.get("LEADS_IMPORT_BACKGROUND_ABOVE", 256 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # Background work goes through Django's tasks API; the database backend needs no
 # extra server (``manage.py db_worker`` runs it). Another backend is a settings change.
 TASKS = {

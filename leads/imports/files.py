@@ -1,0 +1,185 @@
+"""Reading lead files, row by row and in bounded memory: CSV in any of the usual
+encodings and delimiters, XLSX (first sheet) and XLS.
+
+Each reader yields the header once, then ``(row_number, cells)`` for every non-blank
+row, where row_number is what a spreadsheet shows (the header is row 1, blank rows
+count, a line break inside a quoted CSV cell does not start a new row). Problems with
+the whole file raise FileProblem with a message for a person.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+DELIMITERS = [",", ";", "\t", "|"]
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xls": "xls"}
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be imported; nothing is."""
+
+
+@dataclass
+class LeadFile:
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]
+
+
+def file_format(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise FileProblem(f"“{Path(name).name}” is not a CSV, XLSX or XLS file.")
+    return FORMATS[suffix]
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text: whole numbers without .0 or exponent."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return str(value).strip()
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else
+    Windows-1252, what Excel on Windows writes. Checked in chunks: memory stays flat."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def _sniff_delimiter(sample: str) -> str:
+    first_line = sample.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_csv(path: Path) -> LeadFile:
+    text_stream = path.open("r", encoding=_encoding(path), errors="replace", newline="")
+    sample = text_stream.read(64 * 1024)
+    text_stream.seek(0)
+    if not sample.strip():
+        raise FileProblem("The file is empty.")
+    if "\x00" in sample:
+        raise FileProblem("The file is not a text CSV (it contains binary data). Is it really a .csv?")
+    reader = csv.reader(text_stream, delimiter=_sniff_delimiter(sample))
+    # Spreadsheet rows are records: a blank line is a row, a line break inside a
+    # quoted cell is not.
+    records = enumerate(reader, start=1)
+    try:
+        for row_number, record in records:
+            if any(cell.strip() for cell in record):
+                header = [cell.strip() for cell in record]
+                break
+        else:
+            raise FileProblem("The file has no header row.")
+    except csv.Error as error:
+        raise FileProblem(f"The CSV cannot be read: {error}.") from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for number, record in records:
+                if any(cell.strip() for cell in record):
+                    yield number, [cell.strip() for cell in record]
+        except csv.Error as error:
+            raise FileProblem(f"The CSV cannot be read after line {reader.line_num}: {error}.") from None
+
+    return LeadFile(header=header, rows=rows())
+
+
+def read_xlsx(path: Path) -> LeadFile:
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise FileProblem("The file is not a valid XLSX workbook (is it really .xlsx?).") from None
+    # An XLSX is a zip: refuse one that would inflate past the limit, whatever its
+    # size on disk, before reading any of it.
+    limit = settings.LEADS_IMPORT_MAX_XLSX_UNPACKED
+    if inflated > limit:
+        raise FileProblem(f"The XLSX workbook unpacks to more than {limit // (1024 * 1024)} MB; save it as CSV instead.")
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        iterator = sheet.iter_rows(values_only=True)
+    except Exception as error:  # openpyxl raises many types for damaged workbooks
+        raise FileProblem(f"The XLSX workbook cannot be read: {type(error).__name__}.") from None
+    return _sheet_rows(iterator, close=workbook.close)
+
+
+def read_xls(path: Path) -> LeadFile:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except Exception as error:  # xlrd raises its own and struct errors for damaged files
+        raise FileProblem(f"The XLS workbook cannot be read: {type(error).__name__}.") from None
+
+    def values():
+        for index in range(sheet.nrows):
+            yield [
+                None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
+                for cell in sheet.row(index)
+            ]
+
+    return _sheet_rows(values(), close=book.release_resources)
+
+
+def _sheet_rows(iterator, *, close) -> LeadFile:
+    header: list[str] | None = None
+    row_number = 0
+    for values in iterator:
+        row_number += 1
+        cells = [cell_text(v) for v in values]
+        if any(cells):
+            header = cells
+            break
+    if header is None:
+        close()
+        raise FileProblem("The file has no header row.")
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        number = row_number
+        try:
+            for values in iterator:
+                number += 1
+                cells = [cell_text(v) for v in values]
+                if any(cells):
+                    yield number, cells
+        finally:
+            close()
+
+    return LeadFile(header=header, rows=rows())
+
+
+def open_lead_file(path: Path, name: str) -> LeadFile:
+    """Open ``path`` (uploaded as ``name``) for reading, or raise FileProblem."""
+    kind = file_format(name)
+    if path.stat().st_size == 0:
+        raise FileProblem("The file is empty.")
+    reader = {"csv": read_csv, "xlsx": read_xlsx, "xls": read_xls}[kind]
+    return reader(path)

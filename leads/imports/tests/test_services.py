@@ -1,0 +1,344 @@
+import csv
+import io
+import json
+
+import pytest
+from django.core.files import File
+from django.core.management import CommandError, call_command
+
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads import services as lead_services
+from leads import transitions
+from leads.imports import services
+from leads.imports.columns import suggest_mapping
+from leads.imports.services import ImportProblem
+from leads.imports.tests.filemakers import write_csv, write_xls, write_xlsx
+from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus
+from leads.tests.factories import make_lead
+from leads.transitions import Actor
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor(source="import")
+
+
+@pytest.fixture
+def campaign():
+    assistant = make_assistant(
+        variables=[
+            {"name": "customer_name", "required": True},
+            {"name": "appointment_type", "default_value": "check-up", "required": True},
+        ]
+    )
+    return make_campaign(assistant=assistant)
+
+
+def run_import(campaign, path, *, validate_only=False, **options):
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name, **options)
+    services.import_validate(record=record)
+    if not validate_only and record.status == ImportRecord.Status.READY and not record.dry_run:
+        services.import_run(record=record, actor=ACTOR)
+    record.refresh_from_db()
+    return record
+
+
+def report_rows(record) -> list[dict]:
+    with record.error_report.open("rb") as handle:
+        return list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
+
+
+def counts(record):
+    return record.rows_new, record.rows_updated, record.rows_skipped, record.rows_rejected
+
+
+def numbers(lead):
+    return list(lead.contacts.order_by("position").values_list("phone", flat=True))
+
+
+def test_a_valid_csv_imports_leads_numbers_and_variables(tmp_path, campaign):
+    path = write_csv(tmp_path / "leads.csv", [
+        ["Phone", "Customer Name", "City", "secondary_phone_1", "secondary_1_contact_name", "timezone"],
+        ["+14155550101", "Ana", "Austin", "+12125550102", "Luis", "America/Chicago"],
+        ["+14155550103", "Ben", "", "", "", ""],
+    ])
+    record = run_import(campaign, path)
+    assert record.status == ImportRecord.Status.DONE
+    assert counts(record) == (2, 0, 0, 0)
+    ana = Lead.objects.get(contacts__phone="+14155550101")
+    assert (ana.campaign, ana.timezone, ana.status, ana.import_record) == (campaign, "America/Chicago", LeadStatus.CREATED, record)
+    assert list(ana.contacts.order_by("position").values_list("phone", "variables")) == [
+        ("+14155550101", {"customer_name": "Ana", "city": "Austin"}),
+        ("+12125550102", {"contact_name": "Luis"}),
+    ]
+    assert report_rows(record) == []
+
+
+def test_every_rejection_reason_is_named_by_column(tmp_path, campaign):
+    lead_services.do_not_call_add(phones=["+14155550109"], actor=ACTOR)
+    rows = [
+        ["phone_number", "customer_name", "secondary_phone_1", "secondary_phone_2", "timezone", "notes"],
+        ["", "Missing", "", "", "", ""],                                  # 2: no number
+        ["call me", "Words", "", "", "", ""],                             # 3: not a number
+        ["+10005550100", "Invalid", "", "", "", ""],                      # 4: not a valid number
+        ["+14155550104", "Sec bad", "12", "", "", ""],                    # 5: invalid secondary
+        ["+14155550105", "Sec same", "+14155550105", "", "", ""],         # 6: secondary = primary
+        ["+14155550106", "Sec twice", "+12125550100", "+12125550100", "", ""],  # 7: repeats
+        ["+14155550107", "", "", "", "", ""],                              # 8: required missing
+        ["+14155550108", "Long", "", "", "", "x" * 1001],                  # 9: too long
+        ["+14155550110", "Zone", "", "", "Europe/Nowhere", ""],           # 10: timezone
+        ["+14155550111", "First", "", "", "", ""],                         # 11: ok
+        ["+1 (415) 555-0111", "Again", "", "", "", ""],                    # 12: duplicate of 11
+        ["+14155550109", "Listed", "", "", "", ""],                        # 13: do not call
+    ]
+    record = run_import(campaign, write_csv(tmp_path / "bad.csv", rows))
+    assert counts(record) == (1, 0, 0, 11)
+    reasons = {int(r["row"]): r["errors"] for r in report_rows(record)}
+    assert "phone_number: the phone number is missing" in reasons[2]
+    assert "phone_number: “call me” is not a phone number" in reasons[3]
+    assert "phone_number: “+10005550100” is not a valid phone number" in reasons[4]
+    assert "secondary_phone_1: “12” has 2 digits" in reasons[5]
+    assert "secondary_phone_1: +14155550105 repeats the primary number" in reasons[6]
+    assert "secondary_phone_2: +12125550100 repeats the number in secondary_phone_1" in reasons[7]
+    assert reasons[8] == "customer_name: required, and the assistant has no default"
+    assert "notes: longer than 1,000 characters" in reasons[9]
+    assert "timezone: “Europe/Nowhere” is not a time zone name" in reasons[10]
+    assert reasons[12] == "phone_number: duplicate of row 11"
+    assert reasons[13] == "phone_number: +14155550109 is on the do-not-call list"
+    assert Lead.objects.count() == 1
+
+
+def test_a_row_with_several_problems_lists_them_all(tmp_path, campaign):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone_number", "customer_name", "timezone"], ["nope", "", "Mars/Base"],
+    ]))
+    (row,) = report_rows(record)
+    assert row["errors"].count("; ") == 2
+    assert row["phone_number"] == "nope" and row["row"] == "2"
+
+
+def test_fixing_the_error_report_and_importing_it_again(tmp_path, campaign):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone_number", "customer_name", "status"], ["+14155550101", "", "completed"], ["+14155550102", "Ok", ""],
+    ]))
+    assert counts(record) == (1, 0, 0, 1)
+    rows = [list(report_rows(record)[0].keys())] + [list(r.values()) for r in report_rows(record)]
+    rows[1][1] = "Fixed"  # customer_name
+    again = run_import(campaign, write_csv(tmp_path / "fixed.csv", rows))
+    assert counts(again) == (1, 0, 0, 0)
+    assert Lead.objects.get(contacts__phone="+14155550101").contacts.get().variables == {"customer_name": "Fixed"}
+
+
+def test_duplicates_in_the_campaign_are_skipped_by_default(tmp_path, campaign):
+    make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Old"})
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone_number", "customer_name"], ["1 415 555 0101", "New"], ["+14155550102", "Other"],
+    ]))
+    assert counts(record) == (1, 0, 1, 0)
+    assert Lead.objects.get(contacts__phone="+14155550101").contacts.get().variables == {"customer_name": "Old"}
+
+
+def test_update_policy_overwrites_non_empty_cells_and_keeps_status(tmp_path, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102"],
+                     variables={"customer_name": "Old", "city": "Austin"})
+    transitions.complete(Lead.objects.filter(pk=lead.pk), actor=ACTOR)
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone_number", "customer_name", "city", "company"], ["+14155550101", "New", "", "Acme"],
+    ]), on_duplicate="update")
+    assert counts(record) == (0, 1, 0, 0)
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.COMPLETED
+    assert lead.contacts.get(position=0).variables == {"customer_name": "New", "city": "Austin", "company": "Acme"}
+    assert numbers(lead) == ["+14155550101", "+12125550102"]  # no secondary columns: kept
+
+
+def test_update_policy_replaces_secondary_numbers_when_the_file_has_them(tmp_path, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102", "+13055550103"],
+                     variables={"customer_name": "Old"})
+    Contact.objects.filter(lead=lead, phone="+13055550103").update(attempts=2, status=ContactStatus.RESCHEDULED)
+    run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone_number", "secondary_phone_1", "secondary_phone_2"], ["+14155550101", "+13055550103", "+16175550104"],
+    ]), on_duplicate="update")
+    assert numbers(lead) == ["+14155550101", "+13055550103", "+16175550104"]
+    assert lead.contacts.get(phone="+13055550103").attempts == 2  # a kept number keeps its state
+    lead.refresh_from_db()
+    assert lead.attempts == 2
+
+
+def test_updating_a_lead_in_a_call_is_refused_for_now(tmp_path, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Old"})
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.PROCESSING)
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "New"]]),
+                        on_duplicate="update")
+    assert counts(record) == (0, 0, 0, 1)
+    assert "in progress" in report_rows(record)[0]["errors"]
+
+
+def test_national_numbers_are_read_in_the_chosen_country(tmp_path, campaign):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["mobile", "customer_name"], ["07911 123456", "Ann"], ["+33 6 12 34 56 78", "Zoé"],
+    ]), number_format="national", country="gb")
+    assert counts(record) == (2, 0, 0, 0)
+    assert set(Contact.objects.values_list("phone", flat=True)) == {"+447911123456", "+33612345678"}
+
+
+def test_national_format_needs_a_country(tmp_path, campaign):
+    with pytest.raises(ImportProblem, match="need the country"):
+        run_import(campaign, write_csv(tmp_path / "a.csv", [["phone"], ["07911 123456"]]), number_format="national")
+
+
+def test_xlsx_with_numeric_phone_cells_and_ten_secondary_numbers(tmp_path, campaign):
+    header = ["telephone", "customer_name"] + [f"secondary_phone_{n}" for n in range(1, 11)]
+    row = [14155550100, "Ana"] + [14155550100 + n for n in range(1, 11)]
+    record = run_import(campaign, write_xlsx(tmp_path / "a.xlsx", [header, row]))
+    assert counts(record) == (1, 0, 0, 0)
+    assert numbers(Lead.objects.get()) == [f"+1415555{100 + n:04d}" for n in range(0, 11)]
+
+
+def test_xls_imports(tmp_path, campaign):
+    record = run_import(campaign, write_xls(tmp_path / "a.xls", [["Phone Number", "Customer Name"], [14155550101.0, "Ana"]]))
+    assert counts(record) == (1, 0, 0, 0)
+
+
+def test_empty_secondary_columns_leave_no_gap(tmp_path, campaign):
+    run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone", "customer_name", "secondary_phone_1", "secondary_phone_2", "secondary_2_contact_name"],
+        ["+14155550101", "Ana", "", "+12125550102", "Luis"],
+    ]))
+    lead = Lead.objects.get()
+    assert list(lead.contacts.order_by("position").values_list("position", "phone", "variables")) == [
+        (0, "+14155550101", {"customer_name": "Ana"}), (1, "+12125550102", {"contact_name": "Luis"}),
+    ]
+
+
+def test_secondary_numbers_on_the_do_not_call_list_start_blocked(tmp_path, campaign):
+    lead_services.do_not_call_add(phones=["+12125550102"], actor=ACTOR)
+    run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone", "customer_name", "secondary_phone_1"], ["+14155550101", "Ana", "+12125550102"],
+    ]))
+    lead = Lead.objects.get()
+    assert lead.status == LeadStatus.CREATED
+    assert lead.contacts.get(position=1).status == ContactStatus.BLACKLISTED
+
+
+def test_formula_cells_are_neutralised_in_the_report_and_restored_on_import(tmp_path, campaign):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["phone", "customer_name", "note"], ["bad", "=HYPERLINK(1)", "@sum"], ["+14155550102", "'=1+1", "'-x"],
+    ]))
+    row = report_rows(record)[0]
+    assert (row["customer_name"], row["note"]) == ("'=HYPERLINK(1)", "'@sum")
+    assert Lead.objects.get().contacts.get().variables == {"customer_name": "=1+1", "note": "-x"}
+
+
+def test_a_dry_run_counts_like_the_import_and_writes_nothing(tmp_path, campaign):
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "Ana"], ["x", "Bad"]])
+    dry = run_import(campaign, path, dry_run=True)
+    assert counts(dry) == (1, 0, 0, 1)
+    assert not Lead.objects.exists()
+    with pytest.raises(ImportProblem, match="dry run"):
+        services.import_run(record=dry, actor=ACTOR)
+    assert counts(run_import(campaign, path)) == counts(dry)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([["name", "email"], ["Ana", "a@example.com"]], "No column holds the primary phone number"),
+        ([["phone_number"]], None),  # header only: nothing to import, not an error
+    ],
+)
+def test_whole_file_problems(tmp_path, campaign, rows, message):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", rows), validate_only=True)
+    if message:
+        assert record.status == ImportRecord.Status.FAILED
+        assert message in record.message
+    else:
+        assert record.status == ImportRecord.Status.READY and record.rows_total == 0
+
+
+def test_row_and_size_limits(tmp_path, campaign, settings):
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(20)])
+    settings.LEADS_IMPORT_MAX_ROWS = 10
+    record = run_import(campaign, path, validate_only=True)
+    assert record.status == ImportRecord.Status.FAILED and "more than 10 rows" in record.message
+    assert not Lead.objects.exists()
+    settings.LEADS_IMPORT_MAX_BYTES = 100
+    with pytest.raises(ImportProblem, match="larger than the limit"):
+        run_import(campaign, path)
+    assert not ImportRecord.objects.filter(file_name="a.csv", status=ImportRecord.Status.VALIDATING).exists()
+
+
+def test_an_import_that_stopped_half_way_carries_on_without_duplicates(tmp_path, campaign, settings):
+    settings.LEADS_IMPORT_BATCH_ROWS = 3
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(8)])
+    record = run_import(campaign, path, validate_only=True)
+
+    def die_after_first_batch(current):
+        raise SystemExit("worker killed")
+
+    with pytest.raises(SystemExit):
+        services.import_run(record=record, actor=ACTOR, progress=die_after_first_batch)
+    record.refresh_from_db()
+    assert (record.status, record.batches_written, Lead.objects.count()) == (ImportRecord.Status.IMPORTING, 1, 3)
+
+    services.import_run(record=record, actor=ACTOR)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE
+    assert Lead.objects.count() == 8 and record.rows_written == 8
+
+
+def test_undo_removes_the_leads_not_dialled_yet_and_says_what_it_kept(tmp_path, campaign):
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(4)]))
+    other = make_lead(campaign=campaign, variables={"customer_name": "Not imported"})
+    dialled = Lead.objects.filter(import_record=record).first()
+    Lead.objects.filter(pk=dialled.pk).update(attempts=1, status=LeadStatus.RESCHEDULED)
+
+    result = services.import_undo(record=record)
+
+    record.refresh_from_db()
+    assert result.removed == 3
+    assert result.kept == {"already dialled or in a call": 1}
+    assert set(Lead.objects.values_list("pk", flat=True)) == {dialled.pk, other.pk}
+    assert record.status == ImportRecord.Status.UNDONE and "1 already dialled" in record.message
+    with pytest.raises(ImportProblem, match="nothing to undo"):
+        services.import_undo(record=record)
+
+
+def test_suggested_mapping_follows_the_header_rules():
+    header = ["Phone Number", "Customer-Name", "customer name", "alt_phone", "secondary_2_contact_name", "Status", "row",
+              "errors", "TimeZone", "2nd try!"]
+    assert suggest_mapping(header, ["customer_name"]) == [
+        "phone", "var:customer_name", "", "secondary:1", "secondary:2:contact_name", "", "", "", "timezone", "var:_2nd_try",
+    ]
+
+
+# --- the command ------------------------------------------------------------------
+
+
+def test_import_leads_command_prints_json_and_writes_the_error_report(tmp_path, campaign, capsys):
+    path = write_csv(tmp_path / "a.csv", [["Tel", "Name"], ["+14155550101", "Ana"], ["bad", "Bob"]])
+    errors = tmp_path / "errors.csv"
+    call_command("import_leads", str(path), "--campaign", campaign.name, "--map", "Tel=phone_number",
+                 "--map", "Name=customer_name", "--errors", str(errors), "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert {k: summary[k] for k in ("new", "updated", "skipped", "rejected")} == {"new": 1, "updated": 0, "skipped": 0, "rejected": 1}
+    assert "seconds" in summary
+    assert "bad" in errors.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv", "--campaign", "1"], "no such file"),
+        (["{file}", "--campaign", "Nope"], "No campaign"),
+        (["{file}", "--campaign", "{campaign}", "--map", "Nope=phone"], "no column “Nope”"),
+        (["{file}", "--campaign", "{campaign}", "--map", "broken"], "write \"File column=target\""),
+        (["{file}", "--campaign", "{campaign}", "--map", "phone=what ever!"], "not a place a column can go"),
+        (["{file}", "--campaign", "{campaign}", "--map", "phone=ignore"], "No column holds the primary phone number"),
+    ],
+)
+def test_import_leads_command_fails_clearly_on_whole_file_problems(tmp_path, campaign, args, message):
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "Ana"]])
+    args = [a.format(file=path, campaign=campaign.pk) for a in args]
+    with pytest.raises(CommandError, match=message):
+        call_command("import_leads", *args)
+    assert not Lead.objects.exists()

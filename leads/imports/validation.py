@@ -1,0 +1,115 @@
+"""One row of a lead file, checked on its own: what it means, or every reason it is
+refused, each naming its column. What needs the database (duplicates in the
+campaign, the do-not-call list, required variables of new leads) is checked per
+batch in leads.imports.services."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from functools import cache
+
+from leads.phones import InvalidPhoneNumber, normalize_phone
+from leads.variables import MAX_VALUE_LENGTH
+
+from .columns import Mapping
+
+# An export neutralises cells a spreadsheet would run as a formula with a leading ';
+# reading them back removes it again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def unneutralise(value: str) -> str:
+    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    phone: str
+    variables: dict[str, str] = field(default_factory=dict)
+    # (phone, own variables), in the order of their columns, empty ones left out.
+    secondaries: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    timezone: str = ""
+
+    def as_json(self) -> dict:
+        return {"row": self.row, "phone": self.phone, "variables": self.variables,
+                "secondaries": self.secondaries, "timezone": self.timezone}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ParsedRow:
+        return cls(row=data["row"], phone=data["phone"], variables=data["variables"],
+                   secondaries=[(p, v) for p, v in data["secondaries"]], timezone=data["timezone"])
+
+
+def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | None) -> tuple[ParsedRow, list[str]]:
+    """Read one row through the mapping: what it says, and every reason it cannot be
+    imported as it is (empty when it can). The primary number is set whenever it is
+    valid, so the checks against the database can still add their reasons."""
+    errors: list[str] = []
+    phone = ""
+    variables: dict[str, str] = {}
+    secondary_phones: dict[int, tuple[str, str]] = {}  # n -> (column, E.164)
+    secondary_values: dict[int, dict[str, tuple[str, str]]] = {}  # n -> name -> (column, value)
+    secondary_given: set[int] = set()  # valid or not
+    timezone = ""
+
+    for index, target in enumerate(mapping.targets):
+        if not target:
+            continue
+        column = mapping.column_name(index)
+        value = unneutralise(cells[index].strip()) if index < len(cells) else ""
+        if len(value) > MAX_VALUE_LENGTH:
+            errors.append(f"{column}: longer than {MAX_VALUE_LENGTH:,} characters")
+            continue
+        if target == "phone":
+            if not value:
+                errors.append(f"{column}: the phone number is missing")
+                continue
+            try:
+                phone = normalize_phone(value, region=region)
+            except InvalidPhoneNumber as error:
+                errors.append(f"{column}: {error}")
+        elif target == "timezone":
+            if value and value not in _timezones():
+                errors.append(f"{column}: “{value}” is not a time zone name (e.g. America/New_York)")
+            timezone = value
+        elif target.startswith("var:"):
+            if value:
+                variables[target[4:]] = value
+        else:
+            parts = target.split(":")
+            n = int(parts[1])
+            if len(parts) == 3:
+                if value:
+                    secondary_values.setdefault(n, {})[parts[2]] = (column, value)
+            elif value:
+                secondary_given.add(n)
+                try:
+                    secondary_phones[n] = (column, normalize_phone(value, region=region))
+                except InvalidPhoneNumber as error:
+                    errors.append(f"{column}: {error}")
+
+    seen = {phone: mapping.column_name(mapping.phone_index)} if phone else {}
+    secondaries: list[tuple[str, dict[str, str]]] = []
+    for n in sorted(secondary_phones):
+        column, number = secondary_phones[n]
+        if number in seen:
+            what = "the primary number" if number == phone else f"the number in {seen[number]}"
+            errors.append(f"{column}: {number} repeats {what}")
+            continue
+        seen[number] = column
+        secondaries.append((number, {name: value for name, (_, value) in secondary_values.get(n, {}).items()}))
+    for n, values in secondary_values.items():
+        if n not in secondary_given:
+            for column, _ in values.values():
+                errors.append(f"{column}: has a value but secondary number {n} is empty")
+
+    return ParsedRow(row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone), errors
