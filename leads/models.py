@@ -55,10 +55,12 @@ class Lead(models.Model):
     attempts = models.PositiveIntegerField(default=0, editable=False)
     last_outcome = models.CharField(max_length=24, blank=True, editable=False)
     last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The import that created the lead, for Undo. Not indexed: every index here is
-    # paid on every status change, and an undo may scan.
+    # The import that created the lead, for Undo. Not indexed (every index here is
+    # paid on every status change; an undo may scan) and not checked by the database
+    # (one check per lead at every import's commit); the ORM nulls it on delete.
     import_record = models.ForeignKey(
-        "ImportRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
+        "ImportRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
+        db_index=False, db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -94,9 +96,13 @@ class Contact(models.Model):
     # Indexed by the (lead, position) and (lead, phone) unique constraints.
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts", db_index=False)
     # A copy of lead.campaign, so "a primary number is unique within its campaign" is a
-    # database constraint. Only leads.services and leads.transitions write it, always
-    # together with the lead's campaign.
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+", editable=False)
+    # database constraint. Only leads.services, leads.transitions and the import write
+    # it, always together with the lead's campaign. No foreign-key check of its own:
+    # lead.campaign's already guarantees the campaign, and a second would be run once
+    # per number on every insert (millions in an import).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="+", editable=False, db_constraint=False
+    )
     position = models.PositiveSmallIntegerField()
     phone = models.CharField(max_length=16)
     status = models.CharField(

@@ -43,7 +43,10 @@ def search_leads(leads: QuerySet[Lead], query: str) -> QuerySet[Lead]:
     if digits is not None:
         matches = Contact.objects.filter(lead=OuterRef("pk"), phone__contains=digits)
     else:
-        matches = Contact.objects.alias(values_upper=VariableValuesUpper("variables")).filter(
-            lead=OuterRef("pk"), values_upper__contains=query.upper()
+        # ~Q(variables={}) matches the partial index's condition, so PostgreSQL uses it.
+        matches = (
+            Contact.objects.alias(values_upper=VariableValuesUpper("variables"))
+            .filter(lead=OuterRef("pk"), values_upper__contains=query.upper())
+            .exclude(variables={})
         )
     return leads.filter(Exists(matches))
