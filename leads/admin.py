@@ -32,6 +32,9 @@ from .models import Contact, DoNotCallNumber, Lead, StatusChange
 from .selectors import search_leads
 from .transitions import Actor, TransitionResult
 
+# The import wizard and the list of imports register themselves.
+from .imports import admin as imports_admin  # noqa: E402, F401
+
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
     """"Reset 120 leads. Skipped 5: 3 a call is in progress, 2 already created."""
@@ -236,6 +239,7 @@ class LeadAdmin(admin.ModelAdmin):
     sortable_by = ["status_badge", "next_attempt_at", "created"]
     actions = [reset_leads, complete_leads, reschedule_leads, stop_leads, do_not_call, move_to_campaign]
     inlines = [SecondaryNumberInline, StatusHistoryInline]
+    change_list_template = "admin/leads/lead/change_list.html"
     readonly_fields = ["campaign", "status_badge", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
 
     class Media:
@@ -255,6 +259,12 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return IndexFriendlyChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        from .models import ImportRecord
+
+        can_import = request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
 
     def get_actions(self, request):
         actions = super().get_actions(request)

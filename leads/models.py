@@ -240,6 +240,7 @@ class ImportRecord(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
     message = models.TextField(blank=True, help_text="Why the import failed, or what undo could not remove.")
+    rows_expected = models.PositiveIntegerField(default=0, help_text="Rows counted on upload, for the progress bar.")
     rows_total = models.PositiveIntegerField(default=0)
     rows_new = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
@@ -261,3 +262,20 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} → {self.campaign}"
+
+
+class SavedMapping(models.Model):
+    """A column mapping kept for a campaign, offered again for a file with the same
+    headers."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="saved_mappings")
+    # The file's headers, normalised, joined with newlines.
+    headers = models.TextField()
+    mapping = models.JSONField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "headers"], name="saved_mapping_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"

@@ -27,10 +27,10 @@ from django.db.models import Q
 
 from campaigns.models import Campaign
 from leads import transitions
-from leads.models import Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus, StatusChange
+from leads.models import Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
-from .columns import MappingProblem, check_mapping, suggest_mapping
+from .columns import MappingProblem, check_mapping, normalize_header, suggest_mapping
 from .files import FileProblem, LeadFile, open_lead_file
 from .validation import FORMULA_STARTS, ParsedRow, parse_row
 
@@ -41,7 +41,8 @@ class ImportProblem(ValueError):
     """The whole file or its options are wrong: one message, nothing imported."""
 
 
-def _read(record: ImportRecord) -> LeadFile:
+def read_lead_file(record: ImportRecord) -> LeadFile:
+    """The import's file, opened for reading rows (limits checked first)."""
     path = Path(record.file.path)
     if path.stat().st_size > settings.LEADS_IMPORT_MAX_BYTES:
         raise ImportProblem(
@@ -79,15 +80,41 @@ def import_create(
     record.save()
     record.file.save(record.file_name, file, save=False)
     try:
-        lead_file = _read(record)
+        lead_file = read_lead_file(record)
     except ImportProblem:
         record.file.delete(save=False)
         record.delete()
         raise
     record.header = lead_file.header
-    names = campaign.assistant.variables.values_list("name", flat=True)
-    record.mapping = mapping if mapping is not None else suggest_mapping(lead_file.header, names)
+    record.rows_expected = _count_rows(lead_file)
+    if mapping is None:
+        saved = SavedMapping.objects.filter(campaign=campaign, headers=_headers_key(lead_file.header)).first()
+        names = campaign.assistant.variables.values_list("name", flat=True)
+        mapping = saved.mapping if saved else suggest_mapping(lead_file.header, names)
+    record.mapping = mapping
     record.save()
+    return record
+
+
+def _count_rows(lead_file: LeadFile) -> int:
+    """How many rows the progress bar counts to (one quick pass, no validation)."""
+    return sum(1 for _ in lead_file.rows)
+
+
+def _headers_key(header: list[str]) -> str:
+    return "\n".join(normalize_header(h) for h in header)
+
+
+def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) -> ImportRecord:
+    """Set the import's mapping (checked), and keep it for the campaign's next file
+    with the same headers when asked to."""
+    check_mapping(record.header, targets)
+    record.mapping = targets
+    record.save(update_fields=["mapping"])
+    if remember:
+        SavedMapping.objects.update_or_create(
+            campaign=record.campaign, headers=_headers_key(record.header), defaults={"mapping": targets}
+        )
     return record
 
 
@@ -144,7 +171,7 @@ def import_validate(*, record: ImportRecord, progress: Progress | None = None) -
     record.status = ImportRecord.Status.VALIDATING
     record.save(update_fields=["status"])
     try:
-        lead_file = _read(record)
+        lead_file = read_lead_file(record)
         mapping = check_mapping(lead_file.header, record.mapping)
         _validate_rows(record, lead_file, mapping, progress)
     except (ImportProblem, MappingProblem) as problem:
@@ -234,7 +261,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, mapping, progress:
 def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None = None) -> ImportRecord:
     """Write the validated rows, batch by batch; carries on after the last batch
     written if a previous run stopped half-way."""
-    if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.IMPORTING):
+    resumable = record.status == ImportRecord.Status.FAILED and bool(record.valid_rows)
+    if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.IMPORTING) and not resumable:
         raise ImportProblem(f"This import is {record.get_status_display().lower()}; it cannot run.")
     if record.dry_run:
         raise ImportProblem("This was a dry run: it validates and writes nothing.")
@@ -397,3 +425,15 @@ def import_undo(*, record: ImportRecord) -> UndoResult:
     )
     record.save(update_fields=["leads_removed", "status", "message"])
     return UndoResult(removed=removed, kept=kept)
+
+
+# --- Sample file -------------------------------------------------------------------
+
+
+def sample_rows(campaign: Campaign) -> list[list[str]]:
+    """The header a file for this campaign has, and one example row."""
+    variables = list(campaign.assistant.variables.all())
+    header = ["phone_number", *[v.name for v in variables], "secondary_phone_1", "timezone"]
+    example = ["+14155550123", *[v.default_value or f"example {v.name}" for v in variables], "+12125550123",
+               campaign.effective_timezone()]
+    return [header, example]

@@ -1,0 +1,246 @@
+"""The import wizard and the list of imports, in the admin.
+
+1. upload (the "Add import" page): campaign, file, number format, duplicate policy;
+2. mapping: one choice per column, pre-filled, savable for the campaign;
+3. the import's page: validation progress, then counts and the first refused rows;
+4. confirm: the import runs, with progress;
+5. the same page: result, error report, Undo.
+
+Files above LEADS_IMPORT_BACKGROUND_ABOVE bytes are validated and written by the task
+worker; the page polls progress.json. No request waits on work that grows with the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from campaigns.models import Campaign
+from leads import tasks
+from leads.models import ImportRecord
+from leads.transitions import Actor
+
+from . import services
+from .columns import MappingProblem
+from .forms import MappingForm, UploadForm
+from .services import ImportProblem
+
+REFUSED_PER_PAGE = 50
+
+
+def _in_background(record: ImportRecord) -> bool:
+    return record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "file_name", "campaign", "status", "rows_new", "rows_updated", "rows_skipped",
+                    "rows_rejected", "created_by", "link"]
+    list_filter = ["status", "campaign"]
+    list_select_related = ["campaign", "created_by"]
+    search_fields = ["file_name"]
+    list_per_page = 50
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an import is a record: it changes only by running or undoing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def link(self, record: ImportRecord) -> str:
+        return format_html('<a href="{}">Open</a>', reverse("admin:leads_importrecord_detail", args=[record.pk]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/mapping/", view(self.mapping_view), name="leads_importrecord_mapping"),
+            path("<int:pk>/progress.json", view(self.progress_view), name="leads_importrecord_progress"),
+            path("<int:pk>/confirm/", view(self.confirm_view), name="leads_importrecord_confirm"),
+            path("<int:pk>/undo/", view(self.undo_view), name="leads_importrecord_undo"),
+            path("<int:pk>/errors.csv", view(self.errors_view), name="leads_importrecord_errors"),
+            path("sample/<int:campaign_id>.<str:fmt>", view(self.sample_view), name="leads_importrecord_sample"),
+            path("<int:pk>/", view(self.detail_view), name="leads_importrecord_detail"),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request: HttpRequest, title: str, **extra) -> dict:
+        return {**self.admin_site.each_context(request), "title": title, "opts": self.opts, **extra}
+
+    def _record(self, request: HttpRequest, pk: int) -> ImportRecord:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(ImportRecord.objects.select_related("campaign__assistant", "created_by"), pk=pk)
+
+    def _require_add(self, request: HttpRequest) -> None:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+
+    # 1. upload ------------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        self._require_add(request)
+        initial = {"campaign": request.GET.get("campaign")} if str(request.GET.get("campaign", "")).isdigit() else {}
+        form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                record = services.import_create(
+                    campaign=data["campaign"], file=data["file"], file_name=data["file"].name, user=request.user,
+                    number_format=data["number_format"], country=data["country"], on_duplicate=data["on_duplicate"],
+                    dry_run=data["dry_run"],
+                )
+            except ImportProblem as problem:
+                form.add_error("file", str(problem))
+            else:
+                return redirect("admin:leads_importrecord_mapping", record.pk)
+        return TemplateResponse(request, "admin/leads/importrecord/upload.html",
+                                self._context(request, "Import leads", form=form, media=self.media + form.media))
+
+    # 2. mapping -----------------------------------------------------------------
+
+    def mapping_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_add(request)
+        record = self._record(request, pk)
+        if record.status != ImportRecord.Status.VALIDATING or record.rows_validated:
+            return redirect("admin:leads_importrecord_detail", record.pk)
+        form = MappingForm(request.POST or None, record=record)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.mapping_save(record=record, targets=form.targets(), remember=form.cleaned_data["remember"])
+            except MappingProblem as problem:
+                form.add_error(None, str(problem))
+            else:
+                self._validate(record)
+                return redirect("admin:leads_importrecord_detail", record.pk)
+        samples = list(itertools.islice(services.read_lead_file(record).rows, 3))
+        columns = [
+            (form[f"column_{i}"], [cells[i] if i < len(cells) else "" for _, cells in samples])
+            for i in range(len(record.header))
+        ]
+        return TemplateResponse(request, "admin/leads/importrecord/mapping.html",
+                                self._context(request, f"Import {record.file_name}: match the columns", record=record,
+                                              form=form, columns=columns))
+
+    def _validate(self, record: ImportRecord) -> None:
+        if _in_background(record):
+            tasks.validate_import.enqueue(record.pk)
+        else:
+            services.import_validate(record=record)
+
+    # 3 and 5. the import's page ---------------------------------------------------
+
+    def detail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = self._record(request, pk)
+        refused = self._refused_page(record, request.GET.get("page"))
+        return TemplateResponse(request, "admin/leads/importrecord/detail.html",
+                                self._context(request, f"Import of {record.file_name}", record=record, refused=refused,
+                                              can_act=self.has_add_permission(request),
+                                              working=record.status in (ImportRecord.Status.VALIDATING, ImportRecord.Status.IMPORTING)))
+
+    def _refused_page(self, record: ImportRecord, page: str | None):
+        if not record.error_report or record.status == ImportRecord.Status.FAILED:
+            return None
+        with record.error_report.open("rb") as handle:
+            # Only the rows up to the requested page are read from the report.
+            reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig"))
+            header = next(reader, [])
+            number = max(1, int(page)) if page and page.isdigit() else 1
+            rows = list(itertools.islice(reader, REFUSED_PER_PAGE * number))
+        paginator = Paginator(range(record.rows_rejected), REFUSED_PER_PAGE)
+        page_obj = paginator.get_page(number)
+        start = (page_obj.number - 1) * REFUSED_PER_PAGE
+        # The report's last two columns are the row number and the reasons.
+        shown = [(row[-2], row[-1]) for row in rows[start:start + REFUSED_PER_PAGE] if len(row) >= 2]
+        return {"rows": shown, "page": page_obj}
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        record = self._record(request, pk)
+        if record.status == ImportRecord.Status.VALIDATING:
+            done, total = record.rows_validated, record.rows_expected
+        else:
+            done, total = record.rows_written, record.rows_new + record.rows_updated
+        percent = 100 if record.status not in (ImportRecord.Status.VALIDATING, ImportRecord.Status.IMPORTING) else (
+            min(99, int(100 * done / total)) if total else 0
+        )
+        return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
+                             "total": total, "percent": percent})
+
+    # 4. confirm -----------------------------------------------------------------
+
+    def confirm_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._require_add(request)
+        record = self._record(request, pk)
+        try:
+            if _in_background(record):
+                if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.FAILED) or record.dry_run:
+                    raise ImportProblem("This import cannot run now.")
+                ImportRecord.objects.filter(pk=record.pk).update(status=ImportRecord.Status.IMPORTING)
+                tasks.run_import.enqueue(record.pk)
+            else:
+                services.import_run(record=record, actor=Actor(source="import", user=request.user))
+        except ImportProblem as problem:
+            self.message_user(request, str(problem), messages.ERROR)
+        return redirect("admin:leads_importrecord_detail", record.pk)
+
+    def undo_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._require_add(request)
+        record = self._record(request, pk)
+        try:
+            result = services.import_undo(record=record)
+        except ImportProblem as problem:
+            self.message_user(request, str(problem), messages.ERROR)
+        else:
+            kept = "".join(f" Kept {count} {reason}." for reason, count in result.kept.items())
+            self.message_user(request, f"Removed {result.removed} leads this import created.{kept}", messages.SUCCESS)
+        return redirect("admin:leads_importrecord_detail", record.pk)
+
+    # downloads ------------------------------------------------------------------
+
+    def errors_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        record = self._record(request, pk)
+        if not record.error_report:
+            raise Http404("This import has no error report.")
+        name = f"{record.file_name.rsplit('.', 1)[0]}-errors.csv"
+        return FileResponse(record.error_report.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+
+    def sample_view(self, request: HttpRequest, campaign_id: int, fmt: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign.objects.select_related("assistant"), pk=campaign_id)
+        rows = services.sample_rows(campaign)
+        name = f"leads-sample-{campaign.pk}.{fmt}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(rows)
+            response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv")
+        elif fmt == "xlsx":
+            import openpyxl
+
+            workbook = openpyxl.Workbook()
+            for row in rows:
+                workbook.active.append(row)
+            buffer = io.BytesIO()
+            workbook.save(buffer)
+            response = HttpResponse(
+                buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+        else:
+            raise Http404("Sample files are CSV or XLSX.")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

@@ -1,0 +1,208 @@
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads.imports.tests.filemakers import csv_bytes
+from leads.models import ImportRecord, Lead, SavedMapping
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:leads_importrecord_add")
+ROWS = [
+    ["Phone Number", "Customer Name", "secondary_phone_1"],
+    ["+14155550101", "Ana", "+12125550102"],
+    ["not a phone", "Bob", ""],
+    ["+14155550103", "Cy", ""],
+]
+
+
+def url(name, record):
+    return reverse(f"admin:leads_importrecord_{name}", args=[record.pk])
+
+
+@pytest.fixture
+def campaign():
+    return make_campaign(assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
+
+
+def upload(client, campaign, /, rows=ROWS, name="leads.csv", **fields):
+    data = {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
+            "file": SimpleUploadedFile(name, csv_bytes(rows)), **fields}
+    return client.post(ADD, data)
+
+
+def mapping_post(record, **changes):
+    data = {f"column_{i}": t for i, t in enumerate(record.mapping)} | {"remember": "on"}
+    data.update(changes)
+    return data
+
+
+def test_the_wizard_uploads_maps_validates_imports_and_undoes(admin_client_logged, campaign):
+    response = upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    assert response.url == url("mapping", record)
+    assert record.mapping == ["phone", "var:customer_name", "secondary:1"]
+    page = admin_client_logged.get(url("mapping", record))
+    assert "+14155550101" in page.content.decode()  # first values shown beside each column
+
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record))
+    assert response.url == url("detail", record)
+    record.refresh_from_db()
+    assert (record.status, record.rows_new, record.rows_rejected) == (ImportRecord.Status.READY, 2, 1)
+    detail = admin_client_logged.get(url("detail", record)).content.decode()
+    assert "is not a phone number" in detail and "Import 2 new and 0 updated leads" in detail
+    assert not Lead.objects.exists()
+
+    admin_client_logged.post(url("confirm", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE and Lead.objects.count() == 2
+
+    report = admin_client_logged.get(url("errors", record))
+    assert report["Content-Disposition"].startswith('attachment; filename="leads-errors.csv"')
+    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["Phone Number", "Customer Name", "secondary_phone_1", "row", "errors"]
+    assert rows[1][:2] == ["not a phone", "Bob"] and rows[1][3] == "3"
+
+    response = admin_client_logged.post(url("undo", record), follow=True)
+    assert "Removed 2 leads this import created." in [str(m) for m in response.context["messages"]]
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field", "message"),
+    [
+        ({"file": SimpleUploadedFile("leads.pdf", b"%PDF")}, "file", "not a CSV, XLSX or XLS"),
+        ({"file": SimpleUploadedFile("leads.csv", b"")}, "file", "empty"),
+        ({"file": SimpleUploadedFile("leads.xlsx", b"not a zip")}, "file", "not a valid XLSX"),
+        ({"file": SimpleUploadedFile("leads.csv", b"\n\n")}, "file", "empty"),
+        ({"number_format": "national"}, "country", "need the country"),
+        ({"number_format": "national", "country": "ZZ"}, "country", "not a two-letter country"),
+        ({"number_format": "sideways"}, "number_format", "Select a valid choice"),
+        ({"on_duplicate": "merge"}, "on_duplicate", "Select a valid choice"),
+        ({"campaign": "999999"}, "campaign", "Select a valid choice"),
+    ],
+)
+def test_malformed_uploads_say_why_and_keep_nothing(admin_client_logged, campaign, fields, error_field, message):
+    response = upload(admin_client_logged, campaign, **fields)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[error_field])
+    assert not ImportRecord.objects.exists()
+
+
+def test_an_upload_over_the_size_limit_is_refused(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_MAX_BYTES = 10
+    response = upload(admin_client_logged, campaign)
+    assert "larger than the limit" in " ".join(response.context["form"].errors["file"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"column_0": ""}, "No column holds the primary phone number"),
+        ({"column_2": "var:customer_name"}, "both go to variable customer_name"),
+        ({"column_1": "var:Robert'); DROP"}, "Select a valid choice"),
+        ({"column_2": "secondary:11"}, "Select a valid choice"),
+    ],
+)
+def test_a_mapping_that_cannot_work_is_refused_on_the_page(admin_client_logged, campaign, changes, message):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record, **changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    record.refresh_from_db()
+    assert record.rows_validated == 0 and record.status == ImportRecord.Status.VALIDATING
+
+
+def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(admin_client_logged, campaign):
+    rows = [["Tel", "Who"], ["+14155550101", "Ana"]]
+    upload(admin_client_logged, campaign, rows=rows)
+    first = ImportRecord.objects.get()
+    assert first.mapping == ["var:tel", "var:who"]
+    admin_client_logged.post(url("mapping", first), mapping_post(first, column_0="phone", column_1="var:customer_name"))
+    assert SavedMapping.objects.get(campaign=campaign).mapping == ["phone", "var:customer_name"]
+    upload(admin_client_logged, campaign, rows=[["tel", " WHO "], ["+14155550102", "Bo"]])
+    assert ImportRecord.objects.latest("pk").mapping == ["phone", "var:customer_name"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_files_are_validated_and_imported_by_the_task_worker(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.VALIDATING and record.rows_validated == 0  # queued, not done
+    progress = admin_client_logged.get(url("progress", record)).json()
+    assert progress == {"status": "validating", "status_display": "Validating", "done": 0, "total": 3, "percent": 0}
+
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.READY and record.rows_new == 2
+
+    admin_client_logged.post(url("confirm", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.IMPORTING and not Lead.objects.exists()
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE and Lead.objects.count() == 2
+    assert admin_client_logged.get(url("progress", record)).json()["percent"] == 100
+
+
+def test_confirm_and_undo_refuse_what_cannot_happen(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign, dry_run="on")
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    response = admin_client_logged.post(url("confirm", record), follow=True)
+    assert any("dry run" in str(m) for m in response.context["messages"])
+    response = admin_client_logged.post(url("undo", record), follow=True)
+    assert any("nothing to undo" in str(m) for m in response.context["messages"])
+    assert admin_client_logged.get(url("confirm", record)).status_code == 405
+    assert admin_client_logged.get(reverse("admin:leads_importrecord_detail", args=[999999])).status_code == 404
+    assert not Lead.objects.exists()
+
+
+def test_sample_files_follow_the_campaigns_variables(admin_client_logged, campaign):
+    sample = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
+    header, example = list(csv.reader(io.StringIO(sample.content.decode("utf-8-sig"))))
+    assert header == ["phone_number", "customer_name", "secondary_phone_1", "timezone"]
+    xlsx = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "xlsx"]))
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[1]] == header
+    assert admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "pdf"])).status_code == 404
+    assert admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[999999, "csv"])).status_code == 404
+
+
+def test_the_sample_file_imports_as_it_is(admin_client_logged, campaign):
+    sample = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
+    admin_client_logged.post(ADD, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
+                                   "file": SimpleUploadedFile("sample.csv", sample.content)})
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    admin_client_logged.post(url("confirm", record))
+    record.refresh_from_db()
+    assert (record.rows_new, record.rows_rejected) == (1, 0)
+
+
+def test_view_only_staff_sees_imports_but_cannot_import_or_undo(client, django_user_model, admin_client_logged, campaign):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_importrecord", "view_lead"]))
+    client.force_login(viewer)
+    assert client.get(url("detail", record)).status_code == 200
+    assert client.get(ADD).status_code == 403
+    assert client.post(url("confirm", record)).status_code == 403
+    assert client.post(url("undo", record)).status_code == 403
+    assert client.get(url("mapping", record)).status_code == 403
+    assert "import-link" not in client.get(reverse("admin:leads_lead_changelist")).content.decode()
+    assert not Lead.objects.exists()
