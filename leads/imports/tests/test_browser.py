@@ -1,0 +1,87 @@
+"""The import wizard clicked through in Chromium."""
+
+import csv
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads.imports.tests.filemakers import write_csv
+from leads.models import ImportRecord, Lead
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_superuser("operator", "op@example.com", "pw-operator-1")
+
+
+def log_in(page):
+    page.goto("/admin/login/?next=/admin/leads/lead/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "pw-operator-1")
+    page.click("input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/leads/lead/$"))
+
+
+def test_operator_imports_a_file_and_downloads_the_error_report(page, operator, tmp_path):
+    campaign = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
+    path = write_csv(tmp_path / "people.csv", [
+        ["Mobile", "Name", "alt_phone"],
+        ["+14155550101", "Ana", "+12125550102"],
+        ["call me", "Bob", ""],
+        ["+14155550103", "Cy", ""],
+    ])
+
+    log_in(page)
+    page.click("a.import-link")
+    page.select_option("#id_campaign", str(campaign.pk))
+    page.set_input_files("#id_file", str(path))
+    page.click("input[type=submit]")
+
+    expect(page.locator("#mapping")).to_contain_text("Mobile")
+    page.select_option("select[name=column_1]", "var:customer_name")  # "Name" → customer_name
+    page.click("input[type=submit]")
+
+    expect(page.locator("#import-status")).to_have_text("Validated, ready to import")
+    expect(page.locator("#count-rejected")).to_have_text("1")
+    expect(page.locator("#refused")).to_contain_text("“call me” is not a phone number")
+    page.click("input[value^='Import 2 new']")
+
+    expect(page.locator("#import-status")).to_have_text("Done")
+    with page.expect_download() as download:
+        page.click("#error-report")
+    report = download.value.path().read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(report.splitlines()))
+    assert rows[0] == ["Mobile", "Name", "alt_phone", "row", "errors"]
+    assert rows[1][:2] == ["call me", "Bob"] and rows[1][3] == "3"
+    assert Lead.objects.filter(campaign=campaign).count() == 2
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("input[value='Undo this import']")
+    expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
+    assert not Lead.objects.exists()
+
+
+def test_the_progress_bar_follows_a_background_import(page, operator, tmp_path, settings):
+    from django.core.files import File
+
+    from leads.imports import services
+
+    campaign = make_campaign(assistant=make_assistant())
+    path = write_csv(tmp_path / "big.csv", [["phone"]] + [[f"+1415555{n:04d}"] for n in range(40)])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    # The worker has checked 10 of the 40 rows so far.
+    ImportRecord.objects.filter(pk=record.pk).update(rows_validated=10)
+
+    log_in(page)
+    page.goto(f"/admin/leads/importrecord/{record.pk}/")
+    expect(page.locator("#import-progress-text")).to_have_text("10 of 40 rows (25%)")
+    assert page.locator("#import-progress").get_attribute("value") == "25"
+
+    services.import_validate(record=ImportRecord.objects.get(pk=record.pk))  # the worker finishes
+    expect(page.locator("#import-status")).to_have_text("Validated, ready to import", timeout=10_000)
+    expect(page.locator("#count-new")).to_have_text("40")
