@@ -172,6 +172,8 @@ def main() -> None:
         result = {"database": "postgresql", "format": args.format, "file_mb": round(path.stat().st_size / 1e6, 1)}
         result["ours"] = ours(path)
         result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        # The validation workers (large files only), each one process, the largest of them.
+        result["peak_memory_worker_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         if args.stock_rows:
             result["stock"] = stock(path, min(args.stock_rows, args.rows))
             result["ratio"] = round(result["ours"]["rows_per_s"] / result["stock"]["rows_per_s"], 1)
@@ -179,7 +181,7 @@ def main() -> None:
                                     "the stock flow writes bare leads, over --stock-rows rows")
     result["targets"] = {
         "100k_under_20s": result["ours"]["total_seconds"] < 20 * args.rows / 100_000 if args.rows >= 100_000 else None,
-        "peak_memory_under_1gb": result["peak_memory_mb"] < 1024,
+        "peak_memory_under_1gb": result["peak_memory_mb"] + 2 * result["peak_memory_worker_mb"] < 1024,
         "at_least_15x_stock": result.get("ratio", 0) >= 15 if args.stock_rows else None,
     }
     print(json.dumps(result, indent=2))

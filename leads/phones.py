@@ -40,10 +40,22 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         hint = "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
         raise InvalidPhoneNumber(f"“{text}” is not a valid phone number{hint}.") from None
-    if not phonenumbers.is_valid_number(number):
+    if not is_valid(number):
         hint = "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
         raise InvalidPhoneNumber(f"“{text}” is not a valid phone number{hint}.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number, about twice as fast for the usual case.
+
+    is_valid_number finds the number's region by trying every region of its country
+    code in turn (25 for +1) and then checks it there. The main region is the one it
+    tries first, so a number valid there is valid, full stop; only the others need
+    the full search. Imports check hundreds of thousands of numbers.
+    """
+    main = phonenumbers.region_code_for_country_code(number.country_code)
+    return phonenumbers.is_valid_number_for_region(number, main) or phonenumbers.is_valid_number(number)
 
 
 def search_digits(query: str) -> str | None:

@@ -306,6 +306,11 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
 # --- Numbers joining and leaving the do-not-call list --------------------------------
 
 
+def new_lead_status() -> str:
+    """The state a lead starts in; written by bulk inserts that bypass the model."""
+    return LeadStatus.CREATED
+
+
 def new_number_status(*, on_do_not_call_list: bool) -> str:
     """The state a number starts in when it is added to a lead or its digits change."""
     return ContactStatus.BLACKLISTED if on_do_not_call_list else ContactStatus.CREATED

@@ -155,7 +155,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         with record.error_report.open("rb") as handle:
             # Only the rows up to the requested page are read from the report.
             reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig"))
-            header = next(reader, [])
+            next(reader, None)  # the header
             number = max(1, int(page)) if page and page.isdigit() else 1
             rows = list(itertools.islice(reader, REFUSED_PER_PAGE * number))
         paginator = Paginator(range(record.rows_rejected), REFUSED_PER_PAGE)

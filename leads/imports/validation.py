@@ -113,3 +113,9 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
                 errors.append(f"{column}: has a value but secondary number {n} is empty")
 
     return ParsedRow(row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone), errors
+
+
+def parse_rows(mapping: Mapping, rows: list[tuple[int, list[str]]], region: str | None) -> list[tuple[ParsedRow, list[str]]]:
+    """parse_row over a batch; what the parallel workers run (a top-level function, so
+    it can be sent to another process)."""
+    return [parse_row(mapping, row, cells, region=region) for row, cells in rows]

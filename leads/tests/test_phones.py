@@ -59,3 +59,21 @@ def test_search_digits_recognises_number_like_queries(query, digits):
 @pytest.mark.parametrize("query", ["Smith", "41", "a415", "+", "", "García 415"])
 def test_search_digits_leaves_other_text_alone(query):
     assert search_digits(query) is None
+
+
+def test_the_fast_validity_check_agrees_with_libphonenumber_for_every_region():
+    import phonenumbers
+
+    from leads.phones import is_valid
+
+    checked = 0
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for variant in (example.national_number, example.national_number + 1, example.national_number // 10):
+                number = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=variant)
+                assert is_valid(number) == phonenumbers.is_valid_number(number), (region, variant)
+                checked += 1
+    assert checked > 1000

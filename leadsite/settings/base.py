@@ -124,6 +124,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # Lead imports: the largest file and the most rows one import takes.
 LEADS_IMPORT_MAX_BYTES = int(os.environ.get("LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 LEADS_IMPORT_MAX_ROWS = int(os.environ.get("LEADS_IMPORT_MAX_ROWS", 1_000_000))
+# Files with more rows than this are validated by one process per core.
+LEADS_IMPORT_PARALLEL_ABOVE = int(os.environ.get("LEADS_IMPORT_PARALLEL_ABOVE", 20_000))
 # Rows validated and written per batch; each batch is one transaction.
 LEADS_IMPORT_BATCH_ROWS = int(os.environ.get("LEADS_IMPORT_BATCH_ROWS", 5000))
 # An XLSX is a zip: one that unpacks past this is refused unread (a "zip bomb").

@@ -342,3 +342,15 @@ def test_import_leads_command_fails_clearly_on_whole_file_problems(tmp_path, cam
     with pytest.raises(CommandError, match=message):
         call_command("import_leads", *args)
     assert not Lead.objects.exists()
+
+
+def test_large_files_are_validated_in_parallel_with_the_same_results(tmp_path, campaign, settings):
+    rows = [["phone", "customer_name"]] + [[f"+1415555{n:04d}", f"n{n}"] for n in range(30)] + [["bad", "x"], ["+14155550003", "dup"]]
+    path = write_csv(tmp_path / "a.csv", rows)
+    settings.LEADS_IMPORT_BATCH_ROWS = 7
+    serial = run_import(campaign, path, dry_run=True)
+    settings.LEADS_IMPORT_PARALLEL_ABOVE = 0  # every file: spawned workers
+    parallel = run_import(campaign, path, dry_run=True)
+    assert counts(parallel) == counts(serial) == (30, 0, 0, 2)
+    assert report_rows(parallel) == report_rows(serial)
+    assert report_rows(parallel)[1]["errors"] == "phone: duplicate of row 5"
