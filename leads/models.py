@@ -250,6 +250,7 @@ class ImportRecord(models.Model):
     rows_validated = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
     batches_written = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="When the work last moved on.")
     validation_seconds = models.FloatField(null=True, blank=True)
     import_seconds = models.FloatField(null=True, blank=True)
     error_report = models.FileField(upload_to=import_upload_path, max_length=300, blank=True)
@@ -262,6 +263,19 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} → {self.campaign}"
+
+    STALLED_AFTER = 120  # seconds without progress before an import counts as stopped
+
+    @property
+    def stalled(self) -> bool:
+        """Working, by its status, but its worker has made no progress for a while."""
+        import datetime
+
+        from django.utils import timezone
+
+        if self.status not in (self.Status.VALIDATING, self.Status.IMPORTING) or self.progress_at is None:
+            return False
+        return timezone.now() - self.progress_at > datetime.timedelta(seconds=self.STALLED_AFTER)
 
 
 class SavedMapping(models.Model):

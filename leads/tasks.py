@@ -1,6 +1,7 @@
 """Background work of imports: what the wizard hands to the task worker for large
 files. Thin: each task loads its record and calls leads.imports.services."""
 
+from django.utils import timezone
 from django_tasks import task
 
 from leads.imports import services
@@ -9,7 +10,7 @@ from leads.transitions import Actor
 
 
 def _save_progress(record: ImportRecord) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(rows_validated=record.rows_validated)
+    ImportRecord.objects.filter(pk=record.pk).update(rows_validated=record.rows_validated, progress_at=timezone.now())
 
 
 @task()

@@ -168,6 +168,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         record = self._record(request, pk)
         if record.status == ImportRecord.Status.VALIDATING:
+            # A validation that was queued never got a progress time; it starts now.
             done, total = record.rows_validated, record.rows_expected
         else:
             done, total = record.rows_written, record.rows_new + record.rows_updated
@@ -186,7 +187,8 @@ class ImportRecordAdmin(admin.ModelAdmin):
         record = self._record(request, pk)
         try:
             if _in_background(record):
-                if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.FAILED) or record.dry_run:
+                runnable = record.status in (ImportRecord.Status.READY, ImportRecord.Status.FAILED) or record.stalled
+                if not runnable or record.dry_run:
                     raise ImportProblem("This import cannot run now.")
                 ImportRecord.objects.filter(pk=record.pk).update(status=ImportRecord.Status.IMPORTING)
                 tasks.run_import.enqueue(record.pk)

@@ -294,26 +294,31 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, mapping, progress:
 def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None = None) -> ImportRecord:
     """Write the validated rows, batch by batch; carries on after the last batch
     written if a previous run stopped half-way."""
-    resumable = record.status == ImportRecord.Status.FAILED and bool(record.valid_rows)
+    resumable = (record.status == ImportRecord.Status.FAILED or record.stalled) and bool(record.valid_rows)
     if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.IMPORTING) and not resumable:
         raise ImportProblem(f"This import is {record.get_status_display().lower()}; it cannot run.")
     if record.dry_run:
         raise ImportProblem("This was a dry run: it validates and writes nothing.")
     started = time.monotonic()
     record.status = ImportRecord.Status.IMPORTING
-    record.save(update_fields=["status"])
+    record.progress_at = timezone.now()
+    record.save(update_fields=["status", "progress_at"])
     mapping = check_mapping(record.header, record.mapping)
     update = record.on_duplicate == ImportRecord.OnDuplicate.UPDATE
     with record.valid_rows.open("rb") as handle:
         lines = (json.loads(line) for line in io.TextIOWrapper(handle, encoding="utf-8"))
         for index, batch in enumerate(_batched(lines, settings.LEADS_IMPORT_BATCH_ROWS), start=1):
-            if index <= record.batches_written:
-                continue  # written by an earlier run
             with transaction.atomic():
+                # Locked and read again: a second run (after a worker was thought dead)
+                # waits here, then skips what the first one wrote.
+                current = ImportRecord.objects.select_for_update().get(pk=record.pk)
+                if index <= current.batches_written:
+                    continue
                 _write_batch(record, [ParsedRow.from_json(d) for d in batch], update, mapping.has_secondary_columns, actor)
                 record.batches_written = index
-                record.rows_written += len(batch)
-                record.save(update_fields=["batches_written", "rows_written"])
+                record.rows_written = current.rows_written + len(batch)
+                record.progress_at = timezone.now()
+                record.save(update_fields=["batches_written", "rows_written", "progress_at"])
             if progress:
                 progress(record)
     record.import_seconds = round((record.import_seconds or 0) + time.monotonic() - started, 3)
@@ -462,8 +467,9 @@ class UndoResult:
 def import_undo(*, record: ImportRecord) -> UndoResult:
     """Delete the leads this import created that have not been dialled yet. Leads it
     updated are not changed back."""
-    if record.status not in (ImportRecord.Status.DONE, ImportRecord.Status.IMPORTING, ImportRecord.Status.FAILED):
-        raise ImportProblem(f"This import is {record.get_status_display().lower()}; there is nothing to undo.")
+    finished = record.status in (ImportRecord.Status.DONE, ImportRecord.Status.FAILED)
+    if not (finished or (record.status == ImportRecord.Status.IMPORTING and record.stalled)):
+        raise ImportProblem(f"This import is {record.get_status_display().lower()}; there is nothing to undo now.")
     created = Lead.objects.filter(import_record=record)
     untouched = Q(status=LeadStatus.CREATED, attempts=0, last_attempt_at__isnull=True)
     kept = {

@@ -206,3 +206,34 @@ def test_view_only_staff_sees_imports_but_cannot_import_or_undo(client, django_u
     assert client.get(url("mapping", record)).status_code == 403
     assert "import-link" not in client.get(reverse("admin:leads_lead_changelist")).content.decode()
     assert not Lead.objects.exists()
+
+
+def test_an_import_whose_worker_died_can_be_run_again_from_its_page(admin_client_logged, campaign, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.imports import services
+    from leads.transitions import Actor
+
+    settings.LEADS_IMPORT_BATCH_ROWS = 1
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+
+    def killed(current):
+        raise SystemExit("worker killed")
+
+    with pytest.raises(SystemExit):  # the worker dies after its first batch
+        services.import_run(record=ImportRecord.objects.get(), actor=Actor(source="import"), progress=killed)
+    assert Lead.objects.count() == 1
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert 'id="stalled"' not in page and "Run the import again" not in page  # still fresh: maybe working
+
+    ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert 'id="stalled"' in page and "Run the import again" in page and "Undo this import" in page
+
+    admin_client_logged.post(url("confirm", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE and Lead.objects.count() == 2 and record.rows_written == 2
