@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 
-from .models import Contact, ContactStatus, Lead, LeadStatus, StatusChange
+from .models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 
 INVALID_NUMBER_OUTCOME = "invalid-number"
 
@@ -329,6 +329,20 @@ def block_numbers(phones: QuerySet, *, actor: Actor) -> TransitionResult:
         status=ContactStatus.BLACKLISTED
     )
     return mark_do_not_call(Lead.objects.filter(pk__in=affected.values("lead_id")), actor=actor)
+
+
+def block_listed_numbers(contacts: QuerySet[Contact], *, actor: Actor) -> int:
+    """New numbers among ``contacts`` that are on the do-not-call list become Do not
+    call, and so do their leads if every number is. For bulk inserts, which bypass the
+    per-number check; returns how many numbers were blocked."""
+    listed = contacts.filter(phone__in=DoNotCallNumber.objects.values("phone")).exclude(
+        status__in=[ContactStatus.BLACKLISTED, ContactStatus.PROCESSING]
+    )
+    lead_ids = list(listed.values_list("lead_id", flat=True).distinct())
+    blocked = listed.update(status=ContactStatus.BLACKLISTED)
+    if blocked:
+        mark_do_not_call(Lead.objects.filter(pk__in=lead_ids), actor=actor)
+    return blocked
 
 
 def release_numbers(phones: list[str], *, actor: Actor) -> TransitionResult:

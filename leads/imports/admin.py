@@ -152,17 +152,15 @@ class ImportRecordAdmin(admin.ModelAdmin):
     def _refused_page(self, record: ImportRecord, page: str | None):
         if not record.error_report or record.status == ImportRecord.Status.FAILED:
             return None
+        page_obj = Paginator(range(record.rows_rejected), REFUSED_PER_PAGE).get_page(page)
+        start = (page_obj.number - 1) * REFUSED_PER_PAGE
         with record.error_report.open("rb") as handle:
-            # Only the rows up to the requested page are read from the report.
+            # Only the rows up to the page shown are read from the report.
             reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig"))
             next(reader, None)  # the header
-            number = max(1, int(page)) if page and page.isdigit() else 1
-            rows = list(itertools.islice(reader, REFUSED_PER_PAGE * number))
-        paginator = Paginator(range(record.rows_rejected), REFUSED_PER_PAGE)
-        page_obj = paginator.get_page(number)
-        start = (page_obj.number - 1) * REFUSED_PER_PAGE
+            rows = list(itertools.islice(reader, start, start + REFUSED_PER_PAGE))
         # The report's last two columns are the row number and the reasons.
-        shown = [(row[-2], row[-1]) for row in rows[start:start + REFUSED_PER_PAGE] if len(row) >= 2]
+        shown = [(row[-2], row[-1]) for row in rows if len(row) >= 2]
         return {"rows": shown, "page": page_obj}
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:

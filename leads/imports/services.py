@@ -32,11 +32,11 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads import transitions
-from leads.models import Contact, ContactStatus, DoNotCallNumber, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
+from leads.models import Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
 from .columns import MappingProblem, check_mapping, normalize_header, suggest_mapping
-from .files import FileProblem, LeadFile, open_lead_file
+from .files import FileProblem, LeadFile, estimate_rows, open_lead_file
 from . import workers as worker_processes
 from .validation import FORMULA_STARTS, ParsedRow, parse_rows
 
@@ -92,7 +92,8 @@ def import_create(
         record.delete()
         raise
     record.header = lead_file.header
-    record.rows_expected = _count_rows(lead_file)
+    # Rows estimated without reading cells: this runs in the upload's request.
+    record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
     if mapping is None:
         saved = SavedMapping.objects.filter(campaign=campaign, headers=_headers_key(lead_file.header)).first()
         names = campaign.assistant.variables.values_list("name", flat=True)
@@ -100,11 +101,6 @@ def import_create(
     record.mapping = mapping
     record.save()
     return record
-
-
-def _count_rows(lead_file: LeadFile) -> int:
-    """How many rows the progress bar counts to (one quick pass, no validation)."""
-    return sum(1 for _ in lead_file.rows)
 
 
 def _headers_key(header: list[str]) -> str:
@@ -345,20 +341,13 @@ def _write_batch(record: ImportRecord, rows: list[ParsedRow], update: bool, repl
          for position, (phone, values) in enumerate([(r.phone, r.variables), *r.secondaries])),
     )
     if new_ids:
-        # Numbers on the do-not-call list start blocked: one join with the list in the
-        # database over the batch's id range (the (lead, position) index), not every
-        # number sent as a parameter. Another lead's number in that range that is on
+        # Numbers on the do-not-call list start blocked (one listed since validation,
+        # or a secondary): one join with the list over the batch's id range, which the
+        # (lead, position) index serves. Another lead's number in that range that is on
         # the list is blocked too, which is only right.
-        low, high = min(new_ids), max(new_ids)
-        blocked = (
-            Contact.objects.filter(lead_id__gte=low, lead_id__lte=high, phone__in=DoNotCallNumber.objects.values("phone"))
-            .exclude(status__in=[ContactStatus.BLACKLISTED, ContactStatus.PROCESSING])
-            .update(status=transitions.new_number_status(on_do_not_call_list=True))
+        transitions.block_listed_numbers(
+            Contact.objects.filter(lead_id__gte=min(new_ids), lead_id__lte=max(new_ids)), actor=actor
         )
-        if blocked:  # a primary listed since validation: the lead is Do not call at once
-            transitions.mark_do_not_call(
-                Lead.objects.filter(import_record=record, pk__gte=low, pk__lte=high), actor=actor
-            )
     if update:
         existing = {phone: lead_id for phone, (lead_id, status) in in_campaign.items() if status != LeadStatus.PROCESSING}
         _update_existing(campaign, [r for r in rows if r.phone in existing], existing, replace_secondaries)

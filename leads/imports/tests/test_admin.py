@@ -237,3 +237,13 @@ def test_an_import_whose_worker_died_can_be_run_again_from_its_page(admin_client
     admin_client_logged.post(url("confirm", record))
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.DONE and Lead.objects.count() == 2 and record.rows_written == 2
+
+
+@pytest.mark.parametrize("page", ["abc", "-1", "0", "99999", "1e9", ""])
+def test_any_page_number_of_the_rejected_rows_shows_a_page(admin_client_logged, campaign, page):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    response = admin_client_logged.get(url("detail", record), {"page": page})
+    assert response.status_code == 200
+    assert "is not a phone number" in response.content.decode()

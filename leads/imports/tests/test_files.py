@@ -78,3 +78,15 @@ def test_an_empty_workbook_has_no_header(tmp_path):
     path = write_xlsx(tmp_path / "a.xlsx", [])
     with pytest.raises(FileProblem, match="no header"):
         read(path)
+
+
+def test_rows_are_estimated_without_reading_cells(tmp_path):
+    from leads.imports.files import estimate_rows
+
+    rows = [HEADER] + [[f"+1415555{n:04d}", "x"] for n in range(25)]
+    assert estimate_rows(write_csv(tmp_path / "a.csv", rows), "a.csv") == 25
+    assert estimate_rows(write_xlsx(tmp_path / "a.xlsx", rows), "a.xlsx") == 25
+    assert estimate_rows(write_xls(tmp_path / "a.xls", rows), "a.xls") == 25
+    broken = tmp_path / "b.xlsx"
+    broken.write_bytes(b"not a zip")
+    assert estimate_rows(broken, "b.xlsx") == 0
