@@ -62,3 +62,21 @@ def page(chromium, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_superuser("operator", "op@example.com", "pw-operator-1")
+
+
+@pytest.fixture
+def signed_in(page, operator):
+    """A browser page logged in as an operator, on the leads list."""
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/?next=/admin/leads/lead/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "pw-operator-1")
+    page.click("input[type=submit]")
+    expect(page.locator("#result_list, .paginator").first).to_be_visible()
+    return page

@@ -14,26 +14,13 @@ from leads.transitions import Actor
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_superuser("operator", "op@example.com", "pw-operator-1")
-
-
-def log_in(page):
-    page.goto("/admin/login/?next=/admin/leads/lead/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "pw-operator-1")
-    page.click("input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/leads/lead/$"))
-
-
-def test_operator_filters_the_list_and_resets_a_selection(page, operator):
+def test_operator_filters_the_list_and_resets_a_selection(signed_in):
     campaign = make_campaign(name="Spring")
     done = [make_lead(campaign=campaign, variables={"customer_name": f"Done {i}"}) for i in range(3)]
     make_lead(campaign=campaign, variables={"customer_name": "Fresh"})
     transitions.complete(Lead.objects.filter(pk__in=[lead.pk for lead in done]), actor=Actor.system())
 
-    log_in(page)
+    page = signed_in
     page.get_by_role("link", name="Completed", exact=True).click()
     expect(page.locator("#result_list tbody tr")).to_have_count(3)
     expect(page.locator("#result_list")).not_to_contain_text("Fresh")
@@ -49,11 +36,11 @@ def test_operator_filters_the_list_and_resets_a_selection(page, operator):
     assert Lead.objects.filter(status=LeadStatus.COMPLETED).count() == 1
 
 
-def test_operator_adds_a_lead_with_a_secondary_number(page, operator):
+def test_operator_adds_a_lead_with_a_secondary_number(signed_in):
     assistant = make_assistant(variables=[{"name": "customer_name", "required": True}])
     campaign = make_campaign(name="Renewals", assistant=assistant, default_country="US")
 
-    log_in(page)
+    page = signed_in
     page.get_by_role("link", name=re.compile("Add lead", re.I)).click()
     page.select_option("#id_campaign", str(campaign.pk))
     page.get_by_role("button", name="Continue").click()
@@ -68,7 +55,7 @@ def test_operator_adds_a_lead_with_a_secondary_number(page, operator):
     assert lead.contacts.get(position=0).variables == {"customer_name": "Ana López"}
 
 
-def test_operator_reorders_and_removes_secondary_numbers(page, operator):
+def test_operator_reorders_and_removes_secondary_numbers(signed_in):
     assistant = make_assistant(variables=[{"name": "customer_name", "required": True}])
     campaign = make_campaign(assistant=assistant, default_country="US")
     lead = make_lead(
@@ -78,7 +65,7 @@ def test_operator_reorders_and_removes_secondary_numbers(page, operator):
         variables={"customer_name": "Ana"},
     )
 
-    log_in(page)
+    page = signed_in
     page.goto(f"/admin/leads/lead/{lead.pk}/change/")
     page.fill("#id_contacts-0-order", "3")  # +12125550102 goes last
     page.fill("#id_contacts-1-order", "1")

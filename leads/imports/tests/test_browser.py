@@ -1,7 +1,6 @@
 """The import wizard clicked through in Chromium."""
 
 import csv
-import re
 
 import pytest
 from playwright.sync_api import expect
@@ -13,20 +12,7 @@ from leads.models import ImportRecord, Lead
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_superuser("operator", "op@example.com", "pw-operator-1")
-
-
-def log_in(page):
-    page.goto("/admin/login/?next=/admin/leads/lead/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "pw-operator-1")
-    page.click("input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/leads/lead/$"))
-
-
-def test_operator_imports_a_file_and_downloads_the_error_report(page, operator, tmp_path):
+def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_path):
     campaign = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
     path = write_csv(tmp_path / "people.csv", [
         ["Mobile", "Name", "alt_phone"],
@@ -35,7 +21,7 @@ def test_operator_imports_a_file_and_downloads_the_error_report(page, operator, 
         ["+14155550103", "Cy", ""],
     ])
 
-    log_in(page)
+    page = signed_in
     page.click("a.import-link")
     page.select_option("#id_campaign", str(campaign.pk))
     page.set_input_files("#id_file", str(path))
@@ -65,7 +51,7 @@ def test_operator_imports_a_file_and_downloads_the_error_report(page, operator, 
     assert not Lead.objects.exists()
 
 
-def test_the_progress_bar_follows_a_background_import(page, operator, tmp_path, settings):
+def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, settings):
     from django.core.files import File
 
     from leads.imports import services
@@ -77,7 +63,7 @@ def test_the_progress_bar_follows_a_background_import(page, operator, tmp_path, 
     # The worker has checked 10 of the 40 rows so far.
     ImportRecord.objects.filter(pk=record.pk).update(rows_validated=10)
 
-    log_in(page)
+    page = signed_in
     page.goto(f"/admin/leads/importrecord/{record.pk}/")
     expect(page.locator("#import-progress-text")).to_have_text("10 of 40 rows (25%)")
     assert page.locator("#import-progress").get_attribute("value") == "25"
