@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns.models import Campaign
 
 from . import services, transitions
+from .admin_export import LeadExportMixin
 from .changelist import DateRangeFilter, HasSecondaryNumbersFilter, IndexFriendlyChangeList, LeadPaginator
 from .forms import (
     BaseLeadForm,
@@ -28,7 +29,7 @@ from .forms import (
     SecondaryNumberFormSet,
     lead_form_for,
 )
-from .models import Contact, DoNotCallNumber, Lead, StatusChange
+from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
 from .selectors import search_leads
 from .transitions import Actor, TransitionResult
 
@@ -212,7 +213,7 @@ class StatusHistoryInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
     list_display = [
         "primary_number",
         "variables_summary",
@@ -264,7 +265,8 @@ class LeadAdmin(admin.ModelAdmin):
         from .models import ImportRecord
 
         can_import = request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
-        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
+        context = {"can_import": can_import, "can_export": self.has_export_permission(request)}
+        return super().changelist_view(request, {**(extra_context or {}), **context})
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -394,6 +396,24 @@ class LeadAdmin(admin.ModelAdmin):
             # taken meanwhile): the transaction rolled back, nothing was saved.
             self.message_user(request, "Not saved: " + " ".join(error.messages), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(ExportRecord)
+class ExportRecordAdmin(admin.ModelAdmin):
+    """Every download of leads, for the audit trail."""
+
+    list_display = ["created_at", "created_by", "file_format", "rows", "filters"]
+    list_filter = ["file_format"]
+    list_select_related = ["created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(StatusChange)

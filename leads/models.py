@@ -81,6 +81,7 @@ class Lead(models.Model):
                 condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"
             ),
         ]
+        permissions = [("export_lead", "Can export leads")]
 
     def __str__(self) -> str:
         return f"Lead {self.pk}"
@@ -293,3 +294,22 @@ class SavedMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"
+
+
+class ExportRecord(models.Model):
+    """One download of leads: who, when, which list (its filters and search), how
+    many rows, in which format."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_format = models.CharField(max_length=8)
+    filters = models.TextField(blank=True, help_text="The list's filters and search, as in its address.")
+    columns = models.JSONField(default=list)
+    rows = models.PositiveIntegerField(null=True, blank=True, help_text="Empty until the download has finished.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "export"
+
+    def __str__(self) -> str:
+        return f"{self.file_format} export of {self.rows if self.rows is not None else '?'} leads"

@@ -1,0 +1,154 @@
+"""The leads list's Export: exactly the rows the list shows, with its filters, search
+and order, in the columns the operator picks.
+
+The export page's address is the list's address under export/; its own fields start
+with x_ so they never reach the list's filters.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .exports import STATE_COLUMNS, Columns, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
+from .models import MAX_SECONDARY_NUMBERS, ExportRecord
+
+PREFIX = "x_"
+
+
+class ExportForm(forms.Form):
+    x_format = forms.ChoiceField(label="Format", choices=[("csv", "CSV (any size)"), ("xlsx", "XLSX (Excel)")],
+                                 initial="csv", widget=forms.RadioSelect)
+    x_bom = forms.BooleanField(label="CSV for Excel (UTF-8 with BOM)", required=False)
+    x_variables = forms.MultipleChoiceField(label="Variables", required=False, widget=forms.CheckboxSelectMultiple)
+    x_secondaries = forms.IntegerField(label="Secondary numbers", min_value=0, max_value=MAX_SECONDARY_NUMBERS)
+    x_secondary_variables = forms.MultipleChoiceField(label="Their own values", required=False,
+                                                      widget=forms.CheckboxSelectMultiple)
+    x_timezone = forms.BooleanField(label="Time zone", required=False)
+    x_state = forms.MultipleChoiceField(label="Status and history", required=False, widget=forms.CheckboxSelectMultiple,
+                                        choices=[(c, c) for c in STATE_COLUMNS])
+    x_download = forms.CharField(widget=forms.HiddenInput, initial="1")
+
+    def __init__(self, *args, defaults: Columns, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["x_variables"].choices = [(v, v) for v in defaults.variables]
+        self.fields["x_secondary_variables"].choices = [(v, v) for v in defaults.secondary_variables]
+        self.initial.update({
+            "x_variables": defaults.variables, "x_secondaries": defaults.secondaries,
+            "x_secondary_variables": defaults.secondary_variables, "x_timezone": True, "x_state": STATE_COLUMNS,
+        })
+
+    def columns(self) -> Columns:
+        data = self.cleaned_data
+        return Columns(variables=data["x_variables"], secondaries=data["x_secondaries"],
+                       secondary_variables=data["x_secondary_variables"], timezone=data["x_timezone"],
+                       state=[c for c in STATE_COLUMNS if c in data["x_state"]])
+
+
+class LeadExportMixin:
+    """Adds export/ to the leads admin."""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            *super().get_urls(),
+        ]
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.export_lead")
+
+    def _list_request(self, request: HttpRequest) -> HttpRequest:
+        """The request as the list would see it: without the export page's own fields."""
+        list_request = copy.copy(request)
+        query = request.GET.copy()
+        for key in [k for k in query if k.startswith(PREFIX)]:
+            del query[key]
+        list_request.GET = query
+        return list_request
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        list_request = self._list_request(request)
+        try:
+            changelist = self.get_changelist_instance(list_request)
+        except IncorrectLookupParameters:
+            # What the list itself does with filters it cannot apply.
+            return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?e=1")
+        # Exactly what the list shows, in its order: its own queryset.
+        leads = changelist.queryset
+        form = ExportForm(request.GET if "x_download" in request.GET else None, defaults=default_columns(leads))
+        if form.is_bound and form.is_valid():
+            return self._download(request, leads, form, list_request.GET.urlencode(), changelist)
+        context = {
+            **self.admin_site.each_context(request), "title": "Export leads", "opts": self.opts, "form": form,
+            "count": changelist.result_count, "filters": list_request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/leads/lead/export.html", context)
+
+    def _download(self, request, leads, form, filters: str, changelist) -> HttpResponse:
+        columns = form.columns()
+        fmt = form.cleaned_data["x_format"]
+        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
+                                             columns=columns.header())
+        name = self._file_name(changelist, fmt)
+        counted = _Counted(export_rows(leads, columns), record)
+        if fmt == "xlsx":
+            try:
+                handle = xlsx_file(counted)
+            except ExportTooLarge as problem:
+                record.delete()
+                self.message_user(request, str(problem), messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+            return FileResponse(handle, as_attachment=True, filename=name,
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = StreamingHttpResponse(csv_lines(counted, bom=form.cleaned_data["x_bom"]), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @staticmethod
+    def _file_name(changelist, fmt: str) -> str:
+        """leads-<campaign>-<status>-<filtered|search>-<time>.<fmt>"""
+        params = changelist.params
+        parts = ["leads"]
+        campaign = changelist.queryset.model._meta.get_field("campaign").related_model.objects.filter(
+            pk=_first(params.get("campaign__id__exact"))
+        ).first() if str(_first(params.get("campaign__id__exact")) or "").isdigit() else None
+        parts.append(slugify(campaign.name) if campaign else "all")
+        if params.get("status__exact"):
+            parts.append(slugify(_first(params["status__exact"])))
+        if changelist.query:
+            parts.append("search")
+        elif set(params) - {"campaign__id__exact", "status__exact", "o", "p"}:
+            parts.append("filtered")
+        parts.append(timezone.localtime().strftime("%Y%m%d-%H%M"))
+        return re.sub(r"-+", "-", "-".join(parts))[:150] + f".{fmt}"
+
+
+def _first(value):
+    return value[-1] if isinstance(value, list) else value
+
+
+class _Counted:
+    """Passes rows through and, when they run out, records how many leads went."""
+
+    def __init__(self, rows, record: ExportRecord):
+        self.rows, self.record = rows, record
+
+    def __iter__(self):
+        count = -1  # the header is not a lead
+        for row in self.rows:
+            count += 1
+            yield row
+        ExportRecord.objects.filter(pk=self.record.pk).update(rows=max(count, 0))

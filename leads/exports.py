@@ -1,0 +1,150 @@
+"""Writing leads to CSV or XLSX, in the layout the import reads, so an export imports
+back unchanged (into the same or another campaign).
+
+Rows are produced in bounded memory whatever the selection: leads in chunks of their
+queryset's own order, each chunk's numbers in one more query.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from campaigns.models import Variable
+
+from .imports.validation import FORMULA_STARTS
+from .models import MAX_SECONDARY_NUMBERS, Contact, Lead
+
+CHUNK = 2000
+# Excel's last row, less the header.
+XLSX_MAX_ROWS = 1_048_575
+STATE_COLUMNS = ["status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at"]
+
+
+class ExportTooLarge(ValueError):
+    """The selection does not fit the format (XLSX holds 1,048,575 rows)."""
+
+
+@dataclass
+class Columns:
+    """Which columns an export has, in the spec's order."""
+
+    variables: list[str] = field(default_factory=list)
+    secondaries: int = 0
+    secondary_variables: list[str] = field(default_factory=list)
+    timezone: bool = True
+    state: list[str] = field(default_factory=lambda: list(STATE_COLUMNS))
+
+    def header(self) -> list[str]:
+        names = ["phone_number", *self.variables]
+        for n in range(1, self.secondaries + 1):
+            names.append(f"secondary_phone_{n}")
+            names.extend(f"secondary_{n}_{name}" for name in self.secondary_variables)
+        if self.timezone:
+            names.append("timezone")
+        return names + self.state
+
+
+def default_columns(leads: QuerySet[Lead]) -> Columns:
+    """Every variable the campaigns' assistants declare plus the names used by the
+    first leads of the selection, and as many secondary numbers as any lead has."""
+    campaign_ids = leads.order_by().values("campaign_id").distinct()
+    declared = list(
+        Variable.objects.filter(assistant__campaigns__in=campaign_ids).order_by("position", "name").values_list("name", flat=True).distinct()
+    )
+    sample_ids = list(leads.prefetch_related(None).values_list("pk", flat=True)[:CHUNK])
+    names: dict[str, None] = dict.fromkeys(declared)
+    secondary_names: dict[str, None] = {}
+    for position, values in Contact.objects.filter(lead_id__in=sample_ids).values_list("position", "variables"):
+        target = names if position == 0 else secondary_names
+        target.update(dict.fromkeys(values))
+    deepest = Contact.objects.filter(lead__in=leads.order_by().values("pk")).aggregate(deepest=Max("position"))["deepest"]
+    return Columns(variables=list(names), secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS),
+                   secondary_variables=list(secondary_names))
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading '; numbers keep +."""
+    if value.startswith(FORMULA_STARTS) and not _is_phone(value):
+        return "'" + value
+    return value
+
+
+def _is_phone(value: str) -> bool:
+    return value.startswith("+") and value[1:].isdigit()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    return str(value)
+
+
+def export_rows(leads: QuerySet[Lead], columns: Columns) -> Iterator[list[str]]:
+    """The header, then one row per lead, in the queryset's order."""
+    yield columns.header()
+    fields = ["pk", "timezone", "status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at",
+              "campaign__name", "created_at"]
+    # The admin's list prefetches primary numbers for display; the export fetches all.
+    rows = leads.prefetch_related(None).values_list(*fields).iterator(chunk_size=CHUNK)
+    while chunk := [row for _, row in zip(range(CHUNK), rows)]:
+        numbers: dict[int, list[tuple[str, dict]]] = {}
+        for lead_id, phone, values in (
+            Contact.objects.filter(lead_id__in=[row[0] for row in chunk]).order_by("lead_id", "position")
+            .values_list("lead_id", "phone", "variables")
+        ):
+            numbers.setdefault(lead_id, []).append((phone, values))
+        for pk, tz, status, attempts, outcome, last_at, next_at, campaign, created in chunk:
+            contacts = numbers.get(pk) or [("", {})]
+            phone, values = contacts[0]
+            row = [phone, *(_text(values.get(name)) for name in columns.variables)]
+            for n in range(1, columns.secondaries + 1):
+                sphone, svalues = contacts[n] if n < len(contacts) else ("", {})
+                row.append(sphone)
+                row.extend(_text(svalues.get(name)) for name in columns.secondary_variables)
+            if columns.timezone:
+                row.append(tz)
+            state = {"status": status, "attempts": attempts, "last_outcome": outcome, "last_attempt_at": last_at,
+                     "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
+            row.extend(_text(state[name]) for name in columns.state)
+            yield [neutralise(cell) for cell in row]
+
+
+class _Echo:
+    """What csv.writer writes into, to hand each line back instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[list[str]], *, bom: bool = False) -> Iterator[bytes]:
+    """Encoded CSV, line by line (for a streaming response or a file)."""
+    writer = csv.writer(_Echo())
+    if bom:
+        yield "\ufeff".encode()
+    for row in rows:
+        yield writer.writerow(row).encode("utf-8")
+
+
+def xlsx_file(rows: Iterable[list[str]]):
+    """The rows as an XLSX workbook in a temporary file (openpyxl's write-only mode
+    keeps memory flat), rewound for reading."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Leads")
+    for count, row in enumerate(rows):
+        if count > XLSX_MAX_ROWS:
+            raise ExportTooLarge(f"XLSX holds {XLSX_MAX_ROWS:,} rows; export this selection as CSV.")
+        sheet.append(row)
+    handle = tempfile.TemporaryFile()
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
