@@ -58,14 +58,15 @@ def default_columns(leads: QuerySet[Lead]) -> Columns:
         Variable.objects.filter(assistant__campaigns__in=campaign_ids).order_by("position", "name").values_list("name", flat=True).distinct()
     )
     sample_ids = list(leads.prefetch_related(None).values_list("pk", flat=True)[:CHUNK])
-    names: dict[str, None] = dict.fromkeys(declared)
-    secondary_names: dict[str, None] = {}
+    extra: set[str] = set()
+    secondary_names: set[str] = set()
     for position, values in Contact.objects.filter(lead_id__in=sample_ids).values_list("position", "variables"):
-        target = names if position == 0 else secondary_names
-        target.update(dict.fromkeys(values))
+        (extra if position == 0 else secondary_names).update(values)
     deepest = Contact.objects.filter(lead__in=leads.order_by().values("pk")).aggregate(deepest=Max("position"))["deepest"]
-    return Columns(variables=list(names), secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS),
-                   secondary_variables=list(secondary_names))
+    # Declared variables in the assistant's order, then the others by name: the same
+    # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
+    return Columns(variables=declared + sorted(extra - set(declared)),
+                   secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary_names))
 
 
 def neutralise(value: str) -> str:

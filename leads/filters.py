@@ -1,0 +1,124 @@
+"""The filters of the leads, defined once with django-filter.
+
+The command line (export_leads) uses them as they are; every filter name is also a
+query parameter (?status=completed&status=rescheduled&attempts_min=2).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+
+import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from campaigns.validators import VARIABLE_NAME_RE
+
+from .models import Contact, ContactStatus, Lead, LeadStatus
+from .phones import search_digits
+
+
+YES_NO = [("true", "Yes"), ("false", "No")]
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
+class LeadFilter(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
+    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
+    created_from = django_filters.DateFilter(method="filter_from", field_name="created_at", label="Created from")
+    created_to = django_filters.DateFilter(method="filter_to", field_name="created_at", label="Created to (inclusive)")
+    last_attempt_from = django_filters.DateFilter(method="filter_from", field_name="last_attempt_at")
+    last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at")
+    last_outcome = django_filters.CharFilter()
+    attempts_min = django_filters.NumberFilter(field_name="attempts", lookup_expr="gte")
+    attempts_max = django_filters.NumberFilter(field_name="attempts", lookup_expr="lte")
+    # Yes/no as a choice: django-filter's BooleanFilter reads an unknown value as
+    # "no filter", which would silently export everything.
+    has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary")
+    do_not_call = django_filters.ChoiceFilter(choices=YES_NO, method="filter_do_not_call",
+                                              label="Has a number on the do-not-call list")
+    variable = django_filters.CharFilter(method="filter_noop", label="Variable name")
+    value = django_filters.CharFilter(method="filter_noop", label="Variable equals")
+    value_contains = django_filters.CharFilter(method="filter_noop", label="Variable contains")
+    number = django_filters.CharFilter(method="filter_number", label="A number contains")
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def filter_from(self, queryset: QuerySet, name: str, value: datetime.date) -> QuerySet:
+        return queryset.filter(**{f"{name}__gte": _day_start(value)})
+
+    def filter_to(self, queryset: QuerySet, name: str, value: datetime.date) -> QuerySet:
+        return queryset.filter(**{f"{name}__lt": _day_start(value + datetime.timedelta(days=1))})
+
+    def filter_has_secondary(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        has = Exists(Contact.objects.filter(lead=OuterRef("pk"), position=1))
+        return queryset.filter(has if value == "true" else ~has)
+
+    def filter_do_not_call(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        listed = Exists(Contact.objects.filter(lead=OuterRef("pk"), status=ContactStatus.BLACKLISTED))
+        return queryset.filter(listed if value == "true" else ~listed)
+
+    def filter_number(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        digits = search_digits(value)
+        if digits is None:
+            return queryset.none()
+        return queryset.filter(Exists(Contact.objects.filter(lead=OuterRef("pk"), phone__contains=digits)))
+
+    def filter_noop(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # variable, value and value_contains work together in filter_queryset
+
+    def clean_variable_filters(self, data: dict) -> None:
+        if (data.get("value") or data.get("value_contains")) and not data.get("variable"):
+            self.form.add_error("variable", "Name the variable to compare.")
+        # "__" would make the name an ORM lookup (x__contains), not a variable.
+        if data.get("variable") and (not VARIABLE_NAME_RE.match(data["variable"]) or "__" in data["variable"]):
+            self.form.add_error("variable", "Not a variable name (lower-case letters, digits and _).")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid:
+            self.clean_variable_filters(self.form.cleaned_data)
+        return valid and not self.form.errors
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        name = data.get("variable")
+        if name and data.get("value"):
+            queryset = queryset.filter(
+                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0, **{f"variables__{name}": data["value"]}))
+            )
+        if name and data.get("value_contains"):
+            queryset = queryset.filter(
+                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0,
+                                              **{f"variables__{name}__icontains": data["value_contains"]}))
+            )
+        return queryset
+
+
+class FilterProblem(ValueError):
+    """Filters that cannot be applied; the message names each."""
+
+
+def filter_leads(params: Mapping[str, Iterable[str]] | QueryDict, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """Leads matching ``params`` (a QueryDict, or names with their values), or
+    FilterProblem naming each filter that cannot be applied."""
+    if not isinstance(params, QueryDict):
+        query = QueryDict(mutable=True)
+        for name, values in params.items():
+            query.setlist(name, [values] if isinstance(values, str) else list(values))
+        params = query
+    leads = LeadFilter(params, queryset=queryset if queryset is not None else Lead.objects.all())
+    if not leads.is_valid():
+        errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in leads.form.errors.items())
+        raise FilterProblem(errors)
+    return leads.qs
+
