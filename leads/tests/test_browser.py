@@ -79,3 +79,24 @@ def test_operator_reorders_and_removes_secondary_numbers(signed_in):
         "+13055550103",
         "+12125550102",
     ]
+
+
+def test_operator_filters_the_list_exports_it_and_opens_the_file(signed_in):
+    import csv
+
+    campaign = make_campaign(name="Renewals")
+    done = [make_lead(campaign=campaign, variables={"customer_name": f"Done {i}"}) for i in range(2)]
+    make_lead(campaign=campaign, variables={"customer_name": "Still to call"})
+    transitions.complete(Lead.objects.filter(pk__in=[lead.pk for lead in done]), actor=Actor.system())
+    page = signed_in
+
+    page.goto("/admin/leads/lead/")
+    page.get_by_role("link", name="Completed", exact=True).click()
+    page.click("a.export-link")
+    expect(page.locator("main, #content").first).to_contain_text("exactly the 2 leads the list shows")
+    with page.expect_download() as download:
+        page.click("input[value=Download]")
+    assert download.value.suggested_filename.startswith("leads-all-completed-")
+    rows = list(csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][:2] == ["phone_number", "customer_name"]
+    assert sorted(row[1] for row in rows[1:]) == ["Done 0", "Done 1"]

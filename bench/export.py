@@ -1,0 +1,105 @@
+"""How fast, and in how much memory, leads export.
+
+Exports the newest N leads of the benchmark database that bench/changelist.py seeds
+(1,000,000 leads with up to 2 secondary numbers and 5 variables; run it first), as
+CSV and as XLSX, through the same code as the list's Export, and prints JSON with
+rows per second and the process's peak memory after each; then django-import-export's
+stock export (a ModelResource over the same leads, as its documentation sets one up)
+over --stock-rows of them, and the ratio of rates:
+
+    .venv/bin/python bench/export.py --rows 1000000 [--stock-rows 20000] [--no-xlsx]
+
+Targets (issue 4): CSV at 70,000 rows/s or more with memory under 200 MB, at least 20
+times the stock export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--stock-rows", type=int, default=20_000)
+    parser.add_argument("--no-xlsx", action="store_true")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+    from leads.exports import csv_lines, default_columns, export_rows, xlsx_file
+    from leads.models import Lead
+
+    total = Lead.objects.count()
+    if total < args.rows:
+        raise SystemExit(f"The bench database has {total} leads; run bench/changelist.py first.")
+    edge = Lead.objects.order_by("-id").values_list("id", flat=True)[args.rows - 1]
+    leads = Lead.objects.filter(id__gte=edge).order_by("-id")
+    columns = default_columns(leads)
+    result: dict = {"database": "postgresql", "rows": args.rows, "columns": len(columns.header()),
+                    "memory_before_mb": peak_mb()}
+
+    started = time.perf_counter()
+    size = 0
+    with open(os.devnull, "wb") as sink:
+        for line in csv_lines(export_rows(leads, columns)):
+            size += len(line)
+            sink.write(line)
+    seconds = time.perf_counter() - started
+    result["csv"] = {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds), "mb": round(size / 1e6, 1),
+                     "peak_memory_mb": peak_mb()}
+
+    if not args.no_xlsx:
+        started = time.perf_counter()
+        handle = xlsx_file(export_rows(leads[: min(args.rows, 1_048_575)], columns))
+        seconds = time.perf_counter() - started
+        handle.seek(0, os.SEEK_END)
+        n = min(args.rows, 1_048_575)
+        result["xlsx"] = {"seconds": round(seconds, 1), "rows_per_s": round(n / seconds),
+                          "mb": round(handle.tell() / 1e6, 1), "peak_memory_mb": peak_mb()}
+
+    if args.stock_rows:
+        from import_export import resources
+
+        class LeadResource(resources.ModelResource):
+            class Meta:
+                model = Lead
+
+        sample = Lead.objects.filter(id__gte=edge).order_by("-id")[: args.stock_rows]
+        started = time.perf_counter()
+        dataset = LeadResource().export(sample)
+        dataset.csv
+        seconds = time.perf_counter() - started
+        result["stock"] = {"rows": args.stock_rows, "seconds": round(seconds, 1),
+                           "rows_per_s": round(args.stock_rows / seconds)}
+        result["ratio"] = round(result["csv"]["rows_per_s"] / result["stock"]["rows_per_s"], 1)
+        result["ratio_note"] = "ours writes numbers and variables too; the stock export writes the lead rows only"
+    result["targets"] = {
+        "csv_70k_rows_per_s": result["csv"]["rows_per_s"] >= 70_000,
+        "csv_memory_under_200mb": result["csv"]["peak_memory_mb"] < 200,
+        "at_least_20x_stock": result.get("ratio", 0) >= 20 if args.stock_rows else None,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
