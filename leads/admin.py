@@ -18,7 +18,7 @@ from campaigns.models import Campaign
 
 from . import services, transitions
 from .admin_export import LeadExportMixin
-from .changelist import DateRangeFilter, HasSecondaryNumbersFilter, IndexFriendlyChangeList, LeadPaginator
+from .changelist import IndexFriendlyChangeList, LeadFilterSetListFilter, LeadPaginator
 from .forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -225,7 +225,7 @@ class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
         "created",
     ]
     list_display_links = ["primary_number"]
-    list_filter = ["campaign", "status", ("created_at", DateRangeFilter), HasSecondaryNumbersFilter]
+    list_filter = [LeadFilterSetListFilter]
     list_select_related = ["campaign"]
     list_per_page = 100
     show_full_result_count = False

@@ -20,6 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from campaigns.models import Campaign
+
 from .exports import STATE_COLUMNS, Columns, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
 from .models import MAX_SECONDARY_NUMBERS, ExportRecord
 
@@ -119,18 +121,17 @@ class LeadExportMixin:
 
     @staticmethod
     def _file_name(changelist, fmt: str) -> str:
-        """leads-<campaign>-<status>-<filtered|search>-<time>.<fmt>"""
+        """leads-<campaign|all>[-<statuses>][-search|-filtered]-<time>.<fmt>"""
         params = changelist.params
         parts = ["leads"]
-        campaign = changelist.queryset.model._meta.get_field("campaign").related_model.objects.filter(
-            pk=_first(params.get("campaign__id__exact"))
-        ).first() if str(_first(params.get("campaign__id__exact")) or "").isdigit() else None
+        campaign_id = _first(params.get("campaign"))
+        campaign = Campaign.objects.filter(pk=campaign_id).first() if str(campaign_id or "").isdigit() else None
         parts.append(slugify(campaign.name) if campaign else "all")
-        if params.get("status__exact"):
-            parts.append(slugify(_first(params["status__exact"])))
+        statuses = params.get("status") or []
+        parts.extend(slugify(s) for s in (statuses if isinstance(statuses, list) else [statuses])[:3])
         if changelist.query:
             parts.append("search")
-        elif set(params) - {"campaign__id__exact", "status__exact", "o", "p"}:
+        elif {k for k, v in params.items() if v} - {"campaign", "status", "o", "p"}:
             parts.append("filtered")
         parts.append(timezone.localtime().strftime("%Y%m%d-%H%M"))
         return re.sub(r"-+", "-", "-".join(parts))[:150] + f".{fmt}"

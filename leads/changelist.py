@@ -1,17 +1,15 @@
-"""What the leads list needs to stay fast with millions of rows: its list filters,
-its paginator and its ordering."""
+"""What the leads list needs to stay fast with millions of rows: its paginator and its
+ordering; and its filters, which are leads.filters.LeadFilter."""
 
-import datetime
 from functools import cached_property
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.http import QueryDict
 
-from .models import Contact
+from .filters import LeadFilter
 
 # Below this many rows an exact count is cheap enough to always make.
 ESTIMATE_ABOVE = 100_000
@@ -60,71 +58,42 @@ class IndexFriendlyChangeList(ChangeList):
         return ordering
 
 
-class DateRangeFilter(admin.FieldListFilter):
-    """From / to dates (inclusive) in the site's time zone."""
+class LeadFilterSetListFilter(admin.ListFilter):
+    """The leads' filters (leads.filters.LeadFilter, the same as the export command's)
+    as one form in the list's sidebar. Its parameters are the FilterSet's names
+    (?campaign=3&status=completed&status=rescheduled&attempts_min=2)."""
 
-    template = "admin/leads/date_range_filter.html"
+    title = "leads"
+    template = "admin/leads/filterset.html"
 
-    def __init__(self, field, request, params, model, model_admin, field_path):
-        self.param_from = f"{field_path}__gte"
-        self.param_to = f"{field_path}__lt"
-        super().__init__(field, request, params, model, model_admin, field_path)
-        # The filter's own form must carry the list's other filters and search along.
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        names = set(LeadFilter.base_filters)
+        self.query = QueryDict(mutable=True)
+        for name in [key for key in params if key in names]:
+            values = params.pop(name)
+            self.query.setlist(name, values if isinstance(values, list) else [values])
+        self.filterset = LeadFilter(self.query or None, queryset=model._default_manager.none())
+        # The form carries the list's search and order along.
         self.hidden_params = [
-            (key, value)
-            for key, values in request.GET.lists()
-            for value in values
-            if key not in (self.param_from, self.param_to, "p")
+            (key, value) for key, values in request.GET.lists() for value in values if key not in names and key != "p"
         ]
-        self.errors: list[str] = []
-        # FieldListFilter has moved our parameters from params to used_parameters.
-        self.value_from = self._date(self.used_parameters, self.param_from)
-        self.value_to = self._date(self.used_parameters, self.param_to)
 
-    def _date(self, params, name):
-        raw = params.pop(name, None)
-        if isinstance(raw, list):
-            raw = raw[-1]
-        if not raw:
-            return None
-        try:
-            return datetime.date.fromisoformat(raw)
-        except ValueError:
-            self.errors.append(f"“{raw}” is not a date (use YYYY-MM-DD).")
-            return None
+    def has_output(self) -> bool:
+        return True
 
     def expected_parameters(self):
-        return [self.param_from, self.param_to]
-
-    def has_output(self):
-        return True
+        return list(LeadFilter.base_filters)
 
     def choices(self, changelist):
         return []
 
     def queryset(self, request, queryset):
-        zone = timezone.get_current_timezone()
-        if self.value_from:
-            start = datetime.datetime.combine(self.value_from, datetime.time.min, tzinfo=zone)
-            queryset = queryset.filter(**{self.param_from: start})
-        if self.value_to:
-            # "to 2026-11-27" includes that whole day.
-            end = datetime.datetime.combine(self.value_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
-            queryset = queryset.filter(**{self.param_to: end})
-        return queryset
-
-
-class HasSecondaryNumbersFilter(admin.SimpleListFilter):
-    title = "secondary numbers"
-    parameter_name = "has_secondary"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "With secondary numbers"), ("no", "Primary number only")]
-
-    def queryset(self, request, queryset):
-        has = Exists(Contact.objects.filter(lead=OuterRef("pk"), position=1))
-        if self.value() == "yes":
-            return queryset.filter(has)
-        if self.value() == "no":
-            return queryset.filter(~has)
-        return queryset
+        if not self.query:
+            return queryset
+        filterset = LeadFilter(self.query, queryset=queryset)
+        if not filterset.is_valid():
+            # Shown beside the fields; the list shows nothing rather than ignore them.
+            self.filterset = filterset
+            return queryset.none()
+        return filterset.qs

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
@@ -22,6 +23,7 @@ from .phones import search_digits
 
 
 YES_NO = [("true", "Yes"), ("false", "No")]
+DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -30,17 +32,20 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
-    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
-    created_from = django_filters.DateFilter(method="filter_from", field_name="created_at", label="Created from")
-    created_to = django_filters.DateFilter(method="filter_to", field_name="created_at", label="Created to (inclusive)")
-    last_attempt_from = django_filters.DateFilter(method="filter_from", field_name="last_attempt_at")
-    last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at")
-    last_outcome = django_filters.CharFilter()
-    attempts_min = django_filters.NumberFilter(field_name="attempts", lookup_expr="gte")
-    attempts_max = django_filters.NumberFilter(field_name="attempts", lookup_expr="lte")
+    status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, widget=forms.CheckboxSelectMultiple)
+    created_from = django_filters.DateFilter(method="filter_from", field_name="created_at", label="Created from",
+                                             widget=DATE)
+    created_to = django_filters.DateFilter(method="filter_to", field_name="created_at", label="Created to", widget=DATE)
+    last_attempt_from = django_filters.DateFilter(method="filter_from", field_name="last_attempt_at",
+                                                  label="Last attempt from", widget=DATE)
+    last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at", label="Last attempt to",
+                                                widget=DATE)
+    last_outcome = django_filters.CharFilter(label="Last outcome (e.g. no-answer)")
+    attempts_min = django_filters.NumberFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
+    attempts_max = django_filters.NumberFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
     # Yes/no as a choice: django-filter's BooleanFilter reads an unknown value as
     # "no filter", which would silently export everything.
-    has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary")
+    has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary", label="Has secondary numbers")
     do_not_call = django_filters.ChoiceFilter(choices=YES_NO, method="filter_do_not_call",
                                               label="Has a number on the do-not-call list")
     variable = django_filters.CharFilter(method="filter_noop", label="Variable name")
