@@ -238,7 +238,11 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, mapping, progress:
         report.add(row, cells, errors)
 
     batches = _batched(lead_file.rows, settings.LEADS_IMPORT_BATCH_ROWS)
-    for batch, results in _parse_batches(batches, mapping, region, parallel=record.rows_expected > settings.LEADS_IMPORT_PARALLEL_ABOVE):
+    # A workbook may not declare its size (rows_expected 0): then its bytes decide.
+    large = record.rows_expected > settings.LEADS_IMPORT_PARALLEL_ABOVE or (
+        not record.rows_expected and record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE * 4
+    )
+    for batch, results in _parse_batches(batches, mapping, region, parallel=large):
         counts["total"] += len(batch)
         if counts["total"] > settings.LEADS_IMPORT_MAX_ROWS:
             raise ImportProblem(
