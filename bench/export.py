@@ -31,6 +31,53 @@ def peak_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+def stock_export(leads, columns, rows: int) -> dict:
+    """django-import-export exporting the same columns, as its documentation sets it
+    up: a ModelResource, a field with a dehydrate method per computed column, the
+    numbers prefetched, then Dataset.csv."""
+    from import_export import fields, resources
+
+    from leads.models import Lead
+
+    def primary(lead):
+        return lead.contacts.all()[0] if lead.contacts.all() else None
+
+    def variable(name):
+        return lambda lead: (primary(lead).variables.get(name, "") if primary(lead) else "")
+
+    def secondary(n, name=None):
+        def value(lead):
+            numbers = lead.contacts.all()
+            if n >= len(numbers):
+                return ""
+            return numbers[n].phone if name is None else numbers[n].variables.get(name, "")
+        return value
+
+    computed = {"phone_number": fields.Field(column_name="phone_number", dehydrate_method=lambda lead: primary(lead).phone)}
+    for name in columns.variables:
+        computed[name] = fields.Field(column_name=name, dehydrate_method=variable(name))
+    for position in range(1, columns.secondaries + 1):
+        computed[f"secondary_phone_{position}"] = fields.Field(
+            column_name=f"secondary_phone_{position}", dehydrate_method=secondary(position)
+        )
+        for name in columns.secondary_variables:
+            computed[f"secondary_{position}_{name}"] = fields.Field(
+                column_name=f"secondary_{position}_{name}", dehydrate_method=secondary(position, name)
+            )
+    resource_class = type("LeadResource", (resources.ModelResource,), {
+        **computed,
+        "Meta": type("Meta", (), {"model": Lead, "fields": (*computed, "timezone", "status", "attempts", "last_outcome",
+                                                              "last_attempt_at", "next_attempt_at", "created_at")}),
+    })
+    sample = leads.prefetch_related("contacts")[:rows]
+    started = time.perf_counter()
+    dataset = resource_class().export(sample)
+    dataset.csv
+    seconds = time.perf_counter() - started
+    assert len(dataset) == rows, len(dataset)
+    return {"rows": rows, "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds), "columns": len(dataset.headers)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -78,21 +125,8 @@ def main() -> None:
                           "mb": round(handle.tell() / 1e6, 1), "peak_memory_mb": peak_mb()}
 
     if args.stock_rows:
-        from import_export import resources
-
-        class LeadResource(resources.ModelResource):
-            class Meta:
-                model = Lead
-
-        sample = Lead.objects.filter(id__gte=edge).order_by("-id")[: args.stock_rows]
-        started = time.perf_counter()
-        dataset = LeadResource().export(sample)
-        dataset.csv
-        seconds = time.perf_counter() - started
-        result["stock"] = {"rows": args.stock_rows, "seconds": round(seconds, 1),
-                           "rows_per_s": round(args.stock_rows / seconds)}
+        result["stock"] = stock_export(leads, columns, args.stock_rows)
         result["ratio"] = round(result["csv"]["rows_per_s"] / result["stock"]["rows_per_s"], 1)
-        result["ratio_note"] = "ours writes numbers and variables too; the stock export writes the lead rows only"
     result["targets"] = {
         "csv_70k_rows_per_s": result["csv"]["rows_per_s"] >= 70_000,
         "csv_memory_under_200mb": result["csv"]["peak_memory_mb"] < 200,
