@@ -398,13 +398,8 @@ class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-@admin.register(ExportRecord)
-class ExportRecordAdmin(admin.ModelAdmin):
-    """Every download of leads, for the audit trail."""
-
-    list_display = ["created_at", "created_by", "file_format", "rows", "filters"]
-    list_filter = ["file_format"]
-    list_select_related = ["created_by"]
+class AuditTrailAdmin(admin.ModelAdmin):
+    """Records of what happened: seen, never written from the admin."""
 
     def has_add_permission(self, request):
         return False
@@ -416,8 +411,17 @@ class ExportRecordAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(ExportRecord)
+class ExportRecordAdmin(AuditTrailAdmin):
+    """Every download of leads."""
+
+    list_display = ["created_at", "created_by", "file_format", "rows", "filters"]
+    list_filter = ["file_format"]
+    list_select_related = ["created_by"]
+
+
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(AuditTrailAdmin):
     list_display = ["changed_at", "lead_link", "from_status", "to_status", "source", "actor", "reason"]
     list_filter = ["source", "to_status", "from_status"]
     list_select_related = ["actor"]
@@ -430,15 +434,6 @@ class StatusChangeAdmin(admin.ModelAdmin):
     @admin.display(description="Lead", ordering="lead")
     def lead_link(self, change: StatusChange) -> str:
         return format_html('<a href="../lead/{}/change/">Lead {}</a>', change.lead_id, change.lead_id)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DoNotCallNumber)

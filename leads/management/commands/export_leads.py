@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_id_or_name
 from leads.exports import ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
 from leads.filters import FilterProblem, LeadFilter, filter_leads
 from leads.models import ExportRecord
@@ -27,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         params = QueryDict(mutable=True)
         if options["campaign"]:
-            params["campaign"] = str(self._campaign(options["campaign"]).pk)
+            params["campaign"] = str(_campaign(options["campaign"]).pk)
         params.setlist("status", options["status"])
         for pair in options["filter"]:
             name, sep, value = pair.partition("=")
@@ -63,9 +64,9 @@ class Command(BaseCommand):
         if options["output"] != "-":
             self.stderr.write(f"Exported {record.rows} leads to {options['output']}.")
 
-    def _campaign(self, key: str) -> Campaign:
-        campaign = Campaign.objects.filter(pk=key).first() if key.isdigit() else None
-        campaign = campaign or Campaign.objects.filter(name=key).first()
-        if campaign is None:
-            raise CommandError(f"No campaign has the id or name “{key}”.")
-        return campaign
+
+def _campaign(key: str) -> Campaign:
+    campaign = campaign_by_id_or_name(key)
+    if campaign is None:
+        raise CommandError(f"No campaign has the id or name “{key}”.")
+    return campaign

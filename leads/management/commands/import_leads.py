@@ -8,6 +8,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_id_or_name
 from leads.imports.columns import MappingProblem, normalize_header, parse_target
 from leads.imports.services import ImportProblem, import_create, import_run, import_validate
 from leads.models import ImportRecord
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
-        campaign = self._campaign(options["campaign"])
+        campaign = _campaign(options["campaign"])
         try:
             with path.open("rb") as handle:
                 record = import_create(
@@ -69,13 +70,6 @@ class Command(BaseCommand):
             if record.rows_rejected and not options["errors"]:
                 self.stdout.write("Use --errors OUT.csv to get the rejected rows with their reasons.")
 
-    def _campaign(self, key: str) -> Campaign:
-        campaign = Campaign.objects.filter(pk=key).first() if key.isdigit() else None
-        campaign = campaign or Campaign.objects.filter(name=key).first()
-        if campaign is None:
-            raise CommandError(f"No campaign has the id or name “{key}”.")
-        return campaign
-
     def _remap(self, record: ImportRecord, pairs: list[str]) -> list[str]:
         targets = list(record.mapping)
         by_name = {normalize_header(h): i for i, h in enumerate(record.header)}
@@ -91,3 +85,10 @@ class Command(BaseCommand):
             targets = ["" if t == target and target else t for t in targets]
             targets[index] = target
         return targets
+
+
+def _campaign(key: str) -> Campaign:
+    campaign = campaign_by_id_or_name(key)
+    if campaign is None:
+        raise CommandError(f"No campaign has the id or name “{key}”.")
+    return campaign
