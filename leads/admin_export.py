@@ -11,6 +11,7 @@ import copy
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -102,6 +103,19 @@ class LeadExportMixin:
     def _download(self, request, leads, form, filters: str, changelist) -> HttpResponse:
         columns = form.columns()
         fmt = form.cleaned_data["x_format"]
+        limit = settings.LEADS_EXPORT_XLSX_IN_BROWSER_MAX
+        if fmt == "xlsx" and changelist.result_count > limit:
+            # An XLSX file is built whole before it can be sent: past this size the
+            # request would run for minutes. CSV streams any size.
+            self.message_user(
+                request,
+                f"{changelist.result_count:,} leads are more than the {limit:,} an XLSX download holds here: "
+                "choose CSV (any size), or run `manage.py export_leads --format xlsx`.",
+                messages.ERROR,
+            )
+            query = request.GET.copy()
+            query.pop("x_download", None)  # back to the picker, choices kept
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
                                              columns=columns.header())
         name = self._file_name(changelist, fmt)

@@ -167,3 +167,13 @@ def test_export_needs_the_export_permission(client, django_user_model, campaign)
     client.force_login(user)
     assert client.get(EXPORT).status_code == 200
     assert "export-link" in client.get(LIST).content.decode()
+
+
+def test_a_large_xlsx_download_is_refused_with_a_way_out(admin_client_logged, campaign, settings):
+    settings.LEADS_EXPORT_XLSX_IN_BROWSER_MAX = 2
+    for _ in range(3):
+        make_lead(campaign=campaign)
+    response = admin_client_logged.get(EXPORT, {"x_download": "1", "x_format": "xlsx", "x_secondaries": "0"}, follow=True)
+    assert any("choose CSV" in str(m) for m in response.context["messages"])
+    assert not ExportRecord.objects.exists()
+    assert download(admin_client_logged, x_format="csv")[3]  # CSV still goes, any size
