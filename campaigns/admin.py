@@ -2,11 +2,14 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from . import services
+from .admin_base import ModelAdmin
 from .forms import CampaignForm
 from .models import Assistant, Campaign, Variable
 
@@ -18,14 +21,14 @@ class VariableInline(admin.TabularInline):
 
 
 @admin.register(Assistant)
-class AssistantAdmin(admin.ModelAdmin):
+class AssistantAdmin(ModelAdmin):
     list_display = ["name", "timezone", "created_at"]
     search_fields = ["name"]
     inlines = [VariableInline]
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin):
     form = CampaignForm
     list_display = ["name", "assistant", "status", "max_calls_in_parallel", "secondary_strategy", "created_at"]
     list_filter = ["status", "assistant"]
@@ -83,8 +86,6 @@ class CampaignAdmin(admin.ModelAdmin):
         ]
 
     def _status_view(self, request: HttpRequest, pk: int, service, done: str):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         campaign = get_object_or_404(Campaign, pk=pk)
         if not self.has_change_permission(request, campaign):
             raise PermissionDenied
@@ -96,9 +97,11 @@ class CampaignAdmin(admin.ModelAdmin):
             self.message_user(request, done.format(name=campaign.name), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[pk]))
 
+    @method_decorator(require_POST)
     def start_view(self, request, pk):
         return self._status_view(request, pk, services.campaign_start, "“{name}” is running.")
 
+    @method_decorator(require_POST)
     def pause_view(self, request, pk):
         return self._status_view(
             request, pk, services.campaign_pause, "“{name}” is paused: calls in progress finish, no new ones start."

@@ -28,10 +28,6 @@ class Assistant(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def variable_defaults(self) -> dict[str, str]:
-        """What every call of this assistant receives before lead and number values."""
-        return {v.name: v.default_value for v in self.variables.all() if v.default_value != ""}
-
 
 class Variable(models.Model):
     """One variable of an assistant's conversations. Values live in each contact's

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from campaigns.admin_base import ModelAdmin
 from campaigns.models import Campaign
 
 from . import services, transitions
@@ -29,7 +30,7 @@ from .forms import (
     SecondaryNumberFormSet,
     lead_form_for,
 )
-from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
+from .models import Contact, DoNotCallNumber, ExportRecord, ImportRecord, Lead, StatusChange
 from .selectors import search_leads
 from .transitions import Actor, TransitionResult
 
@@ -213,7 +214,7 @@ class StatusHistoryInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
+class LeadAdmin(LeadExportMixin, ModelAdmin):
     list_display = [
         "primary_number",
         "variables_summary",
@@ -262,8 +263,6 @@ class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
         return IndexFriendlyChangeList
 
     def changelist_view(self, request, extra_context=None):
-        from .models import ImportRecord
-
         can_import = request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
         context = {"can_import": can_import, "can_export": self.has_export_permission(request)}
         return super().changelist_view(request, {**(extra_context or {}), **context})
@@ -273,15 +272,6 @@ class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
         # The stock bulk delete lists every object it would delete: unusable at scale.
         actions.pop("delete_selected", None)
         return actions
-
-    def response_action(self, request, queryset):
-        # Django's admin filters by the posted ids as they come and fails with a
-        # server error on one that is not a number; refuse the request instead.
-        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        if not all(value.isdigit() for value in selected):
-            self.message_user(request, "The selection was not understood; nothing was changed.", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-        return super().response_action(request, queryset)
 
     @staticmethod
     def _primary(lead: Lead) -> Contact | None:
@@ -398,7 +388,7 @@ class LeadAdmin(LeadExportMixin, admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(ModelAdmin):
     """Records of what happened: seen, never written from the admin."""
 
     def has_add_permission(self, request):
@@ -437,7 +427,7 @@ class StatusChangeAdmin(AuditTrailAdmin):
 
 
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(admin.ModelAdmin):
+class DoNotCallNumberAdmin(ModelAdmin):
     form = DoNotCallNumberForm
     list_display = ["phone", "reason", "added_by", "created_at"]
     search_fields = ["phone"]

@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from campaigns.models import Campaign
 
-from .exports import STATE_COLUMNS, Columns, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
+from .exports import STATE_COLUMNS, Columns, Counted, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
 from .models import MAX_SECONDARY_NUMBERS, ExportRecord
 
 PREFIX = "x_"
@@ -119,7 +119,9 @@ class LeadExportMixin:
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
                                              columns=columns.header())
         name = self._file_name(changelist, fmt)
-        counted = _Counted(export_rows(leads, columns), record)
+        counted = Counted(
+            export_rows(leads, columns), on_done=lambda n: ExportRecord.objects.filter(pk=record.pk).update(rows=n)
+        )
         if fmt == "xlsx":
             try:
                 handle = xlsx_file(counted)
@@ -153,17 +155,3 @@ class LeadExportMixin:
 
 def _first(value):
     return value[-1] if isinstance(value, list) else value
-
-
-class _Counted:
-    """Passes rows through and, when they run out, records how many leads went."""
-
-    def __init__(self, rows, record: ExportRecord):
-        self.rows, self.record = rows, record
-
-    def __iter__(self):
-        count = -1  # the header is not a lead
-        for row in self.rows:
-            count += 1
-            yield row
-        ExportRecord.objects.filter(pk=self.record.pk).update(rows=max(count, 0))

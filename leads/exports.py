@@ -153,6 +153,22 @@ def export_rows(leads: QuerySet[Lead], columns: Columns) -> Iterator[list[str]]:
         yield [neutralise(cell) for cell in row]
 
 
+class Counted:
+    """Export rows passed through, counting the leads (not the header) as they go;
+    ``on_done`` gets the count when they run out (a streamed response ends later
+    than the view that started it)."""
+
+    def __init__(self, rows: Iterable[list[str]], on_done=None):
+        self.rows, self.on_done, self.leads = rows, on_done, 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for index, row in enumerate(self.rows):
+            self.leads = index
+            yield row
+        if self.on_done is not None:
+            self.on_done(self.leads)
+
+
 class _Echo:
     """What csv.writer writes into, to hand each line back instead of keeping it."""
 

@@ -5,11 +5,13 @@ Nobody assigns ``status`` here or anywhere else but ``leads.transitions``: the f
 are not editable in forms, and every change there writes its audit row.
 """
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.validators import validate_timezone
@@ -86,9 +88,6 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return f"Lead {self.pk}"
 
-    def timezone_name(self) -> str:
-        return self.timezone or self.campaign.effective_timezone()
-
 
 class Contact(models.Model):
     """One phone number of a lead. Position 0 is the primary; 1..10 the secondaries,
@@ -140,10 +139,6 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.phone
-
-    @property
-    def is_primary(self) -> bool:
-        return self.position == 0
 
 
 class StatusChange(models.Model):
@@ -268,15 +263,34 @@ class ImportRecord(models.Model):
     STALLED_AFTER = 120  # seconds without progress before an import counts as stopped
 
     @property
+    def working(self) -> bool:
+        """Validating or importing, by its status (its worker may have died: stalled)."""
+        return self.status in (self.Status.VALIDATING, self.Status.IMPORTING)
+
+    @property
     def stalled(self) -> bool:
         """Working, by its status, but its worker has made no progress for a while."""
-        import datetime
-
-        from django.utils import timezone
-
-        if self.status not in (self.Status.VALIDATING, self.Status.IMPORTING) or self.progress_at is None:
+        if not self.working or self.progress_at is None:
             return False
         return timezone.now() - self.progress_at > datetime.timedelta(seconds=self.STALLED_AFTER)
+
+    @property
+    def stopped_half_way(self) -> bool:
+        """The import began and did not finish: it failed, or its worker died."""
+        return self.status == self.Status.FAILED or (self.status == self.Status.IMPORTING and self.stalled)
+
+    @property
+    def can_run(self) -> bool:
+        """Someone may start the import now: validated and not written yet, or
+        stopped half-way (running again carries on after the last batch written)."""
+        if self.dry_run or not self.valid_rows:
+            return False
+        return self.status == self.Status.READY or self.stopped_half_way
+
+    @property
+    def can_undo(self) -> bool:
+        """Done, or stopped half-way after writing something."""
+        return self.status == self.Status.DONE or (self.stopped_half_way and self.batches_written > 0)
 
 
 class SavedMapping(models.Model):

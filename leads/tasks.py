@@ -24,10 +24,7 @@ def run_import(record_id: int) -> None:
     try:
         services.import_run(record=record, actor=Actor(source="import", user=record.created_by))
     except Exception as error:
-        # Whole batches only were written; the page offers to run it again or undo.
-        ImportRecord.objects.filter(pk=record_id).update(
-            status=ImportRecord.Status.FAILED, message=f"The import stopped: {error}. Run it again to carry on, or undo it."
-        )
+        services.import_stopped(record=ImportRecord.objects.get(pk=record_id), error=error)
         raise
 
 

@@ -1,4 +1,4 @@
-"""Variable values: what a call receives, and the name=value text people type."""
+"""Variable values as people type them: name=value lines."""
 
 from collections.abc import Mapping
 
@@ -7,14 +7,6 @@ from django.core.exceptions import ValidationError
 from campaigns.validators import VARIABLE_NAME_RE
 
 MAX_VALUE_LENGTH = 1000
-
-
-def merged_variables(
-    defaults: Mapping[str, str], lead_values: Mapping[str, str], number_values: Mapping[str, str]
-) -> dict[str, str]:
-    """What the AI receives for a call: assistant defaults, overlaid by the lead's
-    values, overlaid by the dialled number's values."""
-    return {**defaults, **lead_values, **number_values}
 
 
 def parse_pairs(text: str) -> dict[str, str]:

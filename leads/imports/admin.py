@@ -20,12 +20,15 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from campaigns.admin_base import ModelAdmin
 from campaigns.models import Campaign
 from leads import tasks
 from leads.models import ImportRecord
@@ -44,7 +47,7 @@ def _in_background(record: ImportRecord) -> bool:
 
 
 @admin.register(ImportRecord)
-class ImportRecordAdmin(admin.ModelAdmin):
+class ImportRecordAdmin(ModelAdmin):
     list_display = ["created_at", "file_name", "campaign", "status", "rows_new", "rows_updated", "rows_skipped",
                     "rows_rejected", "created_by", "link"]
     list_filter = ["status", "campaign"]
@@ -146,8 +149,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
         refused = self._refused_page(record, request.GET.get("page"))
         return TemplateResponse(request, "admin/leads/importrecord/detail.html",
                                 self._context(request, f"Import of {record.file_name}", record=record, refused=refused,
-                                              can_act=self.has_add_permission(request),
-                                              working=record.status in (ImportRecord.Status.VALIDATING, ImportRecord.Status.IMPORTING)))
+                                              can_act=self.has_add_permission(request)))
 
     def _refused_page(self, record: ImportRecord, page: str | None):
         if not record.error_report or record.status == ImportRecord.Status.FAILED:
@@ -170,7 +172,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
             done, total = record.rows_validated, record.rows_expected
         else:
             done, total = record.rows_written, record.rows_new + record.rows_updated
-        percent = 100 if record.status not in (ImportRecord.Status.VALIDATING, ImportRecord.Status.IMPORTING) else (
+        percent = 100 if not record.working else (
             min(99, int(100 * done / total)) if total else 0
         )
         return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
@@ -178,17 +180,13 @@ class ImportRecordAdmin(admin.ModelAdmin):
 
     # 4. confirm -----------------------------------------------------------------
 
+    @method_decorator(require_POST)
     def confirm_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         self._require_add(request)
         record = self._record(request, pk)
         try:
+            services.import_queue(record=record)
             if _in_background(record):
-                runnable = record.status in (ImportRecord.Status.READY, ImportRecord.Status.FAILED) or record.stalled
-                if not runnable or record.dry_run:
-                    raise ImportProblem("This import cannot run now.")
-                ImportRecord.objects.filter(pk=record.pk).update(status=ImportRecord.Status.IMPORTING)
                 tasks.run_import.enqueue(record.pk)
             else:
                 services.import_run(record=record, actor=Actor(source="import", user=request.user))
@@ -196,9 +194,8 @@ class ImportRecordAdmin(admin.ModelAdmin):
             self.message_user(request, str(problem), messages.ERROR)
         return redirect("admin:leads_importrecord_detail", record.pk)
 
+    @method_decorator(require_POST)
     def undo_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         self._require_add(request)
         record = self._record(request, pk)
         try:

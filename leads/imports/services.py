@@ -108,11 +108,14 @@ def _headers_key(header: list[str]) -> str:
 
 
 def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) -> ImportRecord:
-    """Set the import's mapping (checked), and keep it for the campaign's next file
-    with the same headers when asked to."""
+    """Set the import's mapping (checked) before its validation, and keep it for the
+    campaign's next file with the same headers when asked to."""
     check_mapping(record.header, targets)
     record.mapping = targets
-    record.save(update_fields=["mapping"])
+    # Validation starts now (here or in the worker): from now on, no progress for a
+    # while means no worker took it up (ImportRecord.stalled).
+    record.progress_at = timezone.now()
+    record.save(update_fields=["mapping", "progress_at"])
     if remember:
         SavedMapping.objects.update_or_create(
             campaign=record.campaign, headers=_headers_key(record.header), defaults={"mapping": targets}
@@ -294,11 +297,10 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, mapping, progress:
 def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None = None) -> ImportRecord:
     """Write the validated rows, batch by batch; carries on after the last batch
     written if a previous run stopped half-way."""
-    resumable = (record.status == ImportRecord.Status.FAILED or record.stalled) and bool(record.valid_rows)
-    if record.status not in (ImportRecord.Status.READY, ImportRecord.Status.IMPORTING) and not resumable:
-        raise ImportProblem(f"This import is {record.get_status_display().lower()}; it cannot run.")
-    if record.dry_run:
-        raise ImportProblem("This was a dry run: it validates and writes nothing.")
+    # IMPORTING: queued by import_queue, or a second run after a worker was thought
+    # dead (each batch is locked, so they never write the same one).
+    if not (record.can_run or record.status == ImportRecord.Status.IMPORTING):
+        raise _cannot_run(record)
     started = time.monotonic()
     record.status = ImportRecord.Status.IMPORTING
     record.progress_at = timezone.now()
@@ -324,6 +326,31 @@ def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None 
     record.import_seconds = round((record.import_seconds or 0) + time.monotonic() - started, 3)
     record.status = ImportRecord.Status.DONE
     record.save(update_fields=["status", "import_seconds"])
+    return record
+
+
+def _cannot_run(record: ImportRecord) -> ImportProblem:
+    if record.dry_run:
+        return ImportProblem("This was a dry run: it validates and writes nothing.")
+    return ImportProblem(f"This import is {record.get_status_display().lower()}; it cannot run now.")
+
+
+def import_queue(*, record: ImportRecord) -> ImportRecord:
+    """Hand the import to the worker: it shows as importing from now on, and as
+    stopped (ImportRecord.stalled) if no worker takes it up."""
+    if not record.can_run:
+        raise _cannot_run(record)
+    record.status = ImportRecord.Status.IMPORTING
+    record.progress_at = timezone.now()
+    record.save(update_fields=["status", "progress_at"])
+    return record
+
+
+def import_stopped(*, record: ImportRecord, error: Exception) -> ImportRecord:
+    """The worker's import failed: whole batches only were written."""
+    record.status = ImportRecord.Status.FAILED
+    record.message = f"The import stopped: {error}. Run it again to carry on where it stopped, or undo it."
+    record.save(update_fields=["status", "message"])
     return record
 
 
@@ -468,8 +495,7 @@ class UndoResult:
 def import_undo(*, record: ImportRecord) -> UndoResult:
     """Delete the leads this import created that have not been dialled yet. Leads it
     updated are not changed back."""
-    finished = record.status in (ImportRecord.Status.DONE, ImportRecord.Status.FAILED)
-    if not (finished or (record.status == ImportRecord.Status.IMPORTING and record.stalled)):
+    if not record.can_undo:
         raise ImportProblem(f"This import is {record.get_status_display().lower()}; there is nothing to undo now.")
     created = Lead.objects.filter(import_record=record)
     untouched = Q(status=LeadStatus.CREATED, attempts=0, last_attempt_at__isnull=True)

@@ -11,14 +11,16 @@ from leads.models import Contact, Lead
 from leads.transitions import Actor
 
 _numbers = itertools.count(0)
-# Fictional North American numbers (NXX-555-01xx) that libphonenumber accepts.
 _AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
 
 
 def phone(index: int | None = None) -> str:
-    """A distinct valid E.164 number per call (1,400 before they repeat)."""
+    """A distinct valid E.164 number per call (140,000 before they repeat).
+
+    Exchange 556, so they never meet the 555-01xx numbers tests write out literally.
+    """
     n = next(_numbers) if index is None else index
-    return f"+1{_AREAS[(n // 100) % len(_AREAS)]}55501{n % 100:02d}"
+    return f"+1{_AREAS[(n // 10_000) % len(_AREAS)]}556{n % 10_000:04d}"
 
 
 def make_lead(

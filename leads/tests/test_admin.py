@@ -524,3 +524,18 @@ def test_a_filter_that_cannot_be_read_shows_why_and_no_leads(admin_client_logged
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == []
     assert 'class="errornote"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("page", "action"),
+    [("leads_lead", "reset_leads"), ("leads_donotcallnumber", "remove_from_list"), ("campaigns_assistant", "delete_selected")],
+)
+@pytest.mark.parametrize("selected", ["abc", "1.5", "", "1; DROP TABLE leads_lead"])
+def test_a_malformed_selection_is_refused_on_every_page_with_actions(admin_client_logged, page, action, selected):
+    lead = make_lead()
+    response = admin_client_logged.post(
+        reverse(f"admin:{page}_changelist"), {"action": action, "_selected_action": [selected], "index": "0"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "The selection was not understood" in " ".join(str(m) for m in response.context["messages"])
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED

@@ -8,7 +8,7 @@ from django.utils import timezone
 from campaigns.tests.factories import make_campaign
 from leads import services, transitions
 from leads.filters import FilterProblem, filter_leads
-from leads.models import ExportRecord, Lead, LeadStatus
+from leads.models import ExportRecord, Lead
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 

@@ -247,3 +247,38 @@ def test_any_page_number_of_the_rejected_rows_shows_a_page(admin_client_logged, 
     response = admin_client_logged.get(url("detail", record), {"page": page})
     assert response.status_code == 200
     assert "is not a phone number" in response.content.decode()
+
+
+def test_an_import_no_worker_takes_up_shows_as_stopped(admin_client_logged, campaign):
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.imports import services
+
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    services.import_queue(record=ImportRecord.objects.get())  # queued; no worker ever runs it
+    assert 'id="stalled"' not in admin_client_logged.get(url("detail", record)).content.decode()
+
+    ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert 'id="stalled"' in page and "Run the import again" in page and "Undo this import" not in page  # nothing written
+
+
+def test_a_validation_no_worker_takes_up_offers_to_start_again(admin_client_logged, campaign):
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.imports import services
+
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    services.mapping_save(record=record, targets=record.mapping, remember=False)  # then queued; no worker
+    assert 'id="stalled"' not in admin_client_logged.get(url("detail", record)).content.decode()
+    ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert 'id="stalled"' in page and "Match the columns again" in page
+    assert admin_client_logged.get(url("mapping", record)).status_code == 200

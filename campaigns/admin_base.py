@@ -1,0 +1,20 @@
+"""What every admin page of Leadsite shares."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+
+
+class ModelAdmin(admin.ModelAdmin):
+    def response_action(self, request, queryset):
+        # Django's admin filters by the posted ids as they come and fails with a
+        # server error on one its primary key cannot read; refuse the request instead.
+        key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                key.to_python(value)
+        except ValidationError:
+            self.message_user(request, "The selection was not understood; nothing was changed.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
