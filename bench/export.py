@@ -93,7 +93,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from leads.exports import csv_lines, default_columns, export_rows, xlsx_file
+    from leads.exports import csv_export, default_columns, export_rows, xlsx_file
     from leads.models import Lead
 
     total = Lead.objects.count()
@@ -108,9 +108,9 @@ def main() -> None:
     started = time.perf_counter()
     size = 0
     with open(os.devnull, "wb") as sink:
-        for line in csv_lines(export_rows(leads, columns)):
-            size += len(line)
-            sink.write(line)
+        for block in csv_export(leads, columns):
+            size += len(block)
+            sink.write(block)
     seconds = time.perf_counter() - started
     result["csv"] = {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds), "mb": round(size / 1e6, 1),
                      "peak_memory_mb": peak_mb()}

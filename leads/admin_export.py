@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from campaigns.models import Campaign
 
-from .exports import STATE_COLUMNS, Columns, Counted, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
+from .exports import STATE_COLUMNS, Columns, Counted, ExportTooLarge, csv_export, default_columns, export_rows, xlsx_file
 from .models import MAX_SECONDARY_NUMBERS, ExportRecord
 
 PREFIX = "x_"
@@ -119,19 +119,21 @@ class LeadExportMixin:
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
                                              columns=columns.header())
         name = self._file_name(changelist, fmt)
-        counted = Counted(
-            export_rows(leads, columns), on_done=lambda n: ExportRecord.objects.filter(pk=record.pk).update(rows=n)
-        )
+
+        def counted(rows: int) -> None:
+            ExportRecord.objects.filter(pk=record.pk).update(rows=rows)
+
         if fmt == "xlsx":
             try:
-                handle = xlsx_file(counted)
+                handle = xlsx_file(Counted(export_rows(leads, columns), on_done=counted))
             except ExportTooLarge as problem:
                 record.delete()
                 self.message_user(request, str(problem), messages.ERROR)
                 return HttpResponseRedirect(request.get_full_path())
             return FileResponse(handle, as_attachment=True, filename=name,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response = StreamingHttpResponse(csv_lines(counted, bom=form.cleaned_data["x_bom"]), content_type="text/csv; charset=utf-8")
+        content = csv_export(leads, columns, bom=form.cleaned_data["x_bom"], on_done=counted)
+        response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 

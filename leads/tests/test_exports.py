@@ -1,14 +1,17 @@
 import csv
 import io
+from datetime import timedelta
 
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files import File
+from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads import transitions
+from leads import exports, transitions
 from leads.imports import services as imports
 from leads.models import ExportRecord, Lead
 from leads.tests.factories import make_lead, phone
@@ -177,3 +180,25 @@ def test_a_large_xlsx_download_is_refused_with_a_way_out(admin_client_logged, ca
     assert any("choose CSV" in str(m) for m in response.context["messages"])
     assert not ExportRecord.objects.exists()
     assert download(admin_client_logged, x_format="csv")[3]  # CSV still goes, any size
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's: elsewhere CSV is written by Python")
+def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
+    """On PostgreSQL the CSV comes from COPY; it must match the rows Python writes for
+    XLSX and on SQLite, cell for cell: dates in the operator's zone, empty cells,
+    neutralised formulas, quotes, commas and line breaks inside cells."""
+    settings.TIME_ZONE = "America/St_Johns"  # a half-hour offset, with DST
+    make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102"],
+              variables={"customer_name": 'O"Brien, Jr.', "city": "=cmd", "note": "two\nlines"}, timezone="Asia/Kolkata")
+    lead = make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "@x", "city": ""})
+    transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=timezone.now() + timedelta(days=200), actor=Actor.system())
+    make_lead(campaign=make_campaign(name="-minus"), primary="+14155550105", variables={"customer_name": "+1 (415)"})
+    leads = Lead.objects.order_by("-id")
+    columns = exports.default_columns(leads)
+    columns.variables.append("never_set")
+    counted: list[int] = []
+    with timezone.override(settings.TIME_ZONE):
+        copied = b"".join(exports.csv_export(leads, columns, on_done=counted.append)).decode()
+        written = [[str(cell) for cell in row] for row in exports.export_rows(leads, columns)]
+    assert list(csv.reader(io.StringIO(copied))) == written
+    assert counted == [3]

@@ -8,7 +8,7 @@ from django.http import QueryDict
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_id_or_name
-from leads.exports import Counted, ExportTooLarge, csv_lines, default_columns, export_rows, xlsx_file
+from leads.exports import Counted, ExportTooLarge, csv_export, default_columns, export_rows, xlsx_file
 from leads.filters import FilterProblem, LeadFilter, filter_leads
 from leads.models import ExportRecord
 
@@ -40,15 +40,15 @@ class Command(BaseCommand):
         except FilterProblem as problem:
             raise CommandError(str(problem)) from None
         columns = default_columns(leads)
-        rows = Counted(export_rows(leads, columns))
+        written: list[int] = []
         if options["format"] == "xlsx":
             try:
-                content = xlsx_file(rows)
+                content = xlsx_file(Counted(export_rows(leads, columns), on_done=written.append))
             except ExportTooLarge as problem:
                 raise CommandError(str(problem)) from None
             chunks = iter(lambda: content.read(1024 * 1024), b"")
         else:
-            chunks = csv_lines(rows, bom=options["bom"])
+            chunks = csv_export(leads, columns, bom=options["bom"], on_done=written.append)
         record = ExportRecord.objects.create(file_format=options["format"], filters=params.urlencode(),
                                              columns=columns.header())
         target = sys.stdout.buffer if options["output"] == "-" else open(options["output"], "wb")
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         finally:
             if target is not sys.stdout.buffer:
                 target.close()
-        record.rows = rows.leads
+        record.rows = written[0]
         record.save(update_fields=["rows"])
         if options["output"] != "-":
             self.stderr.write(f"Exported {record.rows} leads to {options['output']}.")
