@@ -1,5 +1,5 @@
 """Assistants (the AI agent and its variable schema) and campaigns (one calling run
-with its settings). The dialer and call history join these in a later change."""
+with its settings). The dialer that runs campaigns is campaigns.dialer."""
 
 import datetime
 
@@ -75,6 +75,9 @@ class Campaign(models.Model):
     status_reason = models.CharField(
         max_length=300, blank=True, editable=False, help_text="Why the campaign was last paused or completed."
     )
+    # Dials in a row that never reached the provider; at DIAL_ERRORS_TO_PAUSE the
+    # dialer pauses the campaign. A placed call or a resume starts the count again.
+    dial_errors_in_row = models.PositiveIntegerField(default=0, editable=False)
 
     max_calls_in_parallel = models.PositiveIntegerField(
         default=3,

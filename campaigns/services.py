@@ -1,7 +1,9 @@
-"""Campaign status changes: start (or resume), pause, complete."""
+"""Campaign status changes: start (or resume), pause, complete. The dialer pauses and
+completes campaigns through here too."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Campaign
 
@@ -19,7 +21,8 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
         raise ValidationError("A campaign needs at least one lead before it can start.")
     campaign.status = Campaign.Status.IN_PROGRESS
     campaign.status_reason = ""
-    campaign.save(update_fields=["status", "status_reason", "updated_at"])
+    campaign.dial_errors_in_row = 0  # a resume starts the dial-error count again
+    campaign.save(update_fields=["status", "status_reason", "dial_errors_in_row", "updated_at"])
     return campaign
 
 
@@ -33,3 +36,25 @@ def campaign_pause(*, campaign: Campaign, reason: str = "paused by hand") -> Cam
     campaign.status_reason = reason[:300]
     campaign.save(update_fields=["status", "status_reason", "updated_at"])
     return campaign
+
+
+@transaction.atomic
+def campaign_pause_by_dialer(*, campaign_id: int, reason: str) -> bool:
+    """The dialer pauses a running campaign (too many dial errors); False if it was
+    not running any more."""
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.IN_PROGRESS).update(
+            status=Campaign.Status.PAUSED, status_reason=reason[:300], updated_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def campaign_complete(*, campaign_id: int, reason: str) -> bool:
+    """A running campaign is done; False if it was not running any more. Leads made
+    dialable again by hand later wait until it is started again."""
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.IN_PROGRESS).update(
+            status=Campaign.Status.COMPLETED, status_reason=reason[:300], updated_at=timezone.now()
+        )
+    )

@@ -1,5 +1,5 @@
-"""Leads, their phone numbers (contacts), the audit trail of status changes and the
-do-not-call list.
+"""Leads, their phone numbers (contacts), their calls, the audit trail of status
+changes and the do-not-call list.
 
 Nobody assigns ``status`` here or anywhere else but ``leads.transitions``: the fields
 are not editable in forms, and every change there writes its audit row.
@@ -11,10 +11,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.validators import validate_timezone
+
+# The statuses from which the dialer takes a lead once it is due.
+DIALABLE_LEAD_STATUSES = ("created", "scheduled", "rescheduled")
 
 # E.164: a + and up to 15 digits, the first not 0. The shortest real numbers have 7.
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
@@ -57,6 +61,12 @@ class Lead(models.Model):
     attempts = models.PositiveIntegerField(default=0, editable=False)
     last_outcome = models.CharField(max_length=24, blank=True, editable=False)
     last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the next dial starts looking for a number with attempts left: the next
+    # number of a cascade round, the number a dial error retries; empty means the
+    # first (exhaust, a new round).
+    next_position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # Dial errors in a row (calls that never reached the provider), for the backoff.
+    dial_errors = models.PositiveSmallIntegerField(default=0, editable=False)
     # The import that created the lead, for Undo. Not indexed (every index here is
     # paid on every status change; an undo may scan) and not checked by the database
     # (one check per lead at every import's commit); the ORM nulls it on delete.
@@ -77,6 +87,13 @@ class Lead(models.Model):
             models.Index(fields=["status", "id"], name="lead_status"),
             models.Index(fields=["campaign", "status", "id"], name="lead_campaign_status"),
             models.Index(fields=["next_attempt_at", "id"], name="lead_next_attempt"),
+            # The dialer's queue: a campaign's dialable leads, oldest due first (Created
+            # leads have no next attempt: their creation time counts). A claim reads
+            # the head of it, whatever the size of the table.
+            models.Index(
+                "campaign", Coalesce("next_attempt_at", "created_at"), "id",
+                condition=Q(status__in=DIALABLE_LEAD_STATUSES), name="lead_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -197,6 +214,99 @@ class DoNotCallNumber(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+class CallOutcome(models.TextChoices):
+    COMPLETED = "completed", "Completed (a conversation)"
+    VOICEMAIL = "voicemail", "Voicemail"
+    NO_ANSWER = "no-answer", "No answer"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed (carrier or network)"
+    INVALID_NUMBER = "invalid-number", "Invalid number"
+    LOST = "lost", "Lost (no outcome in time)"
+    DIAL_ERROR = "dial-error", "Dial error (never reached the provider)"
+
+
+# What a dialer backend or the outcome webhook may report; lost and dial-error are ours.
+REPORTED_OUTCOMES = ("completed", "voicemail", "no-answer", "busy", "failed", "invalid-number")
+
+
+class Call(models.Model):
+    """One attempt to reach one number of a lead: open (in flight) until its outcome
+    arrives, it times out (lost) or it never reached the provider (dial-error)."""
+
+    # The call id the provider reports back on (/hooks/calls/<id>/): not guessable.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by call_lead, which starts with it.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="calls", db_index=False)
+    # Indexed by call_campaign and call_open, which start with it.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="calls", db_index=False)
+    # The number as dialled: a lead's numbers may be edited or reordered later.
+    phone = models.CharField(max_length=16)
+    position = models.PositiveSmallIntegerField()
+    # This number's attempt count with this call (1 = its first).
+    attempt = models.PositiveSmallIntegerField()
+    backend = models.CharField(max_length=32)
+    provider_call_id = models.CharField(max_length=200, blank=True)
+    placed_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=24, choices=CallOutcome.choices, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    goal_achieved = models.BooleanField(null=True, blank=True)
+    extracted_variables = models.JSONField(default=dict, blank=True)
+    summary = models.TextField(blank=True)
+    recording_url = models.URLField(max_length=2000, blank=True)
+    # What the AI received: assistant defaults < lead values < this number's values.
+    variables = models.JSONField(default=dict, blank=True)
+    # The backend's own notes (the simulated backend's planned result, a dial error).
+    backend_data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [
+            models.Index(fields=["lead", "-placed_at"], name="call_lead"),
+            models.Index(fields=["campaign", "-placed_at"], name="call_campaign"),
+            # Calls in flight are few: counted per campaign before each claim, and
+            # scanned for timeouts.
+            models.Index(fields=["campaign", "placed_at"], condition=Q(ended_at__isnull=True), name="call_open"),
+        ]
+        constraints = [
+            # The dialer's promise, kept by the database: never two calls at once to a lead.
+            models.UniqueConstraint(fields=["lead"], condition=Q(ended_at__isnull=True), name="call_one_open_per_lead"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["", *CallOutcome.values]), name="call_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True, outcome="") | Q(ended_at__isnull=False) & ~Q(outcome=""),
+                name="call_closed_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} at {self.placed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class CallReport(models.Model):
+    """Every outcome reported for a call, applied or not: a repeat, or a late outcome
+    of a call already closed, is kept here and moves nothing."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="reports")
+    # The Standard Webhooks message id: the same message is applied once only.
+    webhook_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    received_at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    applied = models.BooleanField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.payload.get('outcome', '?')} for {self.call_id}"
 
 
 def import_upload_path(record: "ImportRecord", filename: str) -> str:

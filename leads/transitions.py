@@ -24,14 +24,13 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from campaigns.models import Campaign
 
-from .models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
-
-INVALID_NUMBER_OUTCOME = "invalid-number"
+from . import dialing
+from .models import Call, CallOutcome, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 
 SKIP_PROCESSING = ("a call is in progress", Q(status=LeadStatus.PROCESSING))
 SKIP_DO_NOT_CALL = ("on the do-not-call list", Q(status=LeadStatus.BLACKLISTED))
@@ -211,7 +210,7 @@ def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transi
 
 
 # A number judged invalid keeps no budget: rescheduling never revives it.
-_INVALID = Q(status=ContactStatus.REACHED_MAX_RETRIES, last_outcome=INVALID_NUMBER_OUTCOME)
+_INVALID = Q(status=ContactStatus.REACHED_MAX_RETRIES, last_outcome=CallOutcome.INVALID_NUMBER)
 _REVIVABLE = Q(status__in=[ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMPLETED]) & ~_INVALID
 _DIALABLE_AFTER_RESCHEDULE = Q(status__in=[ContactStatus.CREATED, ContactStatus.RESCHEDULED]) | _REVIVABLE
 
@@ -399,7 +398,7 @@ def release_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = ""
     )
 
 
-# --- The dialer's moves (row-level ones arrive with the dialer) --------------------
+# --- The dialer's bulk move ----------------------------------------------------------
 
 
 def promote_due(leads: QuerySet[Lead], *, now: datetime.datetime, actor: Actor) -> TransitionResult:
@@ -416,3 +415,167 @@ def promote_due(leads: QuerySet[Lead], *, now: datetime.datetime, actor: Actor) 
         ),
         actor=actor,
     )
+
+
+# --- The dialer's row-level moves -----------------------------------------------------
+# A claim moves at most a campaign's free lines, an outcome one lead: these work on
+# rows the dialer has locked, and write their audit rows themselves.
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One lead a claim took, with the number to dial and what the AI receives."""
+
+    lead: Lead
+    contact: Contact
+    variables: dict[str, Any]
+
+
+def _audit(rows: list[tuple[int, str, str]], *, now: datetime.datetime, actor: Actor, reason: str) -> None:
+    """(lead id, from, to) rows of one move, as one operation."""
+    operation = uuid.uuid4()
+    StatusChange.objects.bulk_create(
+        StatusChange(lead_id=lead_id, operation=operation, from_status=old, to_status=new, changed_at=now,
+                     source=actor.source, actor=actor.user, reason=reason[:300])
+        for lead_id, old, new in rows
+    )
+
+
+def start_calls(campaign: Campaign, picks: list[Pick], *, now: datetime.datetime, backend: str,
+                actor: Actor) -> list[Call]:
+    """Claimed leads (locked by the caller) go to Processing, each with one open call
+    to the number picked; the attempt is counted now, when the call is placed."""
+    if not picks:
+        return []
+    calls = Call.objects.bulk_create(
+        Call(lead_id=pick.lead.pk, campaign=campaign, phone=pick.contact.phone, position=pick.contact.position,
+             attempt=pick.contact.attempts + 1, backend=backend, placed_at=now, variables=pick.variables)
+        for pick in picks
+    )
+    Contact.objects.filter(pk__in=[pick.contact.pk for pick in picks]).update(
+        status=ContactStatus.PROCESSING, attempts=F("attempts") + 1
+    )
+    Lead.objects.filter(pk__in=[pick.lead.pk for pick in picks]).update(
+        status=LeadStatus.PROCESSING, attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=None,
+        updated_at=now,
+    )
+    _audit([(pick.lead.pk, pick.lead.status, LeadStatus.PROCESSING) for pick in picks], now=now, actor=actor,
+           reason="call placed")
+    return calls
+
+
+def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: datetime.datetime, actor: Actor) -> None:
+    """Due leads (locked by the caller) without a number that has attempts left: Do
+    not call when every number is on the list, else Max retries. A lowered budget or
+    numbers joining the list leave such leads; they never stay in the queue."""
+    ends: dict[str, list[Lead]] = {}
+    for lead in leads:
+        ends.setdefault(dialing.out_of_numbers(numbers.get(lead.pk, [])).status, []).append(lead)
+    for status, group in ends.items():
+        Lead.objects.filter(pk__in=[lead.pk for lead in group]).update(
+            status=status, next_attempt_at=None, next_position=None, updated_at=now
+        )
+        _audit([(lead.pk, lead.status, status) for lead in group], now=now, actor=actor,
+               reason="no number left with attempts" if status != LeadStatus.BLACKLISTED
+               else "every number is on the do-not-call list")
+
+
+@dataclass(frozen=True)
+class Report:
+    """An outcome as a backend or the webhook reports it (already validated)."""
+
+    outcome: str
+    duration_seconds: int | None = None
+    goal_achieved: bool | None = None
+    extracted_variables: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    recording_url: str = ""
+
+
+def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime, actor: Actor) -> bool:
+    """Close an open call with its outcome and move its lead by the lifecycle's rules.
+
+    Returns False, moving nothing, when the call is already closed (a repeat, a late
+    outcome after ``lost``): the caller keeps the report in the history.
+    """
+    with transaction.atomic():
+        # The call, then its lead: the same order as the timeout closer, so the two
+        # never wait on each other crosswise.
+        call = Call.objects.select_for_update().select_related("campaign").get(pk=call_id)
+        if call.ended_at is not None:
+            return False
+        campaign = call.campaign
+        goal = dialing.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
+        call.ended_at = now
+        call.outcome = report.outcome
+        call.duration_seconds = report.duration_seconds
+        call.goal_achieved = goal if report.outcome == CallOutcome.COMPLETED else report.goal_achieved
+        call.extracted_variables = report.extracted_variables
+        call.summary = report.summary
+        call.recording_url = report.recording_url
+        # Only the outcome's fields: the dialer may be storing the provider's call id.
+        call.save(update_fields=["ended_at", "outcome", "duration_seconds", "goal_achieved", "extracted_variables",
+                                 "summary", "recording_url"])
+
+        lead = Lead.objects.select_for_update().get(pk=call.lead_id)
+        numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
+        success = dialing.is_success(campaign, report.outcome, goal)
+        dialled = next((n for n in numbers if n.phone == call.phone), None)
+        if dialled is not None:
+            dialled.last_outcome = report.outcome
+            if DoNotCallNumber.objects.filter(phone=dialled.phone).exists():
+                # Joined the list while the call was in progress (block_numbers left it).
+                dialled.status = ContactStatus.BLACKLISTED
+            elif success:
+                dialled.status = ContactStatus.COMPLETED
+            elif report.outcome == CallOutcome.INVALID_NUMBER:
+                dialled.status = ContactStatus.REACHED_MAX_RETRIES
+            elif dialled.attempts < campaign.attempts_per_number:
+                dialled.status = ContactStatus.RESCHEDULED
+            else:
+                dialled.status = ContactStatus.REACHED_MAX_RETRIES
+            dialled.save(update_fields=["status", "last_outcome"])
+        if lead.status != LeadStatus.PROCESSING:
+            return True  # cannot happen while the call is open; the call is closed at least
+        if success:
+            step = dialing.NextStep(LeadStatus.COMPLETED, None, None)
+        else:
+            step = dialing.after_unsuccessful(numbers, call.position, campaign, now)
+        _audit([(lead.pk, lead.status, step.status)], now=now, actor=actor,
+               reason=f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else ""))
+        Lead.objects.filter(pk=lead.pk).update(
+            status=step.status, next_attempt_at=step.next_attempt_at, next_position=step.next_position,
+            last_outcome=report.outcome, updated_at=now,
+        )
+    return True
+
+
+def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor: Actor) -> bool:
+    """The call never reached the provider: closed as ``dial-error``, its attempt
+    given back, and the lead Rescheduled to retry the same number after a backoff of
+    1, 2, 4 … minutes (capped at the retry interval). Returns False if the call was
+    closed meanwhile."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().select_related("campaign").get(pk=call_id)
+        if call.ended_at is not None:
+            return False
+        call.ended_at = now
+        call.outcome = CallOutcome.DIAL_ERROR
+        call.backend_data = {**call.backend_data, "error": error[:1000]}
+        call.save(update_fields=["ended_at", "outcome", "backend_data"])
+        lead = Lead.objects.select_for_update().get(pk=call.lead_id)
+        dialled = Contact.objects.select_for_update().filter(lead=lead, phone=call.phone).first()
+        if dialled is not None and dialled.status == ContactStatus.PROCESSING:
+            dialled.attempts = max(dialled.attempts - 1, 0)
+            dialled.status = ContactStatus.RESCHEDULED if dialled.attempts else ContactStatus.CREATED
+            dialled.save(update_fields=["attempts", "status"])
+        if lead.status != LeadStatus.PROCESSING:
+            return True
+        errors = lead.dial_errors + 1
+        _audit([(lead.pk, lead.status, LeadStatus.RESCHEDULED)], now=now, actor=actor, reason=f"dial error: {error}")
+        Lead.objects.filter(pk=lead.pk).update(
+            status=LeadStatus.RESCHEDULED, attempts=Greatest(F("attempts") - 1, 0), dial_errors=errors,
+            next_attempt_at=now + dialing.dial_error_backoff(call.campaign, errors), next_position=call.position,
+            last_outcome=CallOutcome.DIAL_ERROR, updated_at=now,
+        )
+    return True

@@ -158,3 +158,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The dialer (campaigns.dialer, `manage.py run_dialer`). BACKEND "simulated" calls
+# nobody and resolves each call after a realistic duration; "http" POSTs a signed
+# call request to the voice-AI platform at URL, which reports outcomes to
+# /hooks/calls/<call id>/ (CALLBACK_BASE_URL is this site's address as the platform
+# reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + base64,
+# Standard Webhooks).
+LEADS_DIALER = {
+    "BACKEND": os.environ.get("LEADS_DIALER_BACKEND", "simulated"),
+    "URL": os.environ.get("LEADS_DIALER_URL", ""),
+    "TIMEOUT": float(os.environ.get("LEADS_DIALER_TIMEOUT", 10)),
+    "CALLBACK_BASE_URL": os.environ.get("LEADS_CALLBACK_BASE_URL", "http://127.0.0.1:8000"),
+    "WEBHOOK_SECRET": os.environ.get("LEADS_WEBHOOK_SECRET", ""),
+    "SIMULATED": {
+        "SEED": os.environ.get("LEADS_SIMULATED_SEED") or None,
+        # Outcome odds, relative weights overriding campaigns.backends.DEFAULT_ODDS
+        # (e.g. {"busy": 0}); the chance an answered call achieves its goal.
+        "ODDS": {},
+        "GOAL_ODDS": 0.5,
+        "DIAL_ERROR_ODDS": float(os.environ.get("LEADS_SIMULATED_DIAL_ERROR_ODDS", 0)),
+        # 1.0: calls last as long as real ones (20 s to 4 min); the demo speeds them up.
+        "DURATION_SCALE": float(os.environ.get("LEADS_SIMULATED_DURATION_SCALE", 1.0)),
+    },
+}
+# Largest outcome webhook body accepted.
+LEADS_WEBHOOK_MAX_BYTES = 64 * 1024

@@ -24,3 +24,5 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+if LEADS_DIALER["BACKEND"] == "http" and not LEADS_DIALER["WEBHOOK_SECRET"]:  # noqa: F405
+    raise ImproperlyConfigured("LEADS_WEBHOOK_SECRET must be set (whsec_ + base64) for the http dialer backend.")

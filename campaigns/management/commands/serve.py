@@ -1,5 +1,5 @@
-"""Everything ``make run`` needs in one process tree: the web server and the task
-worker (the dialer joins them when it exists). One Ctrl-C stops them all."""
+"""Everything ``make run`` needs in one process tree: the web server, the task worker
+and the dialer. One Ctrl-C stops them all."""
 
 import signal
 import subprocess
@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server and the background task worker together until Ctrl-C."
+    help = "Run the web server, the background task worker and the dialer together until Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -21,6 +21,7 @@ class Command(BaseCommand):
         commands = {
             "web": [*manage, "runserver", f"{host}:{port}"],
             "worker": [*manage, "db_worker"],
+            "dialer": [*manage, "run_dialer"],
         }
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         stopping = False

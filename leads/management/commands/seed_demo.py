@@ -1,6 +1,8 @@
 """Demo data: an assistant with variables, two campaigns and a few hundred leads in
 every status an operator can reach by hand. Leads are made and moved through the
-same services and transitions the product uses."""
+same services and transitions the product uses. The first campaign is started, with
+calling hours all day every day, so the dialer (``make run`` starts the simulated
+one) calls it at once, whatever the time where the demo runs."""
 
 import datetime
 import random
@@ -10,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Assistant, Campaign, Variable
+from campaigns.services import campaign_start
 from leads import services, transitions
 from leads.models import Lead
 from leads.transitions import Actor
@@ -57,12 +60,14 @@ class Command(BaseCommand):
                                     required=required, description=description)
         campaign = Campaign.objects.create(
             name="Demo: spring check-ups", assistant=assistant, default_country="US",
-            allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(20),
-            allowed_days=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday"],
-            max_retries=2, retry_interval=30, max_calls_in_parallel=5,
+            max_retries=2, retry_interval=10, max_calls_in_parallel=5, goal_completion_variable="appointment_booked",
         )
-        Campaign.objects.create(name="Demo: renewals", assistant=assistant, default_country="US",
-                                secondary_strategy=Campaign.SecondaryStrategy.CASCADE)
+        Campaign.objects.create(
+            name="Demo: renewals", assistant=assistant, default_country="US",
+            secondary_strategy=Campaign.SecondaryStrategy.CASCADE,
+            allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(20),
+            allowed_days=["monday", "tuesday", "wednesday", "thursday", "friday"],
+        )
 
         actor = Actor.system()
         count = min(leads, 450)
@@ -95,4 +100,5 @@ class Command(BaseCommand):
         transitions.reschedule(ids(next(slices)), at=now - datetime.timedelta(minutes=5), actor=actor)
         transitions.promote_due(Lead.objects.filter(campaign=campaign), now=now, actor=actor)
         services.do_not_call_leads(leads=ids(next(slices)[: max(1, count // 30)]), actor=actor)
+        campaign_start(campaign=campaign)
         self.stdout.write(self.style.SUCCESS(f"Demo data created: {count} leads in “{campaign.name}”."))

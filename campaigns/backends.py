@@ -1,0 +1,199 @@
+"""Dialer backends: what places a call. Chosen by ``LEADS_DIALER["BACKEND"]``.
+
+A backend places one call (or raises ``DialError`` when the call never reached the
+provider) and may report outcomes itself (the simulated one does; a real platform
+reports through the outcome webhook instead). Both sides of the webhook are signed
+as the Standard Webhooks specification says, with the ``standardwebhooks`` package.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+from standardwebhooks.webhooks import Webhook
+
+from leads.models import Call, CallOutcome
+from leads.transitions import Report
+
+
+class DialError(Exception):
+    """The call never reached the provider (refused, timed out, answered with an error)."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    provider_call_id: str = ""
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    name: str
+
+    def place(self, call: Call, *, now: datetime.datetime) -> Placed: ...
+
+    def reports(self, calls: Iterable[Call], *, now: datetime.datetime) -> Iterator[tuple[Call, Report]]:
+        """Outcomes this backend resolves itself, for calls in flight."""
+        ...
+
+
+def dialer_settings() -> dict[str, Any]:
+    return settings.LEADS_DIALER
+
+
+def webhook_secret() -> str:
+    """The Standard Webhooks secret ("whsec_" + base64) both directions are signed with."""
+    secret = dialer_settings().get("WEBHOOK_SECRET") or ""
+    if not secret:
+        # A development default tied to SECRET_KEY, so a demo needs no setup;
+        # production settings require LEADS_WEBHOOK_SECRET.
+        digest = hashlib.sha256(f"leadsite-webhooks:{settings.SECRET_KEY}".encode()).digest()
+        secret = "whsec_" + base64.b64encode(digest).decode()
+    return secret
+
+
+def signer() -> Webhook:
+    return Webhook(webhook_secret())
+
+
+def signed_headers(message_id: str, body: str, *, now: datetime.datetime) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body``."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer().sign(message_id, now, body),
+    }
+
+
+# --- simulated -------------------------------------------------------------------------
+
+# Odds of each outcome, and how long each kind of call lasts (seconds, low..high).
+DEFAULT_ODDS = {"completed": 35, "voicemail": 15, "no-answer": 30, "busy": 10, "failed": 5, "invalid-number": 5}
+DURATIONS = {"completed": (40, 240), "voicemail": (20, 45), "no-answer": (25, 40), "busy": (3, 8), "failed": (1, 5),
+             "invalid-number": (1, 4)}
+
+
+class SimulatedBackend:
+    """Calls nobody: each call's outcome, duration and goal are drawn when it is
+    placed (from the seed, the lead, the number and the attempt, so a seeded run is
+    the same every time) and reported once that duration has passed."""
+
+    name = "simulated"
+
+    def __init__(self, *, seed: int | str | None = None, odds: dict[str, float] | None = None,
+                 goal_odds: float = 0.5, dial_error_odds: float = 0.0, duration_scale: float = 1.0):
+        self.seed = seed if seed is not None else random.randrange(2**32)
+        self.odds = {**DEFAULT_ODDS, **(odds or {})}
+        unknown = set(self.odds) - set(DEFAULT_ODDS)
+        if unknown:
+            raise ImproperlyConfigured(f"LEADS_DIALER SIMULATED ODDS: unknown outcomes {sorted(unknown)}")
+        self.goal_odds, self.dial_error_odds, self.duration_scale = goal_odds, dial_error_odds, duration_scale
+
+    def place(self, call: Call, *, now: datetime.datetime) -> Placed:
+        draw = random.Random(f"{self.seed}:{call.lead_id}:{call.position}:{call.attempt}")
+        if draw.random() < self.dial_error_odds:
+            raise DialError("simulated dial error")
+        outcome = draw.choices(list(self.odds), weights=list(self.odds.values()))[0]
+        low, high = DURATIONS[outcome]
+        duration = draw.uniform(low, high)
+        goal = outcome == CallOutcome.COMPLETED and draw.random() < self.goal_odds
+        # The call is reported after its duration times the scale (a demo runs
+        # faster than life); the report states the unscaled duration.
+        ends_at = now + datetime.timedelta(seconds=duration * self.duration_scale)
+        return Placed(
+            provider_call_id=f"sim-{call.pk.hex[:12]}",
+            backend_data={"outcome": outcome, "duration": round(duration), "goal": goal, "ends_at": ends_at.isoformat()},
+        )
+
+    def reports(self, calls: Iterable[Call], *, now: datetime.datetime) -> Iterator[tuple[Call, Report]]:
+        for call in calls:
+            plan = call.backend_data
+            if call.backend != self.name or "ends_at" not in plan:
+                continue
+            if datetime.datetime.fromisoformat(plan["ends_at"]) > now:
+                continue
+            goal_name = call.campaign.goal_completion_variable
+            answered = plan["outcome"] == CallOutcome.COMPLETED
+            yield call, Report(
+                outcome=plan["outcome"],
+                duration_seconds=plan["duration"],
+                goal_achieved=plan["goal"] if answered else None,
+                extracted_variables={goal_name: plan["goal"]} if answered and goal_name else {},
+                summary="Simulated call." if answered else "",
+            )
+
+
+# --- http ------------------------------------------------------------------------------
+
+
+class HttpBackend:
+    """POSTs a signed JSON call request to the voice-AI platform; the platform reports
+    the outcome to the webhook. Anything but a 2xx answer in time is a dial error."""
+
+    name = "http"
+
+    def __init__(self, *, url: str, callback_base_url: str, timeout: float = 10.0):
+        if not url:
+            raise ImproperlyConfigured("The http dialer backend needs LEADS_DIALER_URL.")
+        self.url, self.callback_base_url, self.timeout = url, callback_base_url.rstrip("/"), timeout
+
+    def request_body(self, call: Call) -> dict[str, Any]:
+        return {
+            "call_id": str(call.pk),
+            "campaign": {"id": call.campaign_id, "name": call.campaign.name},
+            "lead_id": call.lead_id,
+            "number": call.phone,
+            "variables": call.variables,
+            "callback_url": self.callback_base_url + reverse("call_outcome", args=[call.pk]),
+        }
+
+    def place(self, call: Call, *, now: datetime.datetime) -> Placed:
+        body = json.dumps(self.request_body(call), separators=(",", ":"))
+        headers = {"Content-Type": "application/json",
+                   **signed_headers(f"msg_call_{call.pk.hex}", body, now=now)}
+        request = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = response.read(64 * 1024)
+        except urllib.error.HTTPError as error:
+            raise DialError(f"the platform answered HTTP {error.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise DialError(f"the platform could not be reached: {reason}") from None
+        provider_id = ""
+        try:
+            parsed = json.loads(answer or b"{}")
+            if isinstance(parsed, dict) and isinstance(parsed.get("id"), str):
+                provider_id = parsed["id"][:200]
+        except ValueError:
+            pass  # a 2xx without JSON is still a placed call
+        return Placed(provider_call_id=provider_id)
+
+    def reports(self, calls: Iterable[Call], *, now: datetime.datetime) -> Iterator[tuple[Call, Report]]:
+        return iter(())
+
+
+def get_backend() -> Backend:
+    options = dialer_settings()
+    name = options.get("BACKEND", "simulated")
+    if name == "simulated":
+        simulated = options.get("SIMULATED", {})
+        return SimulatedBackend(
+            seed=simulated.get("SEED"), odds=simulated.get("ODDS"), goal_odds=simulated.get("GOAL_ODDS", 0.5),
+            dial_error_odds=simulated.get("DIAL_ERROR_ODDS", 0.0), duration_scale=simulated.get("DURATION_SCALE", 1.0),
+        )
+    if name == "http":
+        return HttpBackend(url=options.get("URL", ""), callback_base_url=options.get("CALLBACK_BASE_URL", ""),
+                           timeout=options.get("TIMEOUT", 10.0))
+    raise ImproperlyConfigured(f"LEADS_DIALER BACKEND must be 'simulated' or 'http', not {name!r}.")

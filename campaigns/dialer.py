@@ -1,0 +1,190 @@
+"""The dialer: one pass over every campaign, as ``run_dialer`` repeats it.
+
+A pass, with ``now`` given (tests drive time explicitly):
+
+1. calls in flight (of any campaign, paused ones too) past their campaign's
+   ``call_timeout`` are closed as ``lost``; outcomes the backend resolved itself are
+   applied;
+2. for each running campaign: due Rescheduled leads become Scheduled; due leads are
+   claimed up to the free lines, inside their calling window, and their calls
+   placed; a campaign with nothing left to dial completes.
+
+Several dialers may run against one PostgreSQL database. A claim locks its campaign
+row (``SKIP LOCKED``: a campaign another dialer is claiming for is left to it) so
+the free-line count cannot be raced, and locks the leads it takes with
+``FOR UPDATE SKIP LOCKED`` so a lead an operator is changing is never taken. The
+claim commits before any call is placed: a dialer that dies mid-claim leaves its
+leads as they were, and one that dies after leaves open calls that time out as
+``lost``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from leads import calls, dialing, transitions
+from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Contact, Lead, LeadStatus, StatusChange
+from leads.transitions import Actor, Pick, Report
+
+from . import services
+from .backends import Backend, DialError, get_backend
+from .calling_hours import window_filter
+from .models import Campaign
+
+logger = logging.getLogger(__name__)
+
+DIAL_ERRORS_TO_PAUSE = 10
+DIALER = Actor(source=StatusChange.Source.DIALER)
+
+
+@dataclass
+class PassReport:
+    promoted: int = 0
+    placed: int = 0
+    dial_errors: int = 0
+    lost: int = 0
+    resolved: int = 0
+    completed_campaigns: int = 0
+    failed_campaigns: int = 0
+
+
+def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = None) -> PassReport:
+    now = now or timezone.now()
+    backend = backend or get_backend()
+    report = PassReport()
+    close_finished_calls(backend, now=now, report=report)
+    for campaign in Campaign.objects.filter(status=Campaign.Status.IN_PROGRESS).select_related("assistant"):
+        try:
+            report.promoted += promote_due(campaign, now=now)
+            for call in claim(campaign, backend=backend, now=now):
+                place(call, backend=backend, now=now, report=report)
+            if complete_if_done(campaign):
+                report.completed_campaigns += 1
+        except DatabaseError:
+            # A deadlock with an operator's bulk action, a lost connection: this
+            # campaign waits for the next pass, the others go on.
+            logger.exception("dialer pass failed for campaign %s", campaign.pk)
+            report.failed_campaigns += 1
+    return report
+
+
+def due_leads(campaign: Campaign, now: datetime.datetime):
+    """The campaign's queue, head first: dialable statuses, due (Created leads are
+    always due), oldest due first. Reads the lead_due index."""
+    return (
+        Lead.objects.filter(campaign=campaign, status__in=DIALABLE_LEAD_STATUSES)
+        .annotate(due=Coalesce("next_attempt_at", "created_at"))
+        .filter(due__lte=now)
+        .order_by("due", "id")
+    )
+
+
+def promote_due(campaign: Campaign, *, now: datetime.datetime) -> int:
+    """Rescheduled leads whose time has come become Scheduled."""
+    due = due_leads(campaign, now).filter(status=LeadStatus.RESCHEDULED)
+    if not due.exists():
+        return 0
+    return transitions.promote_due(due, now=now, actor=DIALER).moved
+
+
+def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> list[Call]:
+    """Take due leads up to the campaign's free lines, each with the number to dial,
+    and open their calls (committed before any is placed)."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update(skip_locked=True).filter(
+            pk=campaign.pk, status=Campaign.Status.IN_PROGRESS
+        ).select_related("assistant").first()
+        if locked is None:
+            return []  # another dialer is claiming for it, or it stopped meanwhile
+        campaign = locked
+        free = campaign.max_calls_in_parallel - Call.objects.filter(campaign=campaign, ended_at__isnull=True).count()
+        inside = window_filter(campaign, now)
+        if free <= 0 or inside is None:
+            return []
+        defaults = {v.name: v.default_value for v in campaign.assistant.variables.all() if v.default_value}
+        budget = campaign.attempts_per_number
+        queue = due_leads(campaign, now).filter(inside)
+        opened: list[Call] = []
+        while free > 0:
+            batch = list(queue.select_for_update(skip_locked=True)[:free])
+            if not batch:
+                break
+            numbers: dict[int, list[Contact]] = defaultdict(list)
+            for contact in Contact.objects.filter(lead_id__in=[lead.pk for lead in batch]).order_by("lead_id", "position"):
+                numbers[contact.lead_id].append(contact)
+            picks, spent = [], []
+            for lead in batch:
+                number = dialing.number_to_dial(numbers[lead.pk], budget, lead.next_position)
+                if number is None:
+                    spent.append(lead)
+                    continue
+                primary = numbers[lead.pk][0].variables if numbers[lead.pk][0].position == 0 else {}
+                own = number.variables if number.position else {}
+                picks.append(Pick(lead=lead, contact=number, variables=dialing.call_variables(defaults, primary, own)))
+            # Both leave the queue in this transaction, so the next batch reads past them.
+            transitions.run_out(spent, numbers, now=now, actor=DIALER)
+            opened += transitions.start_calls(campaign, picks, now=now, backend=backend.name, actor=DIALER)
+            free -= len(picks)
+    return opened
+
+
+def place(call: Call, *, backend: Backend, now: datetime.datetime, report: PassReport) -> None:
+    """Hand one opened call to the backend; a dial error gives the attempt back and
+    counts towards pausing the campaign."""
+    try:
+        placed = backend.place(call, now=now)
+    except DialError as error:
+        report.dial_errors += 1
+        transitions.dial_failed(call.pk, error=str(error), now=now, actor=DIALER)
+        Campaign.objects.filter(pk=call.campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
+        in_row = Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=call.campaign_id)
+        if in_row >= DIAL_ERRORS_TO_PAUSE:
+            services.campaign_pause_by_dialer(
+                campaign_id=call.campaign_id,
+                reason=f"Paused by the dialer: {in_row} dial errors in a row (last: {error}). "
+                "Check the dialer backend, then resume.",
+            )
+        return
+    report.placed += 1
+    Call.objects.filter(pk=call.pk).update(provider_call_id=placed.provider_call_id, backend_data=placed.backend_data)
+    # A placed call restarts both dial-error counts.
+    Lead.objects.filter(pk=call.lead_id, dial_errors__gt=0).update(dial_errors=0)
+    Campaign.objects.filter(pk=call.campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)
+
+
+def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: PassReport) -> None:
+    """Calls in flight: apply outcomes the backend resolved, close the rest that are
+    past their campaign's call timeout as ``lost``. In flight calls are few (at most
+    every campaign's line count), so they are read whole."""
+    open_calls = list(Call.objects.filter(ended_at__isnull=True).select_related("campaign"))
+    resolved = set()
+    for call, outcome in backend.reports(open_calls, now=now):
+        if calls.outcome_receive(call.pk, outcome, payload=asdict(outcome), webhook_id=None, now=now,
+                                 actor=DIALER) == "applied":
+            report.resolved += 1
+        resolved.add(call.pk)
+    for call in open_calls:
+        if call.pk in resolved:
+            continue
+        if now - call.placed_at >= datetime.timedelta(minutes=call.campaign.call_timeout):
+            if transitions.record_outcome(call.pk, Report(outcome=CallOutcome.LOST), now=now, actor=DIALER):
+                report.lost += 1
+
+
+def complete_if_done(campaign: Campaign) -> bool:
+    """A running campaign set to complete by itself does so once no lead is left to
+    dial and no call is in flight."""
+    if not campaign.mark_complete_when_no_leads:
+        return False
+    waiting = Lead.objects.filter(campaign=campaign, status__in=[*DIALABLE_LEAD_STATUSES, LeadStatus.PROCESSING])
+    if waiting.exists() or Call.objects.filter(campaign=campaign, ended_at__isnull=True).exists():
+        return False
+    return services.campaign_complete(campaign_id=campaign.pk, reason="Completed by the dialer: no lead left to dial.")

@@ -1,0 +1,54 @@
+"""Run campaigns: ``manage.py run_dialer [--once] [--interval S]``.
+
+Each pass closes finished and timed-out calls, then, for every running campaign,
+promotes due retries, claims due leads up to its free lines inside their calling
+hours, places their calls and completes the campaign when nothing is left. Several
+may run against one PostgreSQL database; on SQLite, run one.
+"""
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns import dialer
+from campaigns.backends import get_backend
+
+
+class Command(BaseCommand):
+    help = "Dial running campaigns: one pass with --once, else a pass every --interval seconds until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Run one pass and exit.")
+        parser.add_argument("--interval", type=float, default=2.0, help="Seconds between passes (default 2).")
+
+    def handle(self, *args, once: bool, interval: float, **options):
+        if not 0.05 <= interval <= 3600:
+            raise CommandError("--interval must be between 0.05 and 3600 seconds.")
+        backend = get_backend()
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if not once:
+            self.stderr.write(f"Dialer running with the {backend.name} backend, a pass every {interval:g} s. Ctrl-C stops it.")
+        while True:
+            started = time.monotonic()
+            report = dialer.run_pass(backend=backend)
+            if once or report.placed or report.resolved or report.lost or report.dial_errors or report.completed_campaigns:
+                self.stdout.write(
+                    f"placed {report.placed}, outcomes {report.resolved}, lost {report.lost}, "
+                    f"dial errors {report.dial_errors}, promoted {report.promoted}, "
+                    f"campaigns completed {report.completed_campaigns}"
+                )
+            if once or stopping:
+                return
+            # Sleep in short steps so Ctrl-C is answered at once, not after a pass.
+            while not stopping and time.monotonic() - started < interval:
+                time.sleep(0.05)
+            if stopping:
+                return

@@ -1,0 +1,76 @@
+"""Call outcomes as they are reported: reading a report's payload, and keeping every
+report in the call's history while ``leads.transitions.record_outcome`` moves the
+lead (once per call, whatever arrives after)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+
+from . import transitions
+from .models import REPORTED_OUTCOMES, CallReport
+from .transitions import Actor, Report
+
+MAX_SUMMARY = 20_000
+MAX_EXTRACTED = 100
+
+
+class BadReport(ValueError):
+    """A payload that is not an outcome report; the message says which field and why."""
+
+
+def report_from_payload(payload: Any) -> Report:
+    """The webhook body, by the spec's names, checked field by field."""
+    if not isinstance(payload, dict):
+        raise BadReport("The body must be a JSON object.")
+    outcome = payload.get("outcome")
+    if outcome not in REPORTED_OUTCOMES:
+        raise BadReport(f"outcome must be one of {', '.join(REPORTED_OUTCOMES)}; got {outcome!r}."[:300])
+    duration = payload.get("duration_seconds")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400):
+        raise BadReport("duration_seconds must be a whole number of seconds from 0 to 86400.")
+    goal = payload.get("goal_achieved")
+    if goal is not None and not isinstance(goal, bool):
+        raise BadReport("goal_achieved must be true or false.")
+    extracted = payload.get("extracted_variables", {})
+    if extracted is None:
+        extracted = {}
+    if not isinstance(extracted, dict) or len(extracted) > MAX_EXTRACTED:
+        raise BadReport(f"extracted_variables must be an object of at most {MAX_EXTRACTED} names.")
+    summary = payload.get("summary") or ""
+    if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
+        raise BadReport(f"summary must be text of at most {MAX_SUMMARY} characters.")
+    recording = payload.get("recording_url") or ""
+    if not isinstance(recording, str) or len(recording) > 2000 or (
+        recording and (urlsplit(recording).scheme not in ("http", "https") or not urlsplit(recording).netloc)
+    ):
+        raise BadReport("recording_url must be an http(s) address of at most 2000 characters.")
+    return Report(outcome=outcome, duration_seconds=duration, goal_achieved=goal, extracted_variables=extracted,
+                  summary=summary, recording_url=recording)
+
+
+def outcome_receive(call_id: uuid.UUID, report: Report, *, payload: dict[str, Any], webhook_id: str | None,
+                    now: datetime.datetime, actor: Actor) -> str:
+    """Apply a report to its call and keep it in the history.
+
+    Returns "applied"; "kept" when the call was already closed (kept, moves
+    nothing); "repeat" when this webhook message was received before (nothing kept
+    twice).
+    """
+    if webhook_id and CallReport.objects.filter(webhook_id=webhook_id).exists():
+        return "repeat"
+    try:
+        with transaction.atomic():
+            applied = transitions.record_outcome(call_id, report, now=now, actor=actor)
+            CallReport.objects.create(
+                call_id=call_id, webhook_id=webhook_id or None, received_at=now, payload=payload, applied=applied,
+                note="" if applied else "the call was already closed: kept, nothing moved",
+            )
+    except IntegrityError:
+        # The same message delivered twice at once: the other delivery holds it.
+        return "repeat"
+    return "applied" if applied else "kept"
