@@ -4,11 +4,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import selectors, services
 from .admin_base import ModelAdmin
 from .forms import CampaignForm
 from .models import Assistant, Campaign, Variable
@@ -82,8 +83,23 @@ class CampaignAdmin(ModelAdmin):
         return [
             path("<int:pk>/start/", self.admin_site.admin_view(self.start_view), name="%s_%s_start" % info),
             path("<int:pk>/pause/", self.admin_site.admin_view(self.pause_view), name="%s_%s_pause" % info),
+            path("<int:pk>/dashboard/", self.admin_site.admin_view(self.dashboard_view), name="%s_%s_dashboard" % info),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = Campaign.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if campaign is not None:
+            extra_context = {**(extra_context or {}), "dashboard": selectors.campaign_dashboard(campaign)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def dashboard_view(self, request: HttpRequest, pk: int):
+        """The dashboard alone, which the campaign page reloads every few seconds."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_or_change_permission(request, campaign):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/campaigns/campaign/dashboard.html",
+                                {"dashboard": selectors.campaign_dashboard(campaign), "original": campaign})
 
     def _status_view(self, request: HttpRequest, pk: int, service, done: str):
         campaign = get_object_or_404(Campaign, pk=pk)

@@ -18,3 +18,17 @@ class ModelAdmin(admin.ModelAdmin):
             self.message_user(request, "The selection was not understood; nothing was changed.", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         return super().response_action(request, queryset)
+
+
+class AuditTrailAdmin(ModelAdmin):
+    """Records of what happened (status changes, calls, exports): seen, never written
+    from the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

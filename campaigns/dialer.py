@@ -167,8 +167,10 @@ def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: Pa
     open_calls = list(Call.objects.filter(ended_at__isnull=True).select_related("campaign"))
     resolved = set()
     for call, outcome in backend.reports(open_calls, now=now):
-        if calls.outcome_receive(call.pk, outcome, payload=asdict(outcome), webhook_id=None, now=now,
-                                 actor=DIALER) == "applied":
+        # One report id per call: when two dialers resolve the same call, the second
+        # is a repeat, not a second report in its history.
+        if calls.outcome_receive(call.pk, outcome, payload=asdict(outcome), webhook_id=f"{backend.name}-{call.pk}",
+                                 now=now, actor=DIALER) == "applied":
             report.resolved += 1
         resolved.add(call.pk)
     for call in open_calls:

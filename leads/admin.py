@@ -14,12 +14,12 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.admin_base import ModelAdmin
+from campaigns.admin_base import AuditTrailAdmin, ModelAdmin
 from campaigns.models import Campaign
 
 from . import services, transitions
 from .admin_export import LeadExportMixin
-from .changelist import IndexFriendlyChangeList, LeadFilterSetListFilter, LeadPaginator
+from .changelist import IndexFriendlyChangeList, LeadFilterSetListFilter, EstimatingPaginator
 from .forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -34,8 +34,9 @@ from .models import Contact, DoNotCallNumber, ExportRecord, ImportRecord, Lead, 
 from .selectors import search_leads
 from .transitions import Actor, TransitionResult
 
-# The import wizard and the list of imports register themselves.
+# The import wizard, the list of imports and the calls register themselves.
 from .imports import admin as imports_admin  # noqa: E402, F401
+from .admin_calls import CallHistoryInline  # noqa: E402
 
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
@@ -232,7 +233,7 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
     show_full_result_count = False
     # Facet counts would run one COUNT per filter choice on every page load.
     show_facets = admin.ShowFacets.NEVER
-    paginator = LeadPaginator
+    paginator = EstimatingPaginator
     # get_search_results does the searching; the admin shows its box when this is set.
     search_fields = ["contacts__phone"]
     search_help_text = "A number (or part of it, with or without +), or a variable value such as a name."
@@ -240,7 +241,7 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
     # would sort the whole table on every page: filter by it instead.
     sortable_by = ["status_badge", "next_attempt_at", "created"]
     actions = [reset_leads, complete_leads, reschedule_leads, stop_leads, do_not_call, move_to_campaign]
-    inlines = [SecondaryNumberInline, StatusHistoryInline]
+    inlines = [SecondaryNumberInline, CallHistoryInline, StatusHistoryInline]
     change_list_template = "admin/leads/lead/change_list.html"
     readonly_fields = ["campaign", "status_badge", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
 
@@ -388,19 +389,6 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class AuditTrailAdmin(ModelAdmin):
-    """Records of what happened: seen, never written from the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ExportRecord)
 class ExportRecordAdmin(AuditTrailAdmin):
     """Every download of leads."""
@@ -417,7 +405,7 @@ class StatusChangeAdmin(AuditTrailAdmin):
     list_select_related = ["actor"]
     list_per_page = 100
     show_full_result_count = False
-    paginator = LeadPaginator
+    paginator = EstimatingPaginator
     search_fields = ["=lead__id"]
     search_help_text = "A lead's id."
 

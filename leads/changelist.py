@@ -15,9 +15,10 @@ from .filters import LeadFilter
 ESTIMATE_ABOVE = 100_000
 
 
-class LeadPaginator(Paginator):
+class EstimatingPaginator(Paginator):
     """Exact counts for filtered lists; for the whole table on PostgreSQL, the
-    planner's row estimate, so opening the list never counts a million rows."""
+    planner's row estimate, so opening a list (leads, calls, history) never counts
+    a million rows."""
 
     @cached_property
     def count(self) -> int:

@@ -264,6 +264,7 @@ class Call(models.Model):
     class Meta:
         ordering = ["-placed_at"]
         indexes = [
+            models.Index(fields=["-placed_at"], name="call_placed"),  # the calls list's order
             models.Index(fields=["lead", "-placed_at"], name="call_lead"),
             models.Index(fields=["campaign", "-placed_at"], name="call_campaign"),
             # Calls in flight are few: counted per campaign before each claim, and

@@ -2,9 +2,9 @@
 
 Verified as the Standard Webhooks specification says (signature over id, timestamp
 and body; a timestamp within 5 minutes), idempotent by ``webhook-id`` and by call.
-Every answer is JSON with a reason: 400 for a body that is not a valid report, 401
-for a bad or missing signature, 404 for an unknown call, 405 for anything but POST,
-413 for an oversized body. Never a 500 for what a remote system sends.
+Every answer is JSON with a reason: 400 for a body that is not a valid report (or is
+oversized), 401 for a bad or missing signature, 404 for an unknown call, 405 for
+anything but POST. Never a 500 for what a remote system sends.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
     length = request.headers.get("Content-Length", "")
     limit = settings.LEADS_WEBHOOK_MAX_BYTES
     if length and (not length.isdigit() or int(length) > limit):
-        return _answer(413, f"The body is larger than {limit} bytes.")
+        return _answer(400, f"The body is larger than {limit} bytes.")
     body = request.body  # Django reads no more than Content-Length
     if len(body) > limit:
-        return _answer(413, f"The body is larger than {limit} bytes.")
+        return _answer(400, f"The body is larger than {limit} bytes.")
     try:
         text = body.decode("utf-8")
         signer().verify(text, dict(request.headers), json_parse=False)

@@ -1,9 +1,13 @@
 import pytest
 from django.urls import reverse
 
+from campaigns import services
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_assistant, make_campaign
+from leads import transitions
+from leads.models import Lead
 from leads.tests.factories import make_lead
+from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +141,34 @@ def test_an_assistant_with_variables_is_created_from_its_page(admin_client_logge
     data["variables-1-default_value"] = "English"
     response = admin_client_logged.post(reverse("admin:campaigns_assistant_add"), data)
     assert response.status_code == 302
+
+
+def dashboard_of(client, campaign):
+    return client.get(reverse("admin:campaigns_campaign_dashboard", args=[campaign.pk]))
+
+
+def test_the_dashboard_counts_leads_by_status_and_says_what_waits(admin_client_logged):
+    campaign = make_campaign(max_calls_in_parallel=4)
+    leads = [make_lead(campaign=campaign) for _ in range(4)]
+    transitions.complete(Lead.objects.filter(pk=leads[0].pk), actor=Actor.system())
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    dashboard = page.context["dashboard"]
+    assert dashboard.total == 4 and dashboard.finished == 1 and dashboard.waiting == 3 and dashboard.progress == 25.0
+    assert dashboard.due_now and dashboard.in_flight == 0
+    assert {slug: n for slug, _, n, _ in dashboard.by_status if n} == {"created": 3, "completed": 1}
+    assert 'id="campaign-dashboard"' in page.content.decode()
+
+    services.campaign_start(campaign=campaign)
+    services.campaign_complete(campaign_id=campaign.pk, reason="done")  # then leads are made dialable again
+    fragment = dashboard_of(admin_client_logged, campaign).content.decode()
+    assert "3 leads waiting to be dialled" in fragment
+
+
+def test_the_dashboard_fragment_needs_permission_and_a_real_campaign(client, admin_client_logged, django_user_model):
+    campaign = make_campaign()
+    assert dashboard_of(admin_client_logged, campaign).status_code == 200
+    assert admin_client_logged.get("/admin/campaigns/campaign/999999/dashboard/").status_code == 404
+    assert admin_client_logged.get("/admin/campaigns/campaign/abc/dashboard/").status_code in (302, 404)
+    staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    client.force_login(staff)
+    assert dashboard_of(client, campaign).status_code == 403

@@ -33,7 +33,7 @@ def dial(now: datetime.datetime, backend=QUIET) -> list[Call]:
     """One dialer pass at ``now``; the calls it placed."""
     before = set(Call.objects.values_list("pk", flat=True))
     dialer.run_pass(now=now, backend=backend)
-    return list(Call.objects.exclude(pk__in=before).order_by("placed_at", "position"))
+    return list(Call.objects.exclude(pk__in=before).order_by("placed_at", "lead_id", "position"))
 
 
 def answer(call: Call, outcome: str, now: datetime.datetime, **fields) -> str:

@@ -311,6 +311,10 @@ def inline_management(prefix: str = "contacts", total: int = 0, initial: int = 0
         "status_changes-INITIAL_FORMS": "0",
         "status_changes-MIN_NUM_FORMS": "0",
         "status_changes-MAX_NUM_FORMS": "1000",
+        "calls-TOTAL_FORMS": "0",
+        "calls-INITIAL_FORMS": "0",
+        "calls-MIN_NUM_FORMS": "0",
+        "calls-MAX_NUM_FORMS": "1000",
     }
 
 

@@ -23,8 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=2.0, help="Seconds between passes (default 2).")
 
     def handle(self, *args, once: bool, interval: float, **options):
-        if not 0.05 <= interval <= 3600:
-            raise CommandError("--interval must be between 0.05 and 3600 seconds.")
+        if not 0.01 <= interval <= 3600:
+            raise CommandError("--interval must be between 0.01 and 3600 seconds.")
         backend = get_backend()
         stopping = False
 

@@ -1,0 +1,126 @@
+"""Dialer backends at their boundary: the http backend against a real HTTP server in
+this process (the voice-AI platform's side), and backend settings."""
+
+import http.server
+import json
+import threading
+import time
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from standardwebhooks.webhooks import Webhook
+
+from campaigns import dialer, services
+from campaigns.backends import HttpBackend, get_backend, webhook_secret
+from campaigns.tests.factories import make_assistant, make_campaign
+from leads.models import Call, Lead, LeadStatus
+from leads.tests.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+class Platform(http.server.ThreadingHTTPServer):
+    """Answers each POST with ``status`` and ``body`` after ``delay`` seconds and keeps
+    what it received."""
+
+    def __init__(self, status=200, body=b'{"id": "prov-123"}', delay=0.0):
+        self.status, self.body, self.delay, self.received = status, body, delay, []
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/calls"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((dict(self.headers), body))
+        time.sleep(self.server.delay)
+        self.send_response(self.server.status)
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def platform():
+    servers = []
+
+    def make(**options) -> Platform:
+        servers.append(Platform(**options))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def dial_with(backend) -> Call:
+    assistant = make_assistant(variables=[{"name": "language", "default_value": "English"}])
+    campaign = make_campaign(assistant=assistant, name="Spring")
+    make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=backend)
+    return Call.objects.get()
+
+
+def test_the_call_request_is_signed_json_with_the_merged_variables(platform):
+    server = platform()
+    call = dial_with(HttpBackend(url=server.url, callback_base_url="https://leads.example.com/"))
+
+    [(headers, body)] = server.received
+    headers = {k.lower(): v for k, v in headers.items()}
+    payload = Webhook(webhook_secret()).verify(body, headers)  # raises unless signed right
+    assert payload == {
+        "call_id": str(call.pk), "campaign": {"id": call.campaign_id, "name": "Spring"}, "lead_id": call.lead_id,
+        "number": "+14155550101", "variables": {"language": "English", "customer_name": "Ana"},
+        "callback_url": f"https://leads.example.com/hooks/calls/{call.pk}/",
+    }
+    assert call.provider_call_id == "prov-123" and call.ended_at is None
+    assert Lead.objects.get().status == LeadStatus.PROCESSING
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    ({"status": 500}, "HTTP 500"),
+    ({"status": 401}, "HTTP 401"),
+    ({"delay": 1.0}, "could not be reached"),
+])
+def test_a_failed_request_is_a_dial_error(platform, options, error):
+    server = platform(**options)
+    call = dial_with(HttpBackend(url=server.url, callback_base_url="http://x", timeout=0.3))
+    call.refresh_from_db()
+    assert call.outcome == "dial-error" and error in call.backend_data["error"]
+    lead = Lead.objects.get()
+    assert (lead.status, lead.attempts) == (LeadStatus.RESCHEDULED, 0)
+
+
+def test_an_unreachable_platform_is_a_dial_error():
+    server = Platform()
+    url = server.url
+    server.server_close()  # nothing listens there now
+    call = dial_with(HttpBackend(url=url, callback_base_url="http://x", timeout=1))
+    call.refresh_from_db()
+    assert call.outcome == "dial-error" and "could not be reached" in call.backend_data["error"]
+
+
+def test_a_2xx_without_json_is_still_placed(platform):
+    server = platform(status=202, body=b"accepted")
+    call = dial_with(HttpBackend(url=server.url, callback_base_url="http://x"))
+    call.refresh_from_db()
+    assert call.ended_at is None and call.provider_call_id == ""
+
+
+@pytest.mark.parametrize(("dialer_settings", "message"), [
+    ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
+    ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
+    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
+])
+def test_misconfigured_backends_say_what_is_wrong(settings, dialer_settings, message):
+    settings.LEADS_DIALER = dialer_settings
+    with pytest.raises(ImproperlyConfigured, match=message):
+        get_backend()
