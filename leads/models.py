@@ -66,7 +66,8 @@ class Lead(models.Model):
     # first (exhaust, a new round).
     next_position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # Dial errors in a row (calls that never reached the provider), for the backoff.
-    dial_errors = models.PositiveSmallIntegerField(default=0, editable=False)
+    # A database default too: the import writes leads with COPY, naming its columns.
+    dial_errors = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     # The import that created the lead, for Undo. Not indexed (every index here is
     # paid on every status change; an undo may scan) and not checked by the database
     # (one check per lead at every import's commit); the ORM nulls it on delete.
