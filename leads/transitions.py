@@ -170,6 +170,9 @@ def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | No
 # --- Manual actions (admin, on one lead or a whole filtered selection) -------------
 
 _FRESH_BUDGET = {"status": ContactStatus.CREATED, "attempts": 0}
+# Reset, Reschedule and Move start dialling afresh: a cascade from its first number,
+# the dial-error backoff from one minute.
+_NEW_ROUND = {"next_position": None, "dial_errors": 0}
 
 
 def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
@@ -180,7 +183,7 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
             to_status=LeadStatus.CREATED,
             reason="reset",
             skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))],
-            lead_updates={"next_attempt_at": None},
+            lead_updates={"next_attempt_at": None, **_NEW_ROUND},
             contact_updates=[
                 (
                     ~Q(status=ContactStatus.BLACKLISTED) & ~Q(status=ContactStatus.CREATED, attempts=0),
@@ -235,7 +238,7 @@ def reschedule(
                 SKIP_DO_NOT_CALL,
                 ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
             ],
-            lead_updates={"next_attempt_at": at},
+            lead_updates={"next_attempt_at": at, **_NEW_ROUND},
             contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
             keeps_attempts=~_REVIVABLE,
         ),
@@ -290,7 +293,7 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
                 ("its number is already in that campaign", taken_in_target),
                 ("another selected lead has the same number", taken_by_selection),
             ],
-            lead_updates={"campaign": campaign, "next_attempt_at": None},
+            lead_updates={"campaign": campaign, "next_attempt_at": None, **_NEW_ROUND},
             contact_updates=[
                 (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),
                 (~Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign, **_FRESH_BUDGET}),

@@ -242,6 +242,20 @@ def test_cascade_skips_numbers_without_attempts_and_a_success_ends_the_round():
     assert [n.status for n in numbers(lead)] == ["reached-max-retries", "completed", "rescheduled"]
 
 
+def test_a_reschedule_by_hand_starts_a_new_cascade_round():
+    campaign = make_campaign(max_retries=2, retry_interval=10, secondary_strategy="cascade")
+    lead = make_lead(campaign=campaign, secondaries=["+12125550102", "+12125550103"])
+    start(campaign)
+    [first] = dial(T0)
+    answer(first, "busy", T0)
+    [second] = dial(T0)
+    answer(second, "busy", T0)  # the round would go on with the third number
+    transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=T0 + MINUTE, actor=Actor.system())
+
+    [again] = dial(T0 + MINUTE)
+    assert (first.position, second.position, again.position) == (0, 1, 0)
+
+
 def test_a_lowered_budget_takes_effect_from_the_next_dial():
     campaign = make_campaign(max_retries=3, retry_interval=10)
     lead = make_lead(campaign=campaign)
