@@ -7,10 +7,12 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -391,11 +393,48 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
 
 @admin.register(ExportRecord)
 class ExportRecordAdmin(AuditTrailAdmin):
-    """Every download of leads."""
+    """Every download of leads. An XLSX export's page follows the worker writing it
+    and then offers the file."""
 
-    list_display = ["created_at", "created_by", "file_format", "rows", "filters"]
-    list_filter = ["file_format"]
+    list_display = ["created_at", "created_by", "file_format", "status", "rows", "filters"]
+    list_filter = ["file_format", "status"]
     list_select_related = ["created_by"]
+    fields = ["created_at", "created_by", "file_format", "status", "rows", "filters", "columns", "message"]
+    readonly_fields = fields
+    change_form_template = "admin/leads/exportrecord/change_form.html"
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="leads_exportrecord_download"),
+            path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_view),
+                 name="leads_exportrecord_progress"),
+            *super().get_urls(),
+        ]
+
+    def _record(self, request: HttpRequest, pk: int) -> ExportRecord:
+        record = get_object_or_404(ExportRecord, pk=pk)
+        if not self.has_view_permission(request, record):
+            raise PermissionDenied
+        return record
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = self._record(request, pk)
+        if not request.user.has_perm("leads.export_lead"):
+            raise PermissionDenied
+        if record.status != ExportRecord.Status.DONE or not record.file:
+            self.message_user(request, "This export has no file to download (yet).", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
+        return FileResponse(record.file.open("rb"), as_attachment=True, filename=record.file_name,
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        record = self._record(request, pk)
+        total = record.rows_expected
+        done = record.rows_written
+        working = record.status == ExportRecord.Status.WRITING
+        percent = 100 if not working else (min(99, int(100 * done / total)) if total else 0)
+        return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
+                             "total": total, "percent": percent})
 
 
 @admin.register(StatusChange)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import asdict
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
+from django.test import RequestFactory
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,8 +26,9 @@ from django.utils.text import slugify
 
 from campaigns.models import Campaign
 
-from .exports import STATE_COLUMNS, Columns, Counted, ExportTooLarge, csv_export, default_columns, export_rows, xlsx_file
-from .models import MAX_SECONDARY_NUMBERS, ExportRecord
+from . import exports, tasks
+from .exports import STATE_COLUMNS, Columns, csv_export, default_columns
+from .models import MAX_SECONDARY_NUMBERS, ExportRecord, Lead
 
 PREFIX = "x_"
 
@@ -103,36 +107,32 @@ class LeadExportMixin:
     def _download(self, request, leads, form, filters: str, changelist) -> HttpResponse:
         columns = form.columns()
         fmt = form.cleaned_data["x_format"]
-        limit = settings.LEADS_EXPORT_XLSX_IN_BROWSER_MAX
+        limit = exports.XLSX_MAX_ROWS
         if fmt == "xlsx" and changelist.result_count > limit:
-            # An XLSX file is built whole before it can be sent: past this size the
-            # request would run for minutes. CSV streams any size.
             self.message_user(
                 request,
-                f"{changelist.result_count:,} leads are more than the {limit:,} an XLSX download holds here: "
-                "choose CSV (any size), or run `manage.py export_leads --format xlsx`.",
+                f"{changelist.result_count:,} leads are more than the {limit:,} rows an XLSX sheet holds: "
+                "choose CSV (any size), or filter the list further.",
                 messages.ERROR,
             )
             query = request.GET.copy()
             query.pop("x_download", None)  # back to the picker, choices kept
             return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
-        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
-                                             columns=columns.header())
         name = self._file_name(changelist, fmt)
-
-        def counted(rows: int) -> None:
-            ExportRecord.objects.filter(pk=record.pk).update(rows=rows)
-
+        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
+                                             columns=columns.header(), file_name=name,
+                                             rows_expected=changelist.result_count, options=asdict(columns))
         if fmt == "xlsx":
-            try:
-                handle = xlsx_file(Counted(export_rows(leads, columns), on_done=counted))
-            except ExportTooLarge as problem:
-                record.delete()
-                self.message_user(request, str(problem), messages.ERROR)
-                return HttpResponseRedirect(request.get_full_path())
-            return FileResponse(handle, as_attachment=True, filename=name,
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        content = csv_export(leads, columns, bom=form.cleaned_data["x_bom"], on_done=counted)
+            # An XLSX file is written whole before it can be sent: the task worker
+            # writes it, and its page follows the progress and offers the download.
+            tasks.export_xlsx.enqueue(record.pk)
+            return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
+
+        def finished(rows: int) -> None:
+            ExportRecord.objects.filter(pk=record.pk).update(rows=rows, rows_written=rows,
+                                                             status=ExportRecord.Status.DONE)
+
+        content = csv_export(leads, columns, bom=form.cleaned_data["x_bom"], on_done=finished)
         response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -157,3 +157,16 @@ class LeadExportMixin:
 
 def _first(value):
     return value[-1] if isinstance(value, list) else value
+
+
+def list_queryset(*, user, query: str) -> QuerySet[Lead]:
+    """The leads list's rows, in its order, for ``query`` (the list's address) as
+    ``user`` sees it: for work done after the request, by the task worker."""
+    if user is None:
+        raise PermissionDenied("The person who asked for this export no longer exists.")
+    request = RequestFactory().get(reverse("admin:leads_lead_changelist"), QueryDict(query))
+    request.user = user
+    model_admin = admin.site.get_model_admin(Lead)
+    if not model_admin.has_export_permission(request):
+        raise PermissionDenied("The person who asked for this export may no longer export leads.")
+    return model_admin.get_changelist_instance(request).queryset

@@ -422,9 +422,19 @@ class SavedMapping(models.Model):
         return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"
 
 
+def export_upload_path(record: "ExportRecord", filename: str) -> str:
+    return f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{filename}"
+
+
 class ExportRecord(models.Model):
     """One download of leads: who, when, which list (its filters and search), how
-    many rows, in which format."""
+    many rows, in which format. A CSV streams while it is written; an XLSX is written
+    by the task worker into ``file``, with progress, then downloaded from its page."""
+
+    class Status(models.TextChoices):
+        WRITING = "writing", "Being written"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -432,6 +442,15 @@ class ExportRecord(models.Model):
     filters = models.TextField(blank=True, help_text="The list's filters and search, as in its address.")
     columns = models.JSONField(default=list)
     rows = models.PositiveIntegerField(null=True, blank=True, help_text="Empty until the download has finished.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WRITING)
+    # For exports the worker writes: what to write, how far it got, the result.
+    options = models.JSONField(default=dict, blank=True, help_text="The columns picked, as the export page sent them.")
+    rows_expected = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to=export_upload_path, max_length=300, blank=True)
+    message = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

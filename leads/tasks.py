@@ -1,11 +1,12 @@
-"""Background work of imports: what the wizard hands to the task worker for large
-files. Thin: each task loads its record and calls leads.imports.services."""
+"""Background work: what the import wizard hands to the task worker for large files,
+and XLSX exports. Thin: each task loads its record and calls the services."""
 
 from django.utils import timezone
 from django_tasks import task
 
+from leads import exports
 from leads.imports import services
-from leads.models import ImportRecord
+from leads.models import ExportRecord, ImportRecord
 from leads.transitions import Actor
 
 
@@ -31,3 +32,18 @@ def run_import(record_id: int) -> None:
 @task()
 def undo_import(record_id: int) -> None:
     services.import_undo(record=ImportRecord.objects.get(pk=record_id))
+
+
+@task()
+def export_xlsx(record_id: int) -> None:
+    """Write an XLSX export of exactly the rows its list showed (rebuilt from the list's
+    address, as the person who asked for it sees the list)."""
+    from leads.admin_export import list_queryset
+
+    record = ExportRecord.objects.get(pk=record_id)
+    try:
+        leads = list_queryset(user=record.created_by, query=record.filters)
+        exports.export_xlsx_run(record=record, leads=leads)
+    except Exception as error:
+        exports.export_failed(record=record, message=f"The export stopped: {error}")
+        raise

@@ -103,3 +103,38 @@ def test_operator_filters_the_list_exports_it_and_opens_the_file(signed_in):
     rows = list(csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0][:2] == ["phone_number", "customer_name"]
     assert sorted(row[1] for row in rows[1:]) == ["Done 0", "Done 1"]
+
+
+def test_operator_exports_xlsx_follows_its_progress_and_downloads_it(signed_in, settings):
+    import io
+
+    import openpyxl
+
+    from leads import exports
+    from leads.admin_export import list_queryset
+    from leads.models import ExportRecord
+
+    # A real worker, not the inline one: the export waits in the queue.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    campaign = make_campaign(name="Renewals")
+    for i in range(4):
+        make_lead(campaign=campaign, variables={"customer_name": f"Ana {i}"})
+    page = signed_in
+    page.goto(f"/admin/leads/lead/?campaign={campaign.pk}")
+    page.click("a.export-link")
+    page.get_by_label("XLSX (Excel)").check()
+    page.click("input[value=Download]")
+
+    expect(page.locator("#export-status")).to_have_text("Being written")
+    record = ExportRecord.objects.get()
+    ExportRecord.objects.filter(pk=record.pk).update(rows_written=1)  # the worker is under way
+    expect(page.locator("#export-progress-text")).to_have_text("1 of 4 leads (25%)")
+
+    # What the worker does with the queued task.
+    exports.export_xlsx_run(record=record, leads=list_queryset(user=record.created_by, query=record.filters))
+    expect(page.locator("#export-status")).to_have_text("Done", timeout=10_000)
+    with page.expect_download() as download:
+        page.click("#export-download")
+    assert download.value.suggested_filename.startswith("leads-renewals-") and download.value.suggested_filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    assert sorted(row[1] for row in sheet.iter_rows(min_row=2, values_only=True)) == [f"Ana {i}" for i in range(4)]

@@ -1,17 +1,19 @@
 import csv
 import io
+from dataclasses import asdict
 from datetime import timedelta
 
 import openpyxl
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads import exports, transitions
+from leads import exports, tasks, transitions
 from leads.imports import services as imports
 from leads.models import ExportRecord, Lead
 from leads.tests.factories import make_lead, phone
@@ -37,11 +39,18 @@ def download(client, query: dict | None = None, **choices) -> list[list[str]]:
             "x_secondary_variables": form.initial["x_secondary_variables"], "x_state": form.initial["x_state"]}
     data.update(choices)
     response = client.get(EXPORT, data)
-    assert response.status_code == 200, getattr(response, "context", None) and response.context["form"].errors
-    body = b"".join(response.streaming_content) if response.streaming else response.content
     if data["x_format"] == "xlsx":
+        # The worker writes it (inline in tests); its page then offers the file.
+        assert response.status_code == 302, response.context and response.context["form"].errors
+        record = ExportRecord.objects.latest("pk")
+        assert response["Location"] == reverse("admin:leads_exportrecord_change", args=[record.pk])
+        assert 'id="export-download"' in client.get(response["Location"]).content.decode()
+        response = client.get(reverse("admin:leads_exportrecord_download", args=[record.pk]))
+        body = b"".join(response.streaming_content)
         sheet = openpyxl.load_workbook(io.BytesIO(body)).active
         return [["" if c is None else str(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert response.status_code == 200, getattr(response, "context", None) and response.context["form"].errors
+    body = b"".join(response.streaming_content)
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
@@ -172,14 +181,50 @@ def test_export_needs_the_export_permission(client, django_user_model, campaign)
     assert "export-link" in client.get(LIST).content.decode()
 
 
-def test_a_large_xlsx_download_is_refused_with_a_way_out(admin_client_logged, campaign, settings):
-    settings.LEADS_EXPORT_XLSX_IN_BROWSER_MAX = 2
+def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_client_logged, campaign,
+                                                                          monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)  # Excel's 1,048,575, made small
     for _ in range(3):
         make_lead(campaign=campaign)
     response = admin_client_logged.get(EXPORT, {"x_download": "1", "x_format": "xlsx", "x_secondaries": "0"}, follow=True)
     assert any("choose CSV" in str(m) for m in response.context["messages"])
     assert not ExportRecord.objects.exists()
     assert download(admin_client_logged, x_format="csv")[3]  # CSV still goes, any size
+
+
+def test_an_xlsx_export_reports_its_progress_and_is_recorded(admin_client_logged, campaign):
+    for _ in range(3):
+        make_lead(campaign=campaign)
+    download(admin_client_logged, x_format="xlsx")
+    record = ExportRecord.objects.get()
+    assert (record.status, record.rows, record.rows_expected, record.file_format) == ("done", 3, 3, "xlsx")
+    progress = admin_client_logged.get(reverse("admin:leads_exportrecord_progress", args=[record.pk])).json()
+    assert progress == {"status": "done", "status_display": "Done", "done": 3, "total": 3, "percent": 100}
+
+
+def test_an_xlsx_export_whose_author_lost_the_permission_fails_with_a_reason(client, django_user_model, campaign):
+    user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_lead"), Permission.objects.get(codename="export_lead"),
+                              Permission.objects.get(codename="view_exportrecord"))
+    client.force_login(user)
+    make_lead(campaign=campaign)
+    record = ExportRecord.objects.create(created_by=user, file_format="xlsx", file_name="x.xlsx",
+                                         options=asdict(exports.Columns()))
+    user.user_permissions.remove(Permission.objects.get(codename="export_lead"))
+    with pytest.raises(PermissionDenied):
+        tasks.export_xlsx.call(record.pk)
+    record.refresh_from_db()
+    assert record.status == "failed" and "may no longer export" in record.message
+    page = client.get(reverse("admin:leads_exportrecord_change", args=[record.pk])).content.decode()
+    assert "may no longer export" in page
+    assert client.get(reverse("admin:leads_exportrecord_download", args=[record.pk])).status_code == 403
+
+
+def test_an_export_not_written_yet_has_nothing_to_download(admin_client_logged):
+    record = ExportRecord.objects.create(file_format="xlsx", file_name="x.xlsx")
+    response = admin_client_logged.get(reverse("admin:leads_exportrecord_download", args=[record.pk]), follow=True)
+    assert any("no file to download" in str(m) for m in response.context["messages"])
+    assert admin_client_logged.get(reverse("admin:leads_exportrecord_download", args=[999999])).status_code == 404
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's: elsewhere CSV is written by Python")

@@ -135,9 +135,6 @@ LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPAC
 # progress bar; smaller ones right away.
 LEADS_IMPORT_BACKGROUND_ABOVE = int(os.environ.get("LEADS_IMPORT_BACKGROUND_ABOVE", 256 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# An XLSX download is built whole before it is sent; above this many leads the list's
-# Export offers CSV (streamed, any size) or the export_leads command instead.
-LEADS_EXPORT_XLSX_IN_BROWSER_MAX = int(os.environ.get("LEADS_EXPORT_XLSX_IN_BROWSER_MAX", 100_000))
 
 # Background work goes through Django's tasks API; the database backend needs no
 # extra server (``manage.py db_worker`` runs it). Another backend is a settings change.

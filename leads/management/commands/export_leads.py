@@ -60,8 +60,9 @@ class Command(BaseCommand):
         finally:
             if target is not sys.stdout.buffer:
                 target.close()
-        record.rows = written[0]
-        record.save(update_fields=["rows"])
+        record.rows = record.rows_written = written[0]
+        record.status = ExportRecord.Status.DONE
+        record.save(update_fields=["rows", "rows_written", "status"])
         if options["output"] != "-":
             self.stderr.write(f"Exported {record.rows} leads to {options['output']}.")
 
