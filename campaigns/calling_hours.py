@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db.models import Q
 
@@ -30,28 +30,37 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
-def is_inside(campaign: Campaign, zone: str, now: datetime.datetime) -> bool:
+def _inside(days: tuple[str, ...], start: datetime.time, end: datetime.time, zone: str,
+            now: datetime.datetime) -> bool:
     """``now`` in ``zone`` is on an allowed day, between the start and the end of the
     calling hours (the end minute included: 23:59 means until midnight)."""
     local = now.astimezone(_zone(zone))
     minute = local.time().replace(second=0, microsecond=0)
-    return (
-        DAYS[local.weekday()] in campaign.allowed_days
-        and campaign.allowed_hours_start <= minute <= campaign.allowed_hours_end
-    )
+    return DAYS[local.weekday()] in days and start <= minute <= end
 
 
 def window_filter(campaign: Campaign, now: datetime.datetime) -> Q | None:
     """A filter on leads for "inside the calling window now"; None when no lead can
     be (every zone is outside)."""
-    inside: list[str] = []
-    outside: list[str] = []
-    for name in _zone_names():
-        (inside if is_inside(campaign, name, now) else outside).append(name)
-    # Leads without a zone of their own use the campaign's.
-    (inside if is_inside(campaign, campaign.effective_timezone(), now) else outside).append("")
+    minute = now.astimezone(datetime.UTC).replace(second=0, microsecond=0)
+    inside, outside = _zones_by_window(tuple(campaign.allowed_days), campaign.allowed_hours_start,
+                                       campaign.allowed_hours_end, campaign.effective_timezone(), minute)
     if not inside:
         return None
     if not outside:
         return Q()
     return Q(timezone__in=inside) if len(inside) <= len(outside) else ~Q(timezone__in=outside)
+
+
+@lru_cache(maxsize=256)
+def _zones_by_window(days: tuple[str, ...], start: datetime.time, end: datetime.time, default_zone: str,
+                     minute: datetime.datetime) -> tuple[list[str], list[str]]:
+    """The zones inside and outside the window during ``minute`` (UTC); leads without a
+    zone of their own ("") use ``default_zone``. Campaigns with the same hours share
+    it, and it changes once a minute at most: cached, as a pass asks it per campaign."""
+    inside: list[str] = []
+    outside: list[str] = []
+    for name in _zone_names():
+        (inside if _inside(days, start, end, name, minute) else outside).append(name)
+    (inside if _inside(days, start, end, default_zone, minute) else outside).append("")
+    return inside, outside
