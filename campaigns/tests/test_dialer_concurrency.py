@@ -138,3 +138,36 @@ def test_a_dialer_killed_mid_claim_gives_its_leads_back():
     assert again.wait(30) == 0
     assert Lead.objects.filter(status=LeadStatus.PROCESSING).count() == 5
     assert Call.objects.filter(ended_at__isnull=True).count() == 5
+
+
+def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
+    import threading
+
+    from campaigns import dialer
+    from campaigns.backends import SimulatedBackend
+    from leads import calls
+    from leads.models import CallReport
+    from leads.transitions import Actor, Report
+
+    campaign = make_campaign()
+    bulk_leads(campaign, 1)
+    services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    call = Call.objects.get()
+    barrier, results = threading.Barrier(2), []
+
+    def deliver():
+        barrier.wait()
+        results.append(calls.outcome_receive(call.pk, Report(outcome="busy"), payload={"outcome": "busy"},
+                                             webhook_id="msg-twice", now=call.placed_at, actor=Actor.system()))
+        connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["applied", "repeat"]
+    assert CallReport.objects.filter(call=call).count() == 1
+    assert StatusChange.objects.filter(lead_id=call.lead_id, from_status=LeadStatus.PROCESSING).count() == 1
