@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Keiko", "Liam",
          "María", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Víctor", "Wen", "Yusuf", "Zoë"]
@@ -38,30 +34,6 @@ STATUSES = [("created", 50), ("scheduled", 8), ("rescheduled", 15), ("reached-ma
             ("blacklisted", 2)]
 CAMPAIGNS = 5
 RESET_SIZE = 100_000
-
-
-def setup_django() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
-    os.environ["DEBUG"] = "0"  # no query log: measure what production does
-    import django
-
-    django.setup()
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-        dbname="postgres", autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
 def seed(n: int) -> dict:
@@ -202,8 +174,8 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true", help="Seed again even if the data is there.")
     args = parser.parse_args()
 
-    setup_django()
-    ensure_database()
+    common.setup_django("leadsite_bench")
+    common.ensure_database()
     from django.core.management import call_command
     from django.test import Client
 

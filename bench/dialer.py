@@ -21,39 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
+DATABASE = "leadsite_bench_dialer"
 CAMPAIGNS = 8
 LINES = 50
 
 
-def setup_django() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench_dialer"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
-    os.environ["DEBUG"] = "0"
-    import django
-
-    django.setup()
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
+def prepare() -> None:
     from django.core.management import call_command
 
-    db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
-                         autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    common.ensure_database()
     call_command("migrate", verbosity=0)
 
 
@@ -86,7 +66,7 @@ def seed(leads: int) -> None:
         cursor.execute("VACUUM ANALYZE leads_contact")
 
 
-def claim_times(samples: int = 20) -> list[float]:
+def claim_times(samples: int) -> list[float]:
     from django.utils import timezone
 
     from campaigns import dialer
@@ -107,7 +87,7 @@ def claim_times(samples: int = 20) -> list[float]:
 
 
 def _claimer(seconds: float, queue) -> None:
-    setup_django()
+    common.setup_django(DATABASE)
     from django.utils import timezone
 
     from campaigns import dialer
@@ -153,12 +133,12 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    setup_django()
-    ensure_database()
+    common.setup_django(DATABASE)
+    prepare()
     result: dict = {"database": "postgresql", "lines_per_claim": LINES, "claim_ms": {}, "claims_per_s": []}
     for size in (args.small, args.big):
         seed(size)
-        times = claim_times()
+        times = claim_times(samples=max(1, min(20, size // CAMPAIGNS // LINES)))
         result["claim_ms"][str(size)] = {"median": round(1000 * statistics.median(times), 1),
                                           "p90": round(1000 * sorted(times)[int(len(times) * 0.9)], 1)}
     from django.db import connection

@@ -19,12 +19,9 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
 
 def peak_mb() -> int:
@@ -85,14 +82,7 @@ def main() -> None:
     parser.add_argument("--no-xlsx", action="store_true")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
-    os.environ["DEBUG"] = "0"
-    import django
-
-    django.setup()
+    common.setup_django("leadsite_bench")
     from leads.exports import csv_export, default_columns, export_rows, xlsx_file
     from leads.models import Lead
 

@@ -23,13 +23,11 @@ import json
 import os
 import random
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "María", "Zoë"]
 LAST = ["Abbott", "Becker", "García", "Hughes", "Ivanova", "Müller", "Nakamura", "O'Brien", "Patel", "Rossi"]
@@ -39,29 +37,11 @@ HEADER = ["phone_number", "customer_name", "company", "city", "appointment_type"
 
 
 def setup_django() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadsite_bench_import"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsite.settings.dev")
-    os.environ["DEBUG"] = "0"
     os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="leadsite-bench-media-"))
     # A million realistic rows are ~95 MB, over the default 50 MB limit: raise it, as
     # an operator who imports such files would.
     os.environ.setdefault("LEADS_IMPORT_MAX_BYTES", str(500 * 1024 * 1024))
-    import django
-
-    django.setup()
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-                         dbname="postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    common.setup_django("leadsite_bench_import")
 
 
 def rows(n: int, seed: int = 1):
@@ -166,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_django()
-    ensure_database()
+    common.ensure_database()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

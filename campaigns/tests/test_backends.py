@@ -2,7 +2,6 @@
 this process (the voice-AI platform's side), and backend settings."""
 
 import http.server
-import json
 import threading
 import time
 

@@ -5,7 +5,6 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db.models import Sum
 
 from campaigns import dialer, services
 from campaigns.backends import DEFAULT_ODDS, SimulatedBackend
