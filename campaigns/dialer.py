@@ -60,7 +60,10 @@ def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = 
     now = now or timezone.now()
     backend = backend or get_backend()
     report = PassReport()
-    close_finished_calls(backend, now=now, report=report)
+    try:
+        close_finished_calls(backend, now=now, report=report)
+    except DatabaseError:
+        logger.exception("dialer pass could not close finished calls")  # the next pass tries again
     for campaign in Campaign.objects.filter(status=Campaign.Status.IN_PROGRESS).select_related("assistant"):
         try:
             report.promoted += promote_due(campaign, now=now)

@@ -1,3 +1,4 @@
+import io
 import os
 import subprocess
 import sys
@@ -5,10 +6,14 @@ import sys
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 
+from campaigns import services
 from campaigns.models import Assistant, Campaign
-from leads.models import Lead, LeadStatus, StatusChange
+from campaigns.tests.factories import make_campaign
+from leads.models import Call, Lead, LeadStatus, StatusChange
+from leads.tests.factories import make_lead
 
 
 @pytest.mark.django_db
@@ -75,3 +80,28 @@ def test_production_refuses_to_start_without_its_secrets(env, message):
     result = run_check_deploy(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.django_db
+def test_run_dialer_once_dials_and_says_what_it_did(settings):
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "BACKEND": "simulated"}
+    campaign = make_campaign(max_calls_in_parallel=2)
+    for _ in range(3):
+        make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    out = io.StringIO()
+    call_command("run_dialer", "--once", stdout=out)
+    assert "placed 2" in out.getvalue()
+    assert Call.objects.filter(ended_at__isnull=True).count() == 2
+
+
+@pytest.mark.parametrize("interval", ["0", "-1", "5000"])
+def test_run_dialer_refuses_a_bad_interval(interval):
+    with pytest.raises(CommandError, match="--interval"):
+        call_command("run_dialer", "--interval", interval)
+
+
+def test_run_dialer_refuses_an_unknown_backend(settings):
+    settings.LEADS_DIALER = {"BACKEND": "smoke-signals"}
+    with pytest.raises(ImproperlyConfigured, match="simulated' or 'http"):
+        call_command("run_dialer", "--once")

@@ -6,13 +6,17 @@ hours, places their calls and completes the campaign when nothing is left. Sever
 may run against one PostgreSQL database; on SQLite, run one.
 """
 
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 
 from campaigns import dialer
 from campaigns.backends import get_backend
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -38,8 +42,18 @@ class Command(BaseCommand):
             self.stderr.write(f"Dialer running with the {backend.name} backend, a pass every {interval:g} s. Ctrl-C stops it.")
         while True:
             started = time.monotonic()
-            report = dialer.run_pass(backend=backend)
-            if once or report.placed or report.resolved or report.lost or report.dial_errors or report.completed_campaigns:
+            try:
+                report = dialer.run_pass(backend=backend)
+            except DatabaseError as error:
+                # The database restarted or went away for a moment: a long-running
+                # dialer waits for the next pass with a fresh connection.
+                if once:
+                    raise CommandError(f"The dialer pass failed: {error}") from None
+                logger.exception("dialer pass failed")
+                connection.close()
+                report = None
+            if report and (once or report.placed or report.resolved or report.lost or report.dial_errors
+                           or report.completed_campaigns):
                 self.stdout.write(
                     f"placed {report.placed}, outcomes {report.resolved}, lost {report.lost}, "
                     f"dial errors {report.dial_errors}, promoted {report.promoted}, "
