@@ -92,13 +92,14 @@ def main() -> None:
     edge = Lead.objects.order_by("-id").values_list("id", flat=True)[args.rows - 1]
     leads = Lead.objects.filter(id__gte=edge).order_by("-id")
     columns = default_columns(leads)
-    result: dict = {"database": "postgresql", "rows": args.rows, "columns": len(columns.header()),
+    header = columns.header()
+    result: dict = {"database": "postgresql", "rows": args.rows, "columns": len(header),
                     "memory_before_mb": peak_mb()}
 
     started = time.perf_counter()
     size = 0
     with open(os.devnull, "wb") as sink:
-        for block in csv_export(leads, columns):
+        for block in csv_export(leads, header):
             size += len(block)
             sink.write(block)
     seconds = time.perf_counter() - started
@@ -107,7 +108,7 @@ def main() -> None:
 
     if not args.no_xlsx:
         started = time.perf_counter()
-        handle = xlsx_file(export_rows(leads[: min(args.rows, 1_048_575)], columns))
+        handle = xlsx_file(export_rows(leads[: min(args.rows, 1_048_575)], header))
         seconds = time.perf_counter() - started
         handle.seek(0, os.SEEK_END)
         n = min(args.rows, 1_048_575)

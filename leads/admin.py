@@ -267,7 +267,7 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         can_import = request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
-        context = {"can_import": can_import, "can_export": self.has_export_permission(request)}
+        context = {"can_import": can_import}
         return super().changelist_view(request, {**(extra_context or {}), **context})
 
     def get_actions(self, request):

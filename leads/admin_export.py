@@ -1,130 +1,121 @@
-"""The leads list's Export: exactly the rows the list shows, with its filters, search
-and order, in the columns the operator picks.
+"""The leads list's Export, on django-import-export's: its Export button, its page
+(format, and the columns to include, from ``leads.resources.LeadResource``), its
+formats. Exactly the rows the list shows, with its filters, search and order.
 
-The export page's address is the list's address under export/; its own fields start
-with x_ so they never reach the list's filters.
+Which path writes the file depends on its size: CSV is always streamed (on
+PostgreSQL by the database itself), whatever the selection; XLSX up to
+LEADS_EXPORT_IN_MEMORY_MAX leads goes through django-import-export's own in-memory
+export, and beyond that the task worker writes it, with a progress bar, up to
+Excel's row limit. The in-memory path is never reached by a large selection.
 """
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import asdict
 
 from django import forms
-from django.contrib import messages
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
-from django.test import RequestFactory
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import SelectableFieldsExportForm
 
 from campaigns.models import Campaign
 
 from . import exports, tasks
-from .exports import STATE_COLUMNS, Columns, csv_export, default_columns
-from .models import MAX_SECONDARY_NUMBERS, ExportRecord, Lead
-
-PREFIX = "x_"
-
-
-class ExportForm(forms.Form):
-    x_format = forms.ChoiceField(label="Format", choices=[("csv", "CSV (any size)"), ("xlsx", "XLSX (Excel)")],
-                                 initial="csv", widget=forms.RadioSelect)
-    x_bom = forms.BooleanField(label="CSV for Excel (UTF-8 with BOM)", required=False)
-    x_variables = forms.MultipleChoiceField(label="Variables", required=False, widget=forms.CheckboxSelectMultiple)
-    x_secondaries = forms.IntegerField(label="Secondary numbers", min_value=0, max_value=MAX_SECONDARY_NUMBERS)
-    x_secondary_variables = forms.MultipleChoiceField(label="Their own values", required=False,
-                                                      widget=forms.CheckboxSelectMultiple)
-    x_timezone = forms.BooleanField(label="Time zone", required=False)
-    x_state = forms.MultipleChoiceField(label="Status and history", required=False, widget=forms.CheckboxSelectMultiple,
-                                        choices=[(c, c) for c in STATE_COLUMNS])
-    x_download = forms.CharField(widget=forms.HiddenInput, initial="1")
-
-    def __init__(self, *args, defaults: Columns, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["x_variables"].choices = [(v, v) for v in defaults.variables]
-        self.fields["x_secondary_variables"].choices = [(v, v) for v in defaults.secondary_variables]
-        self.initial.update({
-            "x_variables": defaults.variables, "x_secondaries": defaults.secondaries,
-            "x_secondary_variables": defaults.secondary_variables, "x_timezone": True, "x_state": STATE_COLUMNS,
-        })
-
-    def columns(self) -> Columns:
-        data = self.cleaned_data
-        return Columns(variables=data["x_variables"], secondaries=data["x_secondaries"],
-                       secondary_variables=data["x_secondary_variables"], timezone=data["x_timezone"],
-                       state=[c for c in STATE_COLUMNS if c in data["x_state"]])
+from .exports import csv_export, default_columns
+from .models import ExportRecord, Lead
+from .resources import lead_resource
 
 
-class LeadExportMixin:
-    """Adds export/ to the leads admin."""
+class LeadExportForm(SelectableFieldsExportForm):
+    """django-import-export's export form, with the choice of a CSV for Excel."""
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path("export/", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
-            *super().get_urls(),
-        ]
+    bom = forms.BooleanField(label="CSV for Excel (UTF-8 with BOM)", required=False)
+
+
+class LeadExportMixin(ExportMixin):
+    """django-import-export's Export on the leads list, routed by size (see the module)."""
+
+    export_formats = [CSV, XLSX]
+    export_form_class = LeadExportForm
+    export_template_name = "admin/leads/lead/export.html"
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.export_lead")
 
-    def _list_request(self, request: HttpRequest) -> HttpRequest:
-        """The request as the list would see it: without the export page's own fields."""
-        list_request = copy.copy(request)
-        query = request.GET.copy()
-        for key in [k for k in query if k.startswith(PREFIX)]:
-            del query[key]
-        list_request.GET = query
-        return list_request
+    def _changelist(self, request: HttpRequest):
+        """The list as it shows for this request (kept for the request: the form, the
+        resource and the export all read it)."""
+        if not hasattr(request, "_leads_changelist"):
+            request._leads_changelist = self.get_changelist_instance(request)
+        return request._leads_changelist
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def get_export_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
+        return self._changelist(request).queryset
+
+    def get_export_resource_classes(self, request: HttpRequest):
+        if not hasattr(request, "_leads_resource"):
+            request._leads_resource = lead_resource(default_columns(self.get_export_queryset(request)))
+        return [request._leads_resource]
+
+    def get_export_filename(self, request, queryset, file_format) -> str:
+        return self._file_name(self._changelist(request), file_format.get_extension())
+
+    def export_action(self, request: HttpRequest) -> HttpResponse:
         if not self.has_export_permission(request):
             raise PermissionDenied
-        list_request = self._list_request(request)
         try:
-            changelist = self.get_changelist_instance(list_request)
+            changelist = self._changelist(request)
         except IncorrectLookupParameters:
             # What the list itself does with filters it cannot apply.
             return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?e=1")
-        # Exactly what the list shows, in its order: its own queryset.
-        leads = changelist.queryset
-        form = ExportForm(request.GET if "x_download" in request.GET else None, defaults=default_columns(leads))
-        if form.is_bound and form.is_valid():
-            return self._download(request, leads, form, list_request.GET.urlencode(), changelist)
-        context = {
-            **self.admin_site.each_context(request), "title": "Export leads", "opts": self.opts, "form": form,
-            "count": changelist.result_count, "filters": list_request.GET.urlencode(),
-        }
-        return TemplateResponse(request, "admin/leads/lead/export.html", context)
+        formats = self.get_export_formats()
+        form = self.get_export_form_class()(formats, self.get_export_resource_classes(request),
+                                            data=request.POST or None)
+        if form.is_valid():
+            file_format = formats[int(form.cleaned_data["format"])]()
+            picked = form.get_selected_resource_export_fields()
+            header = [name for name in form.get_selected_resource()().get_export_order() if name in picked]
+            response = self._export(request, changelist, file_format, header, form)
+            if response is not None:
+                return response
+        context = self.init_request_context_data(request, form)
+        context.update(count=changelist.result_count, filters=request.GET.urlencode(),
+                       export_url=request.get_full_path())
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.export_template_name], context)
 
-    def _download(self, request, leads, form, filters: str, changelist) -> HttpResponse:
-        columns = form.columns()
-        fmt = form.cleaned_data["x_format"]
-        limit = exports.XLSX_MAX_ROWS
-        if fmt == "xlsx" and changelist.result_count > limit:
-            self.message_user(
-                request,
-                f"{changelist.result_count:,} leads are more than the {limit:,} rows an XLSX sheet holds: "
-                "choose CSV (any size), or filter the list further.",
-                messages.ERROR,
-            )
-            query = request.GET.copy()
-            query.pop("x_download", None)  # back to the picker, choices kept
-            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
-        name = self._file_name(changelist, fmt)
-        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=filters,
-                                             columns=columns.header(), file_name=name,
-                                             rows_expected=changelist.result_count, options=asdict(columns))
+    def _export(self, request, changelist, file_format, header: list[str], form) -> HttpResponse | None:
+        """The file, or where to follow it; None (with a message) to show the form again."""
+        leads = changelist.queryset
+        count = changelist.result_count
+        fmt = file_format.get_extension()
+        if fmt == "xlsx" and count > exports.XLSX_MAX_ROWS:
+            self.message_user(request, f"{count:,} leads are more than the {exports.XLSX_MAX_ROWS:,} rows an XLSX "
+                              "sheet holds: choose CSV (any size), or filter the list further.", messages.ERROR)
+            return None
+        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=request.GET.urlencode(),
+                                             columns=header, file_name=self.get_export_filename(request, leads,
+                                                                                                file_format),
+                                             rows_expected=count)
+        if fmt == "xlsx" and count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
+            response = self._do_file_export(file_format, request, leads, export_form=form)
+            ExportRecord.objects.filter(pk=record.pk).update(rows=count, rows_written=count,
+                                                             status=ExportRecord.Status.DONE)
+            return response
         if fmt == "xlsx":
-            # An XLSX file is written whole before it can be sent: the task worker
-            # writes it, and its page follows the progress and offers the download.
+            # Too large to build in a request: the task worker writes it, and its page
+            # follows the progress and then offers the download.
             tasks.export_xlsx.enqueue(record.pk)
             return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
 
@@ -132,9 +123,9 @@ class LeadExportMixin:
             ExportRecord.objects.filter(pk=record.pk).update(rows=rows, rows_written=rows,
                                                              status=ExportRecord.Status.DONE)
 
-        content = csv_export(leads, columns, bom=form.cleaned_data["x_bom"], on_done=finished)
+        content = csv_export(leads, header, bom=form.cleaned_data["bom"], on_done=finished)
         response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Disposition"] = f'attachment; filename="{record.file_name}"'
         return response
 
     @staticmethod

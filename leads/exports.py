@@ -11,6 +11,7 @@ and Python writes the cells.
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,33 @@ def default_columns(leads: QuerySet[Lead]) -> Columns:
     # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
     return Columns(variables=declared + sorted(extra - set(declared)),
                    secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary_names))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What one export column holds: a number's phone or one of its values (position 0
+    is the primary), the lead's time zone, or one of STATE_COLUMNS."""
+
+    kind: str  # "phone", "variable", "timezone" or a state column
+    position: int = 0
+    name: str = ""
+
+
+_SECONDARY_PHONE = re.compile(r"secondary_phone_([0-9]+)")
+_SECONDARY_VARIABLE = re.compile(r"secondary_([0-9]+)_(\w+)")
+
+
+def cell_of(column: str) -> Cell:
+    """A column by its header name, read as the import reads it."""
+    if column == "phone_number":
+        return Cell("phone")
+    if match := _SECONDARY_PHONE.fullmatch(column):
+        return Cell("phone", int(match[1]))
+    if match := _SECONDARY_VARIABLE.fullmatch(column):
+        return Cell("variable", int(match[1]), match[2])
+    if column == "timezone" or column in STATE_COLUMNS:
+        return Cell(column)
+    return Cell("variable", 0, column)
 
 
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -141,23 +169,23 @@ def _with_numbers(leads: QuerySet[Lead]) -> Iterator[tuple]:
             yield (*row, by_lead.get(row[0], []))
 
 
-def export_rows(leads: QuerySet[Lead], columns: Columns) -> Iterator[list[str]]:
-    """The header, then one row per lead, in the queryset's order."""
-    yield columns.header()
+def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]:
+    """The header, then one row per lead with those columns, in the queryset's order."""
+    yield list(header)
     _text = _texter(timezone.get_current_timezone())
-    secondaries = range(1, columns.secondaries + 1)
+    cells = [cell_of(column) for column in header]
     for pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
-        phone, values = contacts[0] if contacts else ("", {})
-        row = [phone, *(_text(values.get(name)) for name in columns.variables)]
-        for n in secondaries:
-            sphone, svalues = contacts[n] if n < len(contacts) else ("", {})
-            row.append(sphone)
-            row.extend(_text(svalues.get(name)) for name in columns.secondary_variables)
-        if columns.timezone:
-            row.append(tz)
-        state = {"status": status, "attempts": attempts, "last_outcome": outcome, "last_attempt_at": last_at,
-                 "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
-        row.extend(_text(state[name]) for name in columns.state)
+        state = {"timezone": tz, "status": status, "attempts": attempts, "last_outcome": outcome,
+                 "last_attempt_at": last_at, "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
+        row = []
+        for cell in cells:
+            if cell.kind == "phone":
+                row.append(contacts[cell.position][0] if cell.position < len(contacts) else "")
+            elif cell.kind == "variable":
+                values = contacts[cell.position][1] if cell.position < len(contacts) else {}
+                row.append(_text(values.get(cell.name)))
+            else:
+                row.append(_text(state[cell.kind]))
         yield [neutralise(cell) for cell in row]
 
 
@@ -194,25 +222,25 @@ def csv_lines(rows: Iterable[list[str]], *, bom: bool = False, line_end: str = "
         yield writer.writerow(row).encode("utf-8")
 
 
-def csv_export(leads: QuerySet[Lead], columns: Columns, *, bom: bool = False,
+def csv_export(leads: QuerySet[Lead], header: list[str], *, bom: bool = False,
                on_done: Callable[[int], object] | None = None) -> Iterator[bytes]:
     """The export as encoded CSV, header first; ``on_done`` gets the number of leads
     written once they all are."""
     if connection.vendor == "postgresql":
-        return _copy_csv(leads, columns, bom=bom, on_done=on_done)
-    return csv_lines(Counted(export_rows(leads, columns), on_done=on_done), bom=bom)
+        return _copy_csv(leads, header, bom=bom, on_done=on_done)
+    return csv_lines(Counted(export_rows(leads, header), on_done=on_done), bom=bom)
 
 
 COPY_BLOCK = 256 * 1024
 
 
-def _copy_csv(leads: QuerySet[Lead], columns: Columns, *, bom: bool, on_done) -> Iterator[bytes]:
+def _copy_csv(leads: QuerySet[Lead], header: list[str], *, bom: bool, on_done) -> Iterator[bytes]:
     """PostgreSQL writes the rows (``COPY … TO STDOUT``), handed on in blocks of about
     COPY_BLOCK bytes. Dates are written in the current time zone, as the Python path
     writes them: the session's zone is set for this transaction only."""
-    sql, params = _copy_select(leads, columns)
+    sql, params = _copy_select(leads, header)
     # COPY ends lines with \n (and quotes any cell holding \r or \n): the header too.
-    block = bytearray().join(csv_lines([columns.header()], bom=bom, line_end="\n"))
+    block = bytearray().join(csv_lines([header], bom=bom, line_end="\n"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
                        [timezone.get_current_timezone_name()])
@@ -244,7 +272,7 @@ _NEUTRALISE_SQL = (
 _DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
 
 
-def _copy_select(leads: QuerySet[Lead], columns: Columns) -> tuple[str, list]:
+def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     """One SELECT giving the export's cells, in the queryset's order.
 
     Three levels: the leads query with its filters, ORDER BY and each lead's numbers
@@ -255,34 +283,32 @@ def _copy_select(leads: QuerySet[Lead], columns: Columns) -> tuple[str, list]:
     if not leads.ordered:
         leads = leads.order_by("-pk")
     inner = leads.prefetch_related(None).annotate(x_numbers=_numbers()).values(
-        x_tz=F("timezone"), x_status=F("status"), x_attempts=F("attempts"), x_outcome=F("last_outcome"),
-        x_last=F("last_attempt_at"), x_next=F("next_attempt_at"), x_campaign=F("campaign__name"),
-        x_created=F("created_at"), x_all=F("x_numbers"),
+        x_timezone=F("timezone"), x_status=F("status"), x_attempts=F("attempts"), x_last_outcome=F("last_outcome"),
+        x_last_attempt_at=F("last_attempt_at"), x_next_attempt_at=F("next_attempt_at"),
+        x_campaign=F("campaign__name"), x_created_at=F("created_at"), x_all=F("x_numbers"),
     )
     inner_sql, inner_params = inner.query.sql_with_params()
     raw: list[str] = []
     cells: list[str] = []
-
-    def number(position: int, names: list[str]) -> None:
-        raw.append(f"l.x_all->{position}->>'p'")
-        cells.append(f"r.c{len(raw) - 1}")
-        for name in names:
-            raw.append(f"l.x_all->{position}->'v'->>{_sql_text(name)}")
-            cells.append(_NEUTRALISE_SQL.format(f"r.c{len(raw) - 1}"))
-
-    number(0, columns.variables)
-    for position in range(1, columns.secondaries + 1):
-        number(position, columns.secondary_variables)
-    raw.extend(["l.x_tz", "l.x_status", "l.x_attempts", "l.x_outcome", "l.x_last", "l.x_next", "l.x_campaign", "l.x_created"])
-    first = len(raw) - 8
-    tz, status, attempts, outcome, last, next_, campaign, created = (f"r.c{first + i}" for i in range(8))
-    if columns.timezone:
-        cells.append(_NEUTRALISE_SQL.format(tz))
-    state = {"status": status, "attempts": attempts, "last_outcome": f"NULLIF({outcome}, '')",
-             "last_attempt_at": _DATE_SQL.format(last), "next_attempt_at": _DATE_SQL.format(next_),
-             "campaign": _NEUTRALISE_SQL.format(campaign), "created_at": _DATE_SQL.format(created)}
-    cells.extend(state[name] for name in columns.state)
-    middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw))
+    for index, cell in enumerate(cell_of(column) for column in header):
+        value = f"r.c{index}"
+        if cell.kind == "phone":
+            raw.append(f"l.x_all->{cell.position}->>'p'")
+            cells.append(value)  # E.164 by a database constraint: nothing to neutralise
+        elif cell.kind == "variable":
+            raw.append(f"l.x_all->{cell.position}->'v'->>{_sql_text(cell.name)}")
+            cells.append(_NEUTRALISE_SQL.format(value))
+        else:
+            raw.append(f"l.x_{cell.kind}")
+            if cell.kind in ("last_attempt_at", "next_attempt_at", "created_at"):
+                cells.append(_DATE_SQL.format(value))
+            elif cell.kind in ("timezone", "campaign"):
+                cells.append(_NEUTRALISE_SQL.format(value))
+            elif cell.kind == "attempts":
+                cells.append(value)
+            else:
+                cells.append(f"NULLIF({value}, '')")
+    middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw)) or "NULL AS c0"
     # Variable names are written as SQL literals, so the only parameters are the
     # leads query's own; '%' in them is doubled for the driver's placeholder syntax.
     middle = middle.replace("%", "%%")
@@ -320,14 +346,12 @@ def xlsx_file(rows: Iterable[list[str]]):
 def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
     """Write an XLSX export the export page queued (the task worker runs this): the
     record's columns, progress as it goes, then the file on the record."""
-    columns = Columns(**record.options)
-
     def progress(written: int) -> None:
         ExportRecord.objects.filter(pk=record.pk).update(rows_written=written, progress_at=timezone.now())
 
     try:
         with tempfile.TemporaryFile() as handle:
-            written = xlsx_write(export_rows(leads, columns), handle, progress=progress)
+            written = xlsx_write(export_rows(leads, record.columns), handle, progress=progress)
             handle.seek(0)
             record.file.save(record.file_name, File(handle), save=False)
     except ExportTooLarge as problem:

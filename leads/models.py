@@ -443,8 +443,7 @@ class ExportRecord(models.Model):
     columns = models.JSONField(default=list)
     rows = models.PositiveIntegerField(null=True, blank=True, help_text="Empty until the download has finished.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.WRITING)
-    # For exports the worker writes: what to write, how far it got, the result.
-    options = models.JSONField(default=dict, blank=True, help_text="The columns picked, as the export page sent them.")
+    # For exports the worker writes (``columns`` says what): how far it got, the result.
     rows_expected = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
     progress_at = models.DateTimeField(null=True, blank=True)

@@ -28,11 +28,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='exportrecord',
-            name='options',
-            field=models.JSONField(blank=True, default=dict, help_text='The columns picked, as the export page sent them.'),
-        ),
-        migrations.AddField(
-            model_name='exportrecord',
             name='progress_at',
             field=models.DateTimeField(blank=True, null=True),
         ),

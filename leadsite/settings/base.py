@@ -182,3 +182,6 @@ LEADS_DIALER = {
 }
 # Largest outcome webhook body accepted.
 LEADS_WEBHOOK_MAX_BYTES = 64 * 1024
+# An XLSX export of at most this many leads is built in the request, by
+# django-import-export's own export; a larger one by the task worker.
+LEADS_EXPORT_IN_MEMORY_MAX = int(os.environ.get("LEADS_EXPORT_IN_MEMORY_MAX", 5000))

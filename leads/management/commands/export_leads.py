@@ -39,18 +39,18 @@ class Command(BaseCommand):
             leads = filter_leads(params).order_by("-id")
         except FilterProblem as problem:
             raise CommandError(str(problem)) from None
-        columns = default_columns(leads)
+        header = default_columns(leads).header()
         written: list[int] = []
         if options["format"] == "xlsx":
             try:
-                content = xlsx_file(Counted(export_rows(leads, columns), on_done=written.append))
+                content = xlsx_file(Counted(export_rows(leads, header), on_done=written.append))
             except ExportTooLarge as problem:
                 raise CommandError(str(problem)) from None
             chunks = iter(lambda: content.read(1024 * 1024), b"")
         else:
-            chunks = csv_export(leads, columns, bom=options["bom"], on_done=written.append)
+            chunks = csv_export(leads, header, bom=options["bom"], on_done=written.append)
         record = ExportRecord.objects.create(file_format=options["format"], filters=params.urlencode(),
-                                             columns=columns.header())
+                                             columns=header)
         target = sys.stdout.buffer if options["output"] == "-" else open(options["output"], "wb")
         try:
             for chunk in chunks:

@@ -1,0 +1,44 @@
+"""The leads export as a django-import-export resource.
+
+Its fields are the export's columns (the layout the import reads: the primary
+number, variables, secondary numbers and their values, the time zone, status and
+history), worked out for the selection being exported. django-import-export's
+Export page offers them for the operator to pick, with its formats. Rows come from
+``leads.exports``, the same cells the streamed CSV and the worker's XLSX hold, so a
+file never depends on which path wrote it.
+"""
+
+from __future__ import annotations
+
+import tablib
+from import_export import fields, resources
+
+from .exports import Columns, export_rows
+from .models import Lead
+
+
+class LeadResource(resources.ModelResource):
+    """Columns are declared per selection by ``lead_resource``."""
+
+    class Meta:
+        model = Lead
+        fields: tuple[str, ...] = ()
+
+    def export(self, queryset=None, **kwargs) -> tablib.Dataset:
+        """django-import-export's in-memory export (the Export page uses it only for
+        small selections), with the picked columns in the resource's order."""
+        picked = kwargs.get("export_fields")
+        header = [name for name in self.get_export_order() if not picked or name in picked]
+        rows = export_rows(queryset if queryset is not None else Lead.objects.all(), header)
+        dataset = tablib.Dataset(headers=next(rows))
+        for row in rows:
+            dataset.append(row)
+        return dataset
+
+
+def lead_resource(columns: Columns) -> type[LeadResource]:
+    """A LeadResource class whose fields are ``columns``, in their order."""
+    header = columns.header()
+    declared = {name: fields.Field(attribute=None, column_name=name, readonly=True) for name in header}
+    meta = type("Meta", (), {"model": Lead, "fields": tuple(header), "export_order": tuple(header)})
+    return type("LeadResource", (LeadResource,), {**declared, "Meta": meta, "__module__": __name__})
