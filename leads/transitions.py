@@ -12,6 +12,10 @@ number of statements whatever its size:
    their numbers right (contact states, the attempt total).
 
 A lead in Processing is never moved by hand: every manual action skips it.
+
+The dialer's own moves (a claim, an outcome, a dial error, leads left without a
+number) work on the few rows it has locked, by the rules of ``leads.dialing``, and
+write their audit rows the same way.
 """
 
 from __future__ import annotations
