@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
 
@@ -31,4 +32,36 @@ class AuditTrailAdmin(ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class _LatestFormSet(BaseInlineFormSet):
+    latest = 20
+
+    def get_queryset(self):
+        # Django's inline formsets cannot be given a sliced queryset (they filter
+        # it by the parent object afterwards); slice once they have.
+        return super().get_queryset()[: self.latest]
+
+
+class HistoryInline(admin.TabularInline):
+    """A read-only inline of an object's latest history rows (calls, status changes)
+    with a link to all of them in their own list: a page shows a bounded number of
+    rows, whatever the history. ``full_list`` names that list's URL and the
+    parameter that filters it by the parent."""
+
+    template = "admin/history_inline.html"
+    extra = 0
+    can_delete = False
+    latest = 20
+    full_list: tuple[str, str] = ("", "")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["formset"] = type("LatestFormSet", (_LatestFormSet,), {"latest": self.latest})
+        return super().get_formset(request, obj, **kwargs)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.admin_base import AuditTrailAdmin, ModelAdmin
+from campaigns.admin_base import AuditTrailAdmin, HistoryInline, ModelAdmin
 from campaigns.models import Campaign
 
 from . import services, transitions
@@ -200,20 +200,14 @@ class SecondaryNumberInline(admin.TabularInline):
         return contact.last_outcome if contact.pk else ""
 
 
-class StatusHistoryInline(admin.TabularInline):
+class StatusHistoryInline(HistoryInline):
     model = StatusChange
     fields = ["changed_at", "from_status", "to_status", "source", "actor", "reason"]
     readonly_fields = fields
     ordering = ["-changed_at", "-id"]
-    verbose_name_plural = "Status history"
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    latest = 50
+    verbose_name_plural = "Status history (the latest 50)"
+    full_list = ("admin:leads_statuschange_changelist", "q")  # its search finds a lead by id
 
 
 @admin.register(Lead)

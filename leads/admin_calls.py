@@ -5,11 +5,10 @@ Read-only: calls are written by the dialer and the outcome webhook."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from campaigns.admin_base import AuditTrailAdmin
+from campaigns.admin_base import AuditTrailAdmin, HistoryInline
 
 from .changelist import EstimatingPaginator
 from .models import Call, CallReport
@@ -84,31 +83,17 @@ class CallAdmin(AuditTrailAdmin):
                            call.recording_url)
 
 
-class LatestCallsFormSet(BaseInlineFormSet):
-    def get_queryset(self):
-        # A lead's page shows a bounded number of calls, whatever its history.
-        return super().get_queryset()[:LATEST_ON_LEAD_PAGE]
-
-
-class CallHistoryInline(admin.TabularInline):
-    """The lead's latest calls; a link above them opens all of them in the calls list."""
+class CallHistoryInline(HistoryInline):
+    """The lead's latest calls, linked to all of them in the calls list."""
 
     model = Call
-    formset = LatestCallsFormSet
     fields = ["placed_at", "phone", "attempt", "outcome", "duration_seconds", "goal_achieved", "summary", "ended_at",
               "details"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-placed_at"]
+    latest = LATEST_ON_LEAD_PAGE
     verbose_name_plural = f"Calls (the latest {LATEST_ON_LEAD_PAGE})"
-    template = "admin/leads/lead/call_history.html"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    full_list = ("admin:leads_call_changelist", "lead")
 
     @admin.display(description="")
     def details(self, call: Call) -> str:

@@ -79,3 +79,20 @@ def test_the_lead_page_shows_its_latest_calls_and_links_to_all(admin_client_logg
     page = response.content.decode()
     assert "Booked." in page  # the newest call is among them
     assert f"{CALLS}?lead={lead.pk}" in page
+    assert reverse("admin:leads_statuschange_changelist") + f"?q={lead.pk}" in page
+
+
+def test_the_lead_page_shows_the_latest_status_changes_only(admin_client_logged, dialled):
+    from django.utils import timezone
+
+    from leads.models import StatusChange
+
+    _, leads = dialled
+    lead = leads[1]
+    StatusChange.objects.bulk_create(
+        StatusChange(lead=lead, from_status="created", to_status="created", changed_at=timezone.now(), source="system")
+        for _ in range(60)
+    )
+    response = admin_client_logged.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    history = response.context["inline_admin_formsets"][2].formset
+    assert len(history.forms) == 50 and StatusChange.objects.filter(lead=lead).count() > 60
