@@ -3,13 +3,14 @@ reports, the lead's latest calls; malformed addresses never a 500."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import dialer, services
 from campaigns.backends import SimulatedBackend
 from campaigns.tests.factories import make_campaign
 from leads import calls
 from leads.admin_calls import LATEST_ON_LEAD_PAGE
-from leads.models import Call
+from leads.models import Call, StatusChange
 from leads.tests.factories import make_lead
 from leads.transitions import Actor, Report
 
@@ -83,10 +84,6 @@ def test_the_lead_page_shows_its_latest_calls_and_links_to_all(admin_client_logg
 
 
 def test_the_lead_page_shows_the_latest_status_changes_only(admin_client_logged, dialled):
-    from django.utils import timezone
-
-    from leads.models import StatusChange
-
     _, leads = dialled
     lead = leads[1]
     StatusChange.objects.bulk_create(
