@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from campaigns.models import Campaign
 
-from .models import CallOutcome, ContactStatus
+from .models import CallOutcome, ContactStatus, LeadStatus
 
 # Number states that rule a number out for good (until a manual action).
 _SPENT = frozenset({ContactStatus.BLACKLISTED, ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMPLETED})
@@ -47,7 +47,7 @@ def number_to_dial(numbers: Sequence[NumberState], budget: int, next_position: i
 class NextStep:
     """Where a lead goes after an unsuccessful attempt."""
 
-    status: str  # "scheduled", "rescheduled", "reached-max-retries" or "blacklisted"
+    status: str  # Scheduled, Rescheduled, Max retries or Do not call
     next_attempt_at: datetime.datetime | None
     next_position: int | None
 
@@ -67,15 +67,15 @@ def after_unsuccessful(
     if campaign.secondary_strategy == Campaign.SecondaryStrategy.CASCADE:
         following = first_dialable(numbers, budget, from_position=dialled_position + 1)
         if following is not None:
-            return NextStep("scheduled", now, following.position)
+            return NextStep(LeadStatus.SCHEDULED, now, following.position)
         if first_dialable(numbers, budget) is not None:
-            return NextStep("rescheduled", later, None)
+            return NextStep(LeadStatus.RESCHEDULED, later, None)
     else:
         first = first_dialable(numbers, budget)
         if first is not None:
             if first.position == dialled_position:
-                return NextStep("rescheduled", later, None)
-            return NextStep("scheduled", now, None)
+                return NextStep(LeadStatus.RESCHEDULED, later, None)
+            return NextStep(LeadStatus.SCHEDULED, now, None)
     return out_of_numbers(numbers)
 
 
@@ -83,8 +83,8 @@ def out_of_numbers(numbers: Sequence[NumberState]) -> NextStep:
     """No number has attempts left: Do not call when every number is on the list,
     else Max retries."""
     if numbers and all(n.status == ContactStatus.BLACKLISTED for n in numbers):
-        return NextStep("blacklisted", None, None)
-    return NextStep("reached-max-retries", None, None)
+        return NextStep(LeadStatus.BLACKLISTED, None, None)
+    return NextStep(LeadStatus.REACHED_MAX_RETRIES, None, None)
 
 
 def goal_achieved(campaign: Campaign, goal: bool | None, extracted: Mapping[str, Any]) -> bool:
