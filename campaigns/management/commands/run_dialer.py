@@ -7,7 +7,6 @@ may run against one PostgreSQL database; on SQLite, run one.
 """
 
 import logging
-import signal
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +14,7 @@ from django.db import DatabaseError, connection
 
 from campaigns import dialer
 from campaigns.backends import get_backend
+from campaigns.management.stopping import StopFlag
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +30,7 @@ class Command(BaseCommand):
         if not 0.01 <= interval <= 3600:
             raise CommandError("--interval must be between 0.01 and 3600 seconds.")
         backend = get_backend()
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = StopFlag()
         if not once:
             self.stderr.write(f"Dialer running with the {backend.name} backend, a pass every {interval:g} s. Ctrl-C stops it.")
         while True:

@@ -1,12 +1,13 @@
 """Everything ``make run`` needs in one process tree: the web server, the task worker
 and the dialer. One Ctrl-C stops them all."""
 
-import signal
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+from campaigns.management.stopping import StopFlag
 
 
 class Command(BaseCommand):
@@ -24,23 +25,16 @@ class Command(BaseCommand):
             "dialer": [*manage, "run_dialer"],
         }
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
         # Ctrl-C in a terminal reaches every process of the group at once; the
         # children stop by themselves and this loop only has to wait for them.
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = StopFlag()
         try:
             while not stopping:
                 time.sleep(0.5)
                 for name, child in children.items():
                     if not stopping and child.poll() is not None:
                         self.stderr.write(f"{name} exited with status {child.returncode}; stopping the rest.")
-                        stopping = True
+                        stopping.raise_()
         finally:
             for child in children.values():
                 if child.poll() is None:
