@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns import dialer
+from campaigns import dialer, services
 from campaigns.backends import SimulatedBackend
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
@@ -53,3 +53,31 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
     expect(page.locator("ul.messagelist")).to_contain_text("is paused")
     expect(dashboard).to_contain_text("2 leads wait for Resume")
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
+
+
+def test_operator_follows_a_leads_calls_to_the_calls_list_and_a_call(signed_in):
+    campaign = make_campaign(name="Autumn", max_calls_in_parallel=2)
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    make_lead(campaign=campaign)
+    backend = SimulatedBackend(seed=2, odds={"completed": 0, "voicemail": 0, "no-answer": 1, "busy": 0, "failed": 0,
+                                             "invalid-number": 0})
+    services.campaign_start(campaign=campaign)
+    now = timezone.now()
+    dialer.run_pass(now=now, backend=backend)
+    dialer.run_pass(now=now + datetime.timedelta(minutes=5), backend=backend)  # both calls ended: no answer
+
+    page = signed_in
+    page.goto(f"/admin/leads/lead/{lead.pk}/change/")
+    expect(page.locator("#calls-group")).to_contain_text("No answer")
+    page.locator("#calls-group + p.history-inline-link a").click()  # "All of them", under the calls
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.goto("/admin/leads/call/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    page.locator("#changelist-filter").get_by_role("link", name="No answer").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    page.locator("#changelist-filter").get_by_role("link", name="Busy").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(0)
+    page.goto(f"/admin/leads/call/?lead={lead.pk}")
+    page.locator("#result_list tbody tr th a, #result_list tbody tr td a").first.click()
+    expect(page.locator("#content")).to_contain_text("Lead")
+    expect(page.locator("#content")).to_contain_text("No answer")
