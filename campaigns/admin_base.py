@@ -2,12 +2,21 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
 
 class ModelAdmin(admin.ModelAdmin):
+    def get_changelist_instance(self, request):
+        # A NUL character in a filter reaches the database as is, and PostgreSQL
+        # refuses it with an error: treat it as the filter it cannot be (Django's
+        # list then shows its "incorrect filter" page state, ?e=1).
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("A filter holds a NUL character.")
+        return super().get_changelist_instance(request)
+
     def response_action(self, request, queryset):
         # Django's admin filters by the posted ids as they come and fails with a
         # server error on one its primary key cannot read; refuse the request instead.

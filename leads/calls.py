@@ -27,6 +27,8 @@ def report_from_payload(payload: Any) -> Report:
     """The webhook body, by the spec's names, checked field by field."""
     if not isinstance(payload, dict):
         raise BadReport("The body must be a JSON object.")
+    if _has_nul(payload):
+        raise BadReport("The body holds a NUL character (\\u0000), which no text field can store.")
     outcome = payload.get("outcome")
     if outcome not in REPORTED_OUTCOMES:
         raise BadReport(f"outcome must be one of {', '.join(REPORTED_OUTCOMES)}; got {outcome!r}."[:300])
@@ -51,6 +53,16 @@ def report_from_payload(payload: Any) -> Report:
         raise BadReport("recording_url must be an http(s) address of at most 2000 characters.")
     return Report(outcome=outcome, duration_seconds=duration, goal_achieved=goal, extracted_variables=extracted,
                   summary=summary, recording_url=recording)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def outcome_receive(call_id: uuid.UUID, report: Report, *, payload: dict[str, Any], webhook_id: str | None,

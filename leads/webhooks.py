@@ -29,6 +29,12 @@ from .transitions import Actor
 WEBHOOK = Actor(source=StatusChange.Source.WEBHOOK)
 
 
+def _refuse_constant(name: str):
+    # Python reads NaN and Infinity; JSON has no such values, and a database would
+    # refuse to store them.
+    raise ValueError(f"{name} is not JSON")
+
+
 def _answer(status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse({"status": status, "message": message, **extra}, status=status)
 
@@ -52,7 +58,7 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
     if not Call.objects.filter(pk=call_id).exists():
         return _answer(404, "No call has this id.")
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=_refuse_constant)
     except ValueError:
         return _answer(400, "The body is not valid JSON.")
     try:

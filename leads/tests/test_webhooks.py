@@ -158,3 +158,44 @@ def test_a_body_that_is_not_utf8_is_refused(call):
 def test_only_post(call):
     response = Client().get(reverse("call_outcome", args=[call.pk]))
     assert response.status_code == 405
+
+
+def test_random_bodies_never_cause_a_server_error(call):
+    """Seeded random JSON of every shape, signed: each answer is 200 or 400, never 500."""
+    import random
+
+    rng = random.Random(20261127)
+    scalars = [None, True, False, 0, -1, 1.5, 10**20, "", "completed", "busy", "x" * 300, "https://a.b/c", [], {}]
+
+    def value(depth=0):
+        kind = rng.random()
+        if depth < 2 and kind < 0.2:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        if depth < 2 and kind < 0.4:
+            return {rng.choice(list(GOOD) + ["x"]): value(depth + 1) for _ in range(rng.randint(0, 4))}
+        return rng.choice(scalars)
+
+    codes = set()
+    for _ in range(300):
+        body = {name: value() for name in rng.sample(list(GOOD), rng.randint(0, len(GOOD)))}
+        if rng.random() < 0.5:
+            body["outcome"] = rng.choice(["completed", "voicemail", "no-answer", "busy", "failed", "invalid-number"])
+        codes.add(post(call.pk, body).status_code)
+    assert codes <= {200, 400} and 400 in codes
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_json_that_only_python_reads_is_refused(call, literal):
+    response = post(call.pk, '{"outcome": "completed", "extracted_variables": {"score": %s}}' % literal)
+    assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"outcome": "completed", "summary": "a\\u0000b"}',
+    '{"outcome": "completed", "extracted_variables": {"note": "a\\u0000b"}}',
+    '{"outcome": "completed", "extracted_variables": {"a\\u0000": 1}}',
+])
+def test_a_nul_character_is_refused(call, body):
+    # PostgreSQL stores no NUL in text or JSON: refused with a reason, not a server error.
+    response = post(call.pk, body)
+    assert response.status_code == 400 and "NUL" in response.json()["message"]
