@@ -41,7 +41,11 @@ class Placed:
 class Backend(Protocol):
     name: str
 
-    def place(self, call: Call, *, now: datetime.datetime) -> Placed: ...
+    def place(self, call: Call, *, now: datetime.datetime) -> Placed:
+        """Place one call; raise DialError if it never reached the provider. Runs in a
+        thread beside the others of a pass: it talks to the platform, never to the
+        database."""
+        ...
 
     def reports(self, calls: Iterable[Call], *, now: datetime.datetime) -> Iterator[tuple[Call, Report]]:
         """Outcomes this backend resolves itself, for calls in flight."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from django.db import DatabaseError, transaction
@@ -35,7 +36,7 @@ from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Contact, Lea
 from leads.transitions import Actor, Pick, Report
 
 from . import services
-from .backends import Backend, DialError, get_backend
+from .backends import Backend, DialError, Placed, get_backend
 from .calling_hours import window_filter
 from .models import Campaign
 
@@ -67,8 +68,7 @@ def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = 
     for campaign in Campaign.objects.filter(status=Campaign.Status.IN_PROGRESS).select_related("assistant"):
         try:
             report.promoted += promote_due(campaign, now=now)
-            for call in claim(campaign, backend=backend, now=now):
-                place(call, backend=backend, now=now, report=report)
+            place_all(claim(campaign, backend=backend, now=now), backend=backend, now=now, report=report)
             if complete_if_done(campaign):
                 report.completed_campaigns += 1
         except DatabaseError:
@@ -139,25 +139,47 @@ def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> li
     return opened
 
 
-def place(call: Call, *, backend: Backend, now: datetime.datetime, report: PassReport) -> None:
-    """Hand one opened call to the backend; a dial error gives the attempt back and
-    counts towards pausing the campaign."""
+# Calls handed to the backend at once: a real platform answers each request in its
+# own time, and a pass should not wait for one after the other.
+PLACING_THREADS = 16
+
+
+def place_all(opened: list[Call], *, backend: Backend, now: datetime.datetime, report: PassReport) -> None:
+    """Hand the opened calls to the backend, several at once (the backend only talks
+    to its platform; what the answers change is written here, one after another)."""
+    if len(opened) <= 1:
+        answers = [_ask(backend, call, now) for call in opened]
+    else:
+        with ThreadPoolExecutor(max_workers=min(PLACING_THREADS, len(opened))) as pool:
+            answers = list(pool.map(lambda call: _ask(backend, call, now), opened))
+    for call, answer in zip(opened, answers):
+        record_placement(call, answer, now=now, report=report)
+
+
+def _ask(backend: Backend, call: Call, now: datetime.datetime) -> Placed | DialError:
     try:
-        placed = backend.place(call, now=now)
+        return backend.place(call, now=now)
     except DialError as error:
+        return error
+
+
+def record_placement(call: Call, answer: Placed | DialError, *, now: datetime.datetime, report: PassReport) -> None:
+    """What the backend answered for one call: placed, or a dial error that gives the
+    attempt back and counts towards pausing the campaign."""
+    if isinstance(answer, DialError):
         report.dial_errors += 1
-        transitions.dial_failed(call.pk, error=str(error), now=now, actor=DIALER)
+        transitions.dial_failed(call.pk, error=str(answer), now=now, actor=DIALER)
         Campaign.objects.filter(pk=call.campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
         in_row = Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=call.campaign_id)
         if in_row >= DIAL_ERRORS_TO_PAUSE:
             services.campaign_pause_by_dialer(
                 campaign_id=call.campaign_id,
-                reason=f"Paused by the dialer: {in_row} dial errors in a row (last: {error}). "
+                reason=f"Paused by the dialer: {in_row} dial errors in a row (last: {answer}). "
                 "Check the dialer backend, then resume.",
             )
         return
     report.placed += 1
-    Call.objects.filter(pk=call.pk).update(provider_call_id=placed.provider_call_id, backend_data=placed.backend_data)
+    Call.objects.filter(pk=call.pk).update(provider_call_id=answer.provider_call_id, backend_data=answer.backend_data)
     # A placed call restarts both dial-error counts.
     Lead.objects.filter(pk=call.lead_id, dial_errors__gt=0).update(dial_errors=0)
     Campaign.objects.filter(pk=call.campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)

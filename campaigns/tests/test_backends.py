@@ -24,6 +24,8 @@ class Platform(http.server.ThreadingHTTPServer):
 
     def __init__(self, status=200, body=b'{"id": "prov-123"}', delay=0.0):
         self.status, self.body, self.delay, self.received = status, body, delay, []
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -36,7 +38,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((dict(self.headers), body))
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
         time.sleep(self.server.delay)
+        with self.server.lock:
+            self.server.in_flight -= 1
         self.send_response(self.server.status)
         self.end_headers()
         self.wfile.write(self.server.body)
@@ -123,3 +130,15 @@ def test_misconfigured_backends_say_what_is_wrong(settings, dialer_settings, mes
     settings.LEADS_DIALER = dialer_settings
     with pytest.raises(ImproperlyConfigured, match=message):
         get_backend()
+
+
+def test_the_calls_of_a_pass_are_requested_side_by_side(platform):
+    server = platform(delay=0.3)
+    campaign = make_campaign(max_calls_in_parallel=6)
+    for _ in range(6):
+        make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=HttpBackend(url=server.url, callback_base_url="http://x"))
+
+    assert len(server.received) == 6 and server.most_in_flight > 1  # not one after another
+    assert Call.objects.filter(ended_at__isnull=True).exclude(provider_call_id="prov-123").count() == 0
