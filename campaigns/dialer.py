@@ -26,7 +26,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -113,30 +113,45 @@ def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> li
         if free <= 0 or inside is None:
             return []
         defaults = {v.name: v.default_value for v in campaign.assistant.variables.all() if v.default_value}
-        budget = campaign.attempts_per_number
         queue = due_leads(campaign, now).filter(inside)
         opened: list[Call] = []
         while free > 0:
-            batch = list(queue.select_for_update(skip_locked=True)[:free])
-            if not batch:
+            try:
+                with transaction.atomic():  # a savepoint: a batch is taken whole or given back whole
+                    batch = list(queue.select_for_update(skip_locked=True)[:free])
+                    if not batch:
+                        break
+                    picks = _take(campaign, batch, defaults, now=now)
+                    opened += transitions.start_calls(campaign, picks, now=now, backend=backend.name, actor=DIALER)
+                    free -= len(picks)
+            except OperationalError:
+                # A number of the batch is locked by someone else (an operator's
+                # do-not-call, an edit): waiting for it could deadlock with them, who
+                # lock the lead next. The batch waits for the next pass instead.
                 break
-            numbers: dict[int, list[Contact]] = defaultdict(list)
-            for contact in Contact.objects.filter(lead_id__in=[lead.pk for lead in batch]).order_by("lead_id", "position"):
-                numbers[contact.lead_id].append(contact)
-            picks, spent = [], []
-            for lead in batch:
-                number = dialing.number_to_dial(numbers[lead.pk], budget, lead.next_position)
-                if number is None:
-                    spent.append(lead)
-                    continue
-                primary = numbers[lead.pk][0].variables if numbers[lead.pk][0].position == 0 else {}
-                own = number.variables if number.position else {}
-                picks.append(Pick(lead=lead, contact=number, variables=dialing.call_variables(defaults, primary, own)))
-            # Both leave the queue in this transaction, so the next batch reads past them.
-            transitions.run_out(spent, numbers, now=now, actor=DIALER)
-            opened += transitions.start_calls(campaign, picks, now=now, backend=backend.name, actor=DIALER)
-            free -= len(picks)
     return opened
+
+
+def _take(campaign: Campaign, batch: list[Lead], defaults: dict[str, str], *, now: datetime.datetime) -> list[Pick]:
+    """The claimed leads' numbers (locked, without waiting) and the one each dials;
+    leads with no number left leave the queue at once, so the next batch reads past
+    them."""
+    numbers: dict[int, list[Contact]] = defaultdict(list)
+    locked = Contact.objects.select_for_update(nowait=True).filter(lead_id__in=[lead.pk for lead in batch])
+    for contact in locked.order_by("lead_id", "position"):
+        numbers[contact.lead_id].append(contact)
+    budget = campaign.attempts_per_number
+    picks, spent = [], []
+    for lead in batch:
+        number = dialing.number_to_dial(numbers[lead.pk], budget, lead.next_position)
+        if number is None:
+            spent.append(lead)
+            continue
+        primary = numbers[lead.pk][0].variables if numbers[lead.pk][0].position == 0 else {}
+        own = number.variables if number.position else {}
+        picks.append(Pick(lead=lead, contact=number, variables=dialing.call_variables(defaults, primary, own)))
+    transitions.run_out(spent, numbers, now=now, actor=DIALER)
+    return picks
 
 
 # Calls handed to the backend at once: a real platform answers each request in its

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.db.models import Count, Max, Sum
+from django.utils import timezone
 
 from campaigns import services
 from campaigns.tests.factories import make_campaign
@@ -104,12 +105,17 @@ def test_a_dialer_killed_mid_claim_gives_its_leads_back():
     campaign = make_campaign(max_calls_in_parallel=5)
     leads = bulk_leads(campaign, 5)
     services.campaign_start(campaign=campaign)
-    contact = Contact.objects.get(lead=leads[-1])
 
-    # Another session holds one number's row: the claim stops there, half done, with
-    # its leads locked and its calls inserted but not committed.
+    # Another session has an open call for one of the leads, not committed yet: the
+    # claim's insert of its own calls waits on the one-open-call-per-lead index, half
+    # done, with its leads and numbers locked and nothing committed.
     with psycopg.connect(database_url(), autocommit=False) as blocker:
-        blocker.execute("SELECT id FROM leads_contact WHERE id = %s FOR UPDATE", [contact.pk])
+        blocker.execute(
+            "INSERT INTO leads_call (id, lead_id, campaign_id, phone, position, attempt, backend, provider_call_id, "
+            "placed_at, outcome, extracted_variables, summary, recording_url, variables, backend_data) "
+            "VALUES (gen_random_uuid(), %s, %s, '+14155550100', 0, 1, 'test', '', now(), '', '{}', '', '', '{}', '{}')",
+            [leads[-1].pk, campaign.pk],
+        )
         dialer = start_dialer("--once")
         for _ in range(200):
             if _waiting_on_a_lock():
@@ -117,7 +123,7 @@ def test_a_dialer_killed_mid_claim_gives_its_leads_back():
             time.sleep(0.05)
         else:
             dialer.kill()
-            pytest.fail("the dialer never reached the blocked number: " + dialer.communicate()[1][-2000:])
+            pytest.fail("the dialer never reached the blocked insert: " + dialer.communicate()[1][-2000:])
         assert Lead.objects.filter(status=LeadStatus.PROCESSING).count() == 0  # nothing committed yet
         dialer.kill()
         dialer.wait(10)
@@ -171,3 +177,37 @@ def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
     assert sorted(results) == ["applied", "repeat"]
     assert CallReport.objects.filter(call=call).count() == 1
     assert StatusChange.objects.filter(lead_id=call.lead_id, from_status=LeadStatus.PROCESSING).count() == 1
+
+
+def test_a_claim_never_waits_on_a_number_someone_else_holds():
+    import threading
+
+    from campaigns import dialer
+    from campaigns.backends import SimulatedBackend
+
+    campaign = make_campaign(max_calls_in_parallel=5)
+    leads = bulk_leads(campaign, 3)
+    services.campaign_start(campaign=campaign)
+    backend = SimulatedBackend(seed=1, duration_scale=1000)
+    contact = Contact.objects.get(lead=leads[0])
+
+    with psycopg.connect(database_url(), autocommit=False) as holder:
+        # Another session (a do-not-call in progress, say) holds one number's row.
+        holder.execute("SELECT id FROM leads_contact WHERE id = %s FOR UPDATE", [contact.pk])
+        finished = threading.Event()
+        opened = []
+
+        def claim():
+            opened.extend(dialer.claim(campaign, backend=backend, now=timezone.now()))
+            finished.set()
+            connection.close()
+
+        worker = threading.Thread(target=claim)
+        worker.start()
+        assert finished.wait(5), "the claim waited on the held number"
+        worker.join()
+        holder.rollback()
+
+    assert opened == [] and not Call.objects.exists()  # the batch was given back whole
+    assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.CREATED}
+    assert len(dialer.claim(campaign, backend=backend, now=timezone.now())) == 3  # and taken on the next pass
