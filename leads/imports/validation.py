@@ -69,6 +69,11 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
         if len(value) > MAX_VALUE_LENGTH:
             errors.append(f"{column}: longer than {MAX_VALUE_LENGTH:,} characters")
             continue
+        if "\x00" in value:
+            # Past the first 64 KB a CSV is not sniffed for binary data, and an .xls
+            # cell may hold one: no database text can store it.
+            errors.append(f"{column}: holds a NUL character, which is not text")
+            continue
         if target == "phone":
             if not value:
                 errors.append(f"{column}: the phone number is missing")

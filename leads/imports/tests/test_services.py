@@ -14,7 +14,7 @@ from leads.imports.columns import suggest_mapping
 from leads.imports.services import ImportProblem
 from leads.imports.tests.filemakers import write_csv, write_xls, write_xlsx
 from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus
-from leads.tests.factories import make_lead
+from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -354,3 +354,14 @@ def test_large_files_are_validated_in_parallel_with_the_same_results(tmp_path, c
     assert counts(parallel) == counts(serial) == (30, 0, 0, 2)
     assert report_rows(parallel) == report_rows(serial)
     assert report_rows(parallel)[1]["errors"] == "phone: duplicate of row 5"
+
+
+def test_a_nul_character_past_the_sniffed_start_rejects_its_row_only(tmp_path, campaign):
+    # The first 64 KB are checked for binary data; a NUL later on is one row's problem.
+    rows = [["phone_number", "customer_name", "notes"]]
+    rows += [[phone(), f"Name {i}", "x" * 200] for i in range(400)]  # about 90 KB
+    rows.append([phone(), "Nul", "a\x00b"])
+    record = run_import(campaign, write_csv(tmp_path / "late-nul.csv", rows))
+    assert counts(record) == (400, 0, 0, 1)
+    (row,) = report_rows(record)
+    assert row["row"] == "402" and row["errors"] == "notes: holds a NUL character, which is not text"
