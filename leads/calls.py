@@ -17,6 +17,7 @@ from .transitions import Actor, Report
 
 MAX_SUMMARY = 20_000
 MAX_EXTRACTED = 100
+MAX_DEPTH = 10
 
 
 class BadReport(ValueError):
@@ -27,6 +28,8 @@ def report_from_payload(payload: Any) -> Report:
     """The webhook body, by the spec's names, checked field by field."""
     if not isinstance(payload, dict):
         raise BadReport("The body must be a JSON object.")
+    if _deeper_than(payload, MAX_DEPTH):
+        raise BadReport(f"The body is nested deeper than {MAX_DEPTH} levels.")
     if _has_nul(payload):
         raise BadReport("The body holds a NUL character (\\u0000), which no text field can store.")
     outcome = payload.get("outcome")
@@ -53,6 +56,15 @@ def report_from_payload(payload: Any) -> Report:
         raise BadReport("recording_url must be an http(s) address of at most 2000 characters.")
     return Report(outcome=outcome, duration_seconds=duration, goal_achieved=goal, extracted_variables=extracted,
                   summary=summary, recording_url=recording)
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    if isinstance(value, dict | list):
+        if levels == 0:
+            return True
+        items = value.values() if isinstance(value, dict) else value
+        return any(_deeper_than(item, levels - 1) for item in items)
+    return False
 
 
 def _has_nul(value: Any) -> bool:

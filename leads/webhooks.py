@@ -59,7 +59,7 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
         return _answer(404, "No call has this id.")
     try:
         payload = json.loads(text, parse_constant=_refuse_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
         return _answer(400, "The body is not valid JSON.")
     try:
         report = calls.report_from_payload(payload)

@@ -199,3 +199,17 @@ def test_a_nul_character_is_refused(call, body):
     # PostgreSQL stores no NUL in text or JSON: refused with a reason, not a server error.
     response = post(call.pk, body)
     assert response.status_code == 400 and "NUL" in response.json()["message"]
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 60_000,  # under the size limit, deeper than Python's JSON reader goes
+    '{"outcome": "completed", "extracted_variables": {"a": ' + "[" * 50 + "]" * 50 + "}}",
+])
+def test_a_body_nested_too_deep_is_refused(call, body):
+    response = post(call.pk, body)
+    assert response.status_code == 400
+
+
+def test_nesting_of_a_few_levels_is_fine(call):
+    response = post(call.pk, {"outcome": "completed", "extracted_variables": {"slots": [{"day": "Tue", "at": [9, 30]}]}})
+    assert response.status_code == 200
