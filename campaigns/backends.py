@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import http.client
 import json
 import random
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -102,6 +104,14 @@ class SimulatedBackend:
         unknown = set(self.odds) - set(DEFAULT_ODDS)
         if unknown:
             raise ImproperlyConfigured(f"LEADS_DIALER SIMULATED ODDS: unknown outcomes {sorted(unknown)}")
+        weights = list(self.odds.values())
+        if not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights) or not sum(weights):
+            raise ImproperlyConfigured("LEADS_DIALER SIMULATED ODDS: weights are numbers of 0 or more, not all 0.")
+        for name, value in (("GOAL_ODDS", goal_odds), ("DIAL_ERROR_ODDS", dial_error_odds)):
+            if not 0 <= value <= 1:
+                raise ImproperlyConfigured(f"LEADS_DIALER SIMULATED {name}: a chance from 0 to 1, not {value}.")
+        if not duration_scale > 0:
+            raise ImproperlyConfigured(f"LEADS_DIALER SIMULATED DURATION_SCALE: more than 0, not {duration_scale}.")
         self.goal_odds, self.dial_error_odds, self.duration_scale = goal_odds, dial_error_odds, duration_scale
 
     def place(self, call: Call, *, now: datetime.datetime) -> Placed:
@@ -148,8 +158,13 @@ class HttpBackend:
     name = "http"
 
     def __init__(self, *, url: str, callback_base_url: str, timeout: float = 10.0):
-        if not url:
-            raise ImproperlyConfigured("The http dialer backend needs LEADS_DIALER_URL.")
+        try:
+            parts = urlsplit(url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed [IPv6 address
+            usable = False
+        if not usable:
+            raise ImproperlyConfigured(f"The http dialer backend needs LEADS_DIALER_URL, an http(s) address, not {url!r}.")
         self.url, self.callback_base_url, self.timeout = url, callback_base_url.rstrip("/"), timeout
 
     def request_body(self, call: Call) -> dict[str, Any]:
@@ -172,7 +187,8 @@ class HttpBackend:
                 answer = response.read(64 * 1024)
         except urllib.error.HTTPError as error:
             raise DialError(f"the platform answered HTTP {error.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException, ValueError) as error:
+            # Refused, timed out, cut off half-way, or an address urllib cannot use.
             reason = getattr(error, "reason", error)
             raise DialError(f"the platform could not be reached: {reason}") from None
         provider_id = ""

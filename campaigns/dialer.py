@@ -176,6 +176,11 @@ def _ask(backend: Backend, call: Call, now: datetime.datetime) -> Placed | DialE
         return backend.place(call, now=now)
     except DialError as error:
         return error
+    except Exception as error:
+        # A backend's own failure is a call that never reached the provider too: the
+        # attempt is given back, and ten in a row pause the campaign with the reason.
+        logger.exception("the %s backend failed to place call %s", backend.name, call.pk)
+        return DialError(f"the {backend.name} backend failed: {error!r}")
 
 
 def record_placement(call: Call, answer: Placed | DialError, *, now: datetime.datetime, report: PassReport) -> None:

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from standardwebhooks.webhooks import Webhook
 
 from campaigns import dialer, services
-from campaigns.backends import HttpBackend, get_backend, webhook_secret
+from campaigns.backends import DEFAULT_ODDS, HttpBackend, get_backend, webhook_secret
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads.models import Call, Lead, LeadStatus
 from leads.tests.factories import make_lead
@@ -125,6 +125,12 @@ def test_a_2xx_without_json_is_still_placed(platform):
     ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
     ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
     ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
+    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {o: 0 for o in DEFAULT_ODDS}}}, "not all 0"),
+    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
+    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": "often"}}}, "0 or more"),
+    ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
+    ({"BACKEND": "simulated", "SIMULATED": {"DIAL_ERROR_ODDS": -0.1}}, "DIAL_ERROR_ODDS"),
+    ({"BACKEND": "simulated", "SIMULATED": {"DURATION_SCALE": 0}}, "DURATION_SCALE"),
 ])
 def test_misconfigured_backends_say_what_is_wrong(settings, dialer_settings, message):
     settings.LEADS_DIALER = dialer_settings
@@ -142,3 +148,29 @@ def test_the_calls_of_a_pass_are_requested_side_by_side(platform):
 
     assert len(server.received) == 6 and server.most_in_flight > 1  # not one after another
     assert Call.objects.filter(ended_at__isnull=True).exclude(provider_call_id="prov-123").count() == 0
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/calls", "not a url", "http://[::1", "https://"])
+def test_an_address_the_backend_cannot_use_is_refused_at_start(settings, url):
+    settings.LEADS_DIALER = {"BACKEND": "http", "URL": url}
+    with pytest.raises(ImproperlyConfigured, match="LEADS_DIALER_URL"):
+        get_backend()
+
+
+class BrokenBackend:
+    """A backend with a bug (anyone may write one to the interface): it raises."""
+
+    name = "broken"
+
+    def place(self, call, *, now):
+        raise RuntimeError("boom")
+
+    def reports(self, calls, *, now):
+        return iter(())
+
+
+def test_a_backend_that_fails_unexpectedly_gives_a_dial_error_not_a_dead_dialer():
+    call = dial_with(BrokenBackend())
+    call.refresh_from_db()
+    assert call.outcome == "dial-error" and "broken backend failed: RuntimeError('boom')" in call.backend_data["error"]
+    assert Lead.objects.get().status == LeadStatus.RESCHEDULED
