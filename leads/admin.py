@@ -21,7 +21,7 @@ from campaigns.models import Campaign
 
 from . import services, transitions
 from .admin_export import LeadExportMixin
-from .changelist import IndexFriendlyChangeList, LeadFilterSetListFilter, EstimatingPaginator
+from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
 from .forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -438,7 +438,7 @@ class StatusChangeAdmin(AuditTrailAdmin):
     list_select_related = ["actor"]
     list_per_page = 100
     show_full_result_count = False
-    paginator = EstimatingPaginator
+    paginator = HistoryPaginator
     search_fields = ["=lead__id"]
     search_help_text = "A lead's id."
 

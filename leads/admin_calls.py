@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from campaigns.admin_base import AuditTrailAdmin, HistoryInline
 
-from .changelist import EstimatingPaginator
+from .changelist import HistoryPaginator
 from .models import Call, CallReport
 
 LATEST_ON_LEAD_PAGE = 20
@@ -52,7 +52,7 @@ class CallAdmin(AuditTrailAdmin):
                     "goal_achieved", "ended_at"]
     list_filter = ["campaign", "outcome", "goal_achieved", InFlightFilter, ("placed_at", admin.DateFieldListFilter)]
     list_select_related = ["campaign"]
-    paginator = EstimatingPaginator
+    paginator = HistoryPaginator
     show_full_result_count = False
     sortable_by = ["placed_at"]
     date_hierarchy = None

@@ -2,13 +2,15 @@
 reports, the lead's latest calls; malformed addresses never a 500."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import dialer, services
 from campaigns.backends import SimulatedBackend
 from campaigns.tests.factories import make_campaign
-from leads import calls
+from leads import calls, changelist
 from leads.admin_calls import LATEST_ON_LEAD_PAGE
 from leads.models import Call, StatusChange
 from leads.tests.factories import make_lead
@@ -93,3 +95,30 @@ def test_the_lead_page_shows_the_latest_status_changes_only(admin_client_logged,
     response = admin_client_logged.get(reverse("admin:leads_lead_change", args=[lead.pk]))
     history = response.context["inline_admin_formsets"][2].formset
     assert len(history.forms) == 50 and StatusChange.objects.filter(lead=lead).count() > 60
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
+def test_a_large_filtered_history_shows_the_planners_estimate_instead_of_counting(admin_client_logged, dialled,
+                                                                                  monkeypatch):
+    campaign, leads = dialled
+
+    def add(n):
+        Call.objects.bulk_create(Call(lead=leads[0], campaign=campaign, phone="+14155550199", position=0, attempt=1,
+                                      backend="simulated", placed_at="2020-01-01T00:00:00Z",
+                                      ended_at="2020-01-01T00:01:00Z", outcome="busy") for _ in range(n))
+
+    add(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_call")
+    add(20)
+
+    def count_queries(threshold):
+        monkeypatch.setattr(changelist, "ESTIMATE_ABOVE", threshold)  # 100,000 in production
+        with CaptureQueriesContext(connection) as queries:
+            result = admin_client_logged.get(CALLS, {"outcome": "busy"}).context["cl"].result_count
+        return result, [q["sql"] for q in queries if "COUNT(" in q["sql"] and "leads_call" in q["sql"]]
+
+    estimated, counted = count_queries(5)
+    assert counted == [] and estimated > 5  # the planner's figure: the table was not counted
+    exact, counted = count_queries(1000)
+    assert exact == 50 and counted
