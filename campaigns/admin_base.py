@@ -5,7 +5,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 
 
 class ModelAdmin(admin.ModelAdmin):
@@ -74,3 +74,11 @@ class HistoryInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def progress_response(record, *, done: int, total: int, working: bool) -> JsonResponse:
+    """What the progress script (static/leadsite/progress.js) polls for a record the
+    task worker is working on (an import, an export): 99% at most until it is over."""
+    percent = 100 if not working else (min(99, int(100 * done / total)) if total else 0)
+    return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
+                         "total": total, "percent": percent})

@@ -16,10 +16,10 @@ import json
 import random
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured

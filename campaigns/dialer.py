@@ -79,15 +79,19 @@ def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = 
     return report
 
 
-def due_leads(campaign: Campaign, now: datetime.datetime):
-    """The campaign's queue, head first: dialable statuses, due (Created leads are
-    always due), oldest due first. Reads the lead_due index."""
+def queue(campaign: Campaign):
+    """The campaign's dialable leads, head first: by when each is due (a Created lead
+    since its creation), oldest first. Reads the lead_due index."""
     return (
         Lead.objects.filter(campaign=campaign, status__in=DIALABLE_LEAD_STATUSES)
         .annotate(due=Coalesce("next_attempt_at", "created_at"))
-        .filter(due__lte=now)
         .order_by("due", "id")
     )
+
+
+def due_leads(campaign: Campaign, now: datetime.datetime):
+    """The head of the queue that is due at ``now``."""
+    return queue(campaign).filter(due__lte=now)
 
 
 def promote_due(campaign: Campaign, *, now: datetime.datetime) -> int:
@@ -160,15 +164,27 @@ PLACING_THREADS = 16
 
 
 def place_all(opened: list[Call], *, backend: Backend, now: datetime.datetime, report: PassReport) -> None:
-    """Hand the opened calls to the backend, several at once (the backend only talks
-    to its platform; what the answers change is written here, one after another)."""
+    """Hand the opened calls (of one campaign) to the backend, several at once: the
+    backend only talks to its platform. Then write what the answers change: the
+    placed calls together, each dial error on its own."""
     if len(opened) <= 1:
         answers = [_ask(backend, call, now) for call in opened]
     else:
         with ThreadPoolExecutor(max_workers=min(PLACING_THREADS, len(opened))) as pool:
             answers = list(pool.map(lambda call: _ask(backend, call, now), opened))
+    placed = []
     for call, answer in zip(opened, answers):
-        record_placement(call, answer, now=now, report=report)
+        if isinstance(answer, DialError):
+            dial_error(call, answer, now=now, report=report)
+        else:
+            call.provider_call_id, call.backend_data = answer.provider_call_id, answer.backend_data
+            placed.append(call)
+    if placed:
+        report.placed += len(placed)
+        Call.objects.bulk_update(placed, ["provider_call_id", "backend_data"])
+        # A placed call restarts both dial-error counts.
+        Lead.objects.filter(pk__in=[call.lead_id for call in placed], dial_errors__gt=0).update(dial_errors=0)
+        Campaign.objects.filter(pk=placed[0].campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)
 
 
 def _ask(backend: Backend, call: Call, now: datetime.datetime) -> Placed | DialError:
@@ -183,26 +199,19 @@ def _ask(backend: Backend, call: Call, now: datetime.datetime) -> Placed | DialE
         return DialError(f"the {backend.name} backend failed: {error!r}")
 
 
-def record_placement(call: Call, answer: Placed | DialError, *, now: datetime.datetime, report: PassReport) -> None:
-    """What the backend answered for one call: placed, or a dial error that gives the
-    attempt back and counts towards pausing the campaign."""
-    if isinstance(answer, DialError):
-        report.dial_errors += 1
-        transitions.dial_failed(call.pk, error=str(answer), now=now, actor=DIALER)
-        Campaign.objects.filter(pk=call.campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
-        in_row = Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=call.campaign_id)
-        if in_row >= DIAL_ERRORS_TO_PAUSE:
-            services.campaign_pause_by_dialer(
-                campaign_id=call.campaign_id,
-                reason=f"Paused by the dialer: {in_row} dial errors in a row (last: {answer}). "
-                "Check the dialer backend, then resume.",
-            )
-        return
-    report.placed += 1
-    Call.objects.filter(pk=call.pk).update(provider_call_id=answer.provider_call_id, backend_data=answer.backend_data)
-    # A placed call restarts both dial-error counts.
-    Lead.objects.filter(pk=call.lead_id, dial_errors__gt=0).update(dial_errors=0)
-    Campaign.objects.filter(pk=call.campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)
+def dial_error(call: Call, error: DialError, *, now: datetime.datetime, report: PassReport) -> None:
+    """A call that never reached the provider: its attempt is given back, and it
+    counts towards pausing the campaign."""
+    report.dial_errors += 1
+    transitions.dial_failed(call.pk, error=str(error), now=now, actor=DIALER)
+    Campaign.objects.filter(pk=call.campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
+    in_row = Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=call.campaign_id)
+    if in_row >= DIAL_ERRORS_TO_PAUSE:
+        services.campaign_pause_by_dialer(
+            campaign_id=call.campaign_id,
+            reason=f"Paused by the dialer: {in_row} dial errors in a row (last: {error}). "
+            "Check the dialer backend, then resume.",
+        )
 
 
 def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: PassReport) -> None:
@@ -231,7 +240,8 @@ def complete_if_done(campaign: Campaign) -> bool:
     dial and no call is in flight."""
     if not campaign.mark_complete_when_no_leads:
         return False
+    # A call in flight is a lead in Processing (they change together), so one look serves.
     waiting = Lead.objects.filter(campaign=campaign, status__in=[*DIALABLE_LEAD_STATUSES, LeadStatus.PROCESSING])
-    if waiting.exists() or Call.objects.filter(campaign=campaign, ended_at__isnull=True).exists():
+    if waiting.exists():
         return False
     return services.campaign_complete(campaign_id=campaign.pk, reason="Completed by the dialer: no lead left to dial.")

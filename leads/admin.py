@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from campaigns.admin_base import AuditTrailAdmin, HistoryInline, ModelAdmin
+from campaigns.admin_base import AuditTrailAdmin, HistoryInline, ModelAdmin, progress_response
 from campaigns.models import Campaign
 
 from . import services, transitions
@@ -423,12 +423,8 @@ class ExportRecordAdmin(AuditTrailAdmin):
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         record = self._record(request, pk)
-        total = record.rows_expected
-        done = record.rows_written
-        working = record.status == ExportRecord.Status.WRITING
-        percent = 100 if not working else (min(99, int(100 * done / total)) if total else 0)
-        return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
-                             "total": total, "percent": percent})
+        return progress_response(record, done=record.rows_written, total=record.rows_expected,
+                                 working=record.status == ExportRecord.Status.WRITING)
 
 
 @admin.register(StatusChange)

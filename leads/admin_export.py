@@ -69,7 +69,10 @@ class LeadExportMixin(ExportMixin):
         return [request._leads_resource]
 
     def get_export_filename(self, request, queryset, file_format) -> str:
-        return self._file_name(self._changelist(request), file_format.get_extension())
+        # Asked by the record and again by django-import-export's response: one name.
+        if not hasattr(request, "_leads_file_name"):
+            request._leads_file_name = self._file_name(self._changelist(request), file_format.get_extension())
+        return request._leads_file_name
 
     def export_action(self, request: HttpRequest) -> HttpResponse:
         if not self.has_export_permission(request):

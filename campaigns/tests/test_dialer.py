@@ -372,7 +372,7 @@ def test_dial_errors_back_off_use_no_attempt_and_ten_in_a_row_pause_the_campaign
         assert fresh(call).outcome == "dial-error" and "simulated dial error" in fresh(call).backend_data["error"]
         assert (lead.status, lead.attempts, numbers(lead)[0].attempts) == (LeadStatus.RESCHEDULED, 0, 0)
         waits.append(int((lead.next_attempt_at - now) / MINUTE))
-        assert dial(lead.next_attempt_at - datetime.timedelta(seconds=1), failing) == [] or len(waits) == 10
+        assert dial(lead.next_attempt_at - datetime.timedelta(seconds=1), failing) == []  # not before its time
         now = lead.next_attempt_at
 
     assert waits == [1, 2, 4, 8, 10, 10, 10, 10, 10, 10]  # capped at the retry interval

@@ -28,7 +28,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from campaigns.admin_base import ModelAdmin
+from campaigns.admin_base import ModelAdmin, progress_response
 from campaigns.models import Campaign
 from leads import tasks
 from leads.models import ImportRecord
@@ -172,11 +172,7 @@ class ImportRecordAdmin(ModelAdmin):
             done, total = record.rows_validated, record.rows_expected
         else:
             done, total = record.rows_written, record.rows_new + record.rows_updated
-        percent = 100 if not record.working else (
-            min(99, int(100 * done / total)) if total else 0
-        )
-        return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
-                             "total": total, "percent": percent})
+        return progress_response(record, done=done, total=total, working=record.working)
 
     # 4. confirm -----------------------------------------------------------------
 
