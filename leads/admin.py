@@ -32,12 +32,12 @@ from .forms import (
     SecondaryNumberFormSet,
     lead_form_for,
 )
-from .models import Contact, DoNotCallNumber, ExportRecord, ImportRecord, Lead, StatusChange
+from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
 from .selectors import search_leads
 from .transitions import Actor, TransitionResult
 
-# The import wizard, the list of imports and the calls register themselves.
-from .imports import admin as imports_admin  # noqa: E402, F401
+# The import wizard's pages and the list of imports, and the calls, register themselves.
+from .imports.admin import LeadImportMixin  # noqa: E402
 from .admin_calls import CallHistoryInline  # noqa: E402
 
 
@@ -211,7 +211,7 @@ class StatusHistoryInline(HistoryInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(LeadExportMixin, ModelAdmin):
+class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     list_display = [
         "primary_number",
         "variables_summary",
@@ -238,7 +238,8 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
     sortable_by = ["status_badge", "next_attempt_at", "created"]
     actions = [reset_leads, complete_leads, reschedule_leads, stop_leads, do_not_call, move_to_campaign]
     inlines = [SecondaryNumberInline, CallHistoryInline, StatusHistoryInline]
-    change_list_template = "admin/leads/lead/change_list.html"
+    # django-import-export's Import and Export buttons, over the list's own template.
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     readonly_fields = ["campaign", "status_badge", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
 
     class Media:
@@ -258,11 +259,6 @@ class LeadAdmin(LeadExportMixin, ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return IndexFriendlyChangeList
-
-    def changelist_view(self, request, extra_context=None):
-        can_import = request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
-        context = {"can_import": can_import}
-        return super().changelist_view(request, {**(extra_context or {}), **context})
 
     def get_actions(self, request):
         actions = super().get_actions(request)

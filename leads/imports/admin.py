@@ -1,6 +1,7 @@
 """The import wizard and the list of imports, in the admin.
 
-1. upload (the "Add import" page): campaign, file, number format, duplicate policy;
+1. the file (django-import-export's Import page, from the Import button of the leads
+   list or a campaign): campaign, file and format, number format, duplicate policy;
 2. mapping: one choice per column, pre-filled, savable for the campaign;
 3. the import's page: validation progress, then counts and the first refused rows;
 4. confirm: the import runs, with progress;
@@ -27,6 +28,8 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLS, XLSX
 
 from campaigns.admin_base import ModelAdmin, progress_response
 from campaigns.models import Campaign
@@ -36,7 +39,8 @@ from leads.transitions import Actor
 
 from . import services
 from .columns import MappingProblem
-from .forms import MappingForm, UploadForm
+from .forms import LeadImportForm, MappingForm
+from .resources import LeadImportResource
 from .services import ImportProblem
 
 REFUSED_PER_PAGE = 50
@@ -90,26 +94,12 @@ class ImportRecordAdmin(ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
 
-    # 1. upload ------------------------------------------------------------------
-
     def add_view(self, request, form_url="", extra_context=None):
+        # "Add import" is the Import page of the leads list.
         self._require_add(request)
-        initial = {"campaign": request.GET.get("campaign")} if str(request.GET.get("campaign", "")).isdigit() else {}
-        form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                record = services.import_create(
-                    campaign=data["campaign"], file=data["file"], file_name=data["file"].name, user=request.user,
-                    number_format=data["number_format"], country=data["country"], on_duplicate=data["on_duplicate"],
-                    dry_run=data["dry_run"],
-                )
-            except ImportProblem as problem:
-                form.add_error("file", str(problem))
-            else:
-                return redirect("admin:leads_importrecord_mapping", record.pk)
-        return TemplateResponse(request, "admin/leads/importrecord/upload.html",
-                                self._context(request, "Import leads", form=form, media=self.media + form.media))
+        campaign = request.GET.get("campaign", "")
+        query = f"?campaign={campaign}" if campaign.isdigit() else ""
+        return redirect(reverse("admin:leads_lead_import") + query)
 
     # 2. mapping -----------------------------------------------------------------
 
@@ -237,3 +227,75 @@ class ImportRecordAdmin(ModelAdmin):
             raise Http404("Sample files are CSV or XLSX.")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+class LeadImportMixin(ImportMixin):
+    """django-import-export's Import on the leads list: its button, its page and form
+    (``LeadImportForm``), its formats, and ``LeadImportResource``'s fields listed.
+
+    A valid form keeps the file as an import record and goes on to the mapping step.
+    django-import-export's own next step (reading the whole file in the request, a dry
+    run, then its confirm page) is not used: the wizard validates and imports in the
+    background when the file is large, and keeps the record, error report and undo."""
+
+    import_form_class = LeadImportForm
+    import_template_name = "admin/leads/lead/import.html"
+    import_formats = [CSV, XLSX, XLS]
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"leads.add_{ImportRecord._meta.model_name}")
+
+    def get_import_resource_classes(self, request: HttpRequest) -> list[type[LeadImportResource]]:
+        return [LeadImportResource]
+
+    def get_urls(self):
+        # The confirm step belongs to the wizard (the import's own page).
+        return [url for url in super().get_urls() if not url.name or not url.name.endswith("_process_import")]
+
+    def _campaign(self, request: HttpRequest, form=None) -> Campaign | None:
+        """The campaign chosen on the form, or the one the page was opened for."""
+        chosen = form.data.get("campaign") if form is not None and form.is_bound else request.GET.get("campaign")
+        if not str(chosen or "").isdigit():
+            return None
+        return Campaign.objects.select_related("assistant").filter(pk=chosen).first()
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # On a list filtered to one campaign, Import opens with that campaign chosen.
+        campaign = request.GET.get("campaign", "")
+        query = f"?campaign={campaign}" if campaign.isdigit() else ""
+        return super().changelist_view(request, {**(extra_context or {}), "import_query": query})
+
+    def get_import_form_initial(self, request: HttpRequest) -> dict:
+        campaign = self._campaign(request)
+        return {"campaign": campaign.pk} if campaign else {}
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs) -> dict:
+        # The fields listed on the page are those of the chosen campaign's layout.
+        return {"campaign": self._campaign(request, kwargs.get("form"))}
+
+    def create_import_form(self, request: HttpRequest):
+        # One form per request: import_action adds its errors, then django-import-export
+        # shows that same form.
+        if not hasattr(request, "_leads_import_form"):
+            request._leads_import_form = super().create_import_form(request)
+        return request._leads_import_form
+
+    def import_action(self, request: HttpRequest, **kwargs) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = self.create_import_form(request)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                record = services.import_create(
+                    campaign=data["campaign"], file=data["import_file"], file_name=data["import_file"].name,
+                    user=request.user, number_format=data["number_format"], country=data["country"],
+                    on_duplicate=data["on_duplicate"], dry_run=data["dry_run"],
+                )
+            except ImportProblem as problem:
+                form.add_error("import_file", str(problem))
+            else:
+                return redirect("admin:leads_importrecord_mapping", record.pk)
+        # The page (with the form's errors, if any) is django-import-export's; its
+        # POST branch is not reached, since the form here is unbound or invalid.
+        return super().import_action(request, **kwargs)

@@ -1,9 +1,10 @@
-"""The wizard's forms: the upload, and one choice per column for the mapping."""
+"""The wizard's forms: the file and its options, and one choice per column for the mapping."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from import_export.forms import ImportForm
 
 from campaigns.models import Campaign
 from campaigns.validators import validate_country
@@ -13,9 +14,12 @@ from .columns import describe, variable_name
 from .files import FileProblem, file_format
 
 
-class UploadForm(forms.Form):
+class LeadImportForm(ImportForm):
+    """django-import-export's import form (the file and its format), with what an
+    import of leads needs: the campaign, the number format and the duplicate policy.
+    The format is read from the file's name when it is left empty."""
+
     campaign = forms.ModelChoiceField(queryset=Campaign.objects.select_related("assistant").order_by("name"))
-    file = forms.FileField(help_text="CSV (UTF-8 or Windows-1252; , ; tab or | between columns), XLSX or XLS; header row first.")
     number_format = forms.ChoiceField(choices=ImportRecord.NumberFormat.choices, initial=ImportRecord.NumberFormat.INTERNATIONAL,
                                       widget=forms.RadioSelect)
     country = forms.CharField(max_length=2, required=False, validators=[validate_country],
@@ -24,8 +28,18 @@ class UploadForm(forms.Form):
                                      widget=forms.RadioSelect, label="Leads the campaign already has")
     dry_run = forms.BooleanField(required=False, label="Dry run: validate and count, write nothing")
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
+    field_order = ["resource", "campaign", "import_file", "format", "number_format", "country", "on_duplicate", "dry_run"]
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = formats
+        self.fields["import_file"].help_text = (
+            "CSV (UTF-8 or Windows-1252; , ; tab or | between columns), XLSX or XLS; header row first."
+        )
+        self.fields["format"].required = False
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
         try:
             file_format(upload.name)
         except FileProblem as problem:
@@ -43,6 +57,13 @@ class UploadForm(forms.Form):
             self.add_error("country", "National numbers need the country they are from.")
         if cleaned.get("country"):
             cleaned["country"] = cleaned["country"].upper()
+        upload, chosen = cleaned.get("import_file"), cleaned.get("format")
+        if upload and chosen:
+            named = file_format(upload.name)
+            picked = self.formats[int(chosen)]().get_extension()
+            if named != picked:
+                self.add_error("format", f"The file's name says {named.upper()}, not {picked.upper()}: choose "
+                                         f"{named.upper()}, or leave the format empty.")
         return cleaned
 
 

@@ -22,9 +22,14 @@ def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_p
     ])
 
     page = signed_in
-    page.click("a.import-link")
+    page.click("a.import_link")
     page.select_option("#id_campaign", str(campaign.pk))
-    page.set_input_files("#id_file", str(path))
+    page.set_input_files("#id_import_file", str(path))
+    # django-import-export's page picks the format from the file's name.
+    expect(page.locator("#id_format option:checked")).to_have_text("csv")
+    with page.expect_download() as sample:
+        page.click("[data-sample=csv]")
+    assert sample.value.suggested_filename == f"leads-sample-{campaign.pk}.csv"
     page.click("input[type=submit]")
 
     expect(page.locator("#mapping")).to_contain_text("Mobile")
