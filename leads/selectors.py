@@ -1,6 +1,7 @@
 """Reads of leads that take more than one query or a database-specific expression."""
 
-from django.db.models import Exists, Func, OuterRef, QuerySet, TextField
+from django.db import connection
+from django.db.models import Exists, F, Func, Lookup, OuterRef, Q, QuerySet, TextField
 
 from .models import Contact, Lead
 from .phones import search_digits
@@ -50,3 +51,26 @@ def search_leads(leads: QuerySet[Lead], query: str) -> QuerySet[Lead]:
             .exclude(variables={})
         )
     return leads.filter(Exists(matches))
+
+
+class _EqualsAny(Lookup):
+    """``lhs = ANY(%s)`` with the list as one array parameter (PostgreSQL)."""
+
+    lookup_name = "equals_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+
+
+def phone_in(field: str, phones: list[str]) -> Q | Lookup:
+    """``<field>__in=phones`` for a long list of numbers, to pass to ``filter()``. On
+    PostgreSQL it is one array parameter (``= ANY(%s)``) instead of one parameter per
+    number: for the 5,000 numbers of an import batch, Django and psycopg spent longer
+    building and sending the parameters than the database spent on the query
+    (measured: about 8 of the 13 CPU seconds of validating 100,000 rows). Both forms
+    use the same indexes."""
+    if connection.vendor == "postgresql":
+        return _EqualsAny(F(field), phones)
+    return Q(**{f"{field}__in": phones})

@@ -37,6 +37,7 @@ class LeadImportForm(ImportForm):
             "CSV (UTF-8 or Windows-1252; , ; tab or | between columns), XLSX or XLS; header row first."
         )
         self.fields["format"].required = False
+        self.fields["format"].help_text = "Read from the file's name when left empty."
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]

@@ -32,6 +32,7 @@ from import_export import exceptions, fields, resources
 from import_export.results import Result, RowResult
 
 from campaigns.models import Campaign
+from leads.selectors import phone_in
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
 from leads.transitions import Actor
 
@@ -136,9 +137,9 @@ class LeadImportResource(resources.ModelResource):
         row, a number on the do-not-call list, a lead in a call, a required variable
         missing. Two queries per batch."""
         primaries = [row.phone for row, _ in parsed if row.phone]
-        listed = set(DoNotCallNumber.objects.filter(phone__in=primaries).values_list("phone", flat=True))
+        listed = set(DoNotCallNumber.objects.filter(phone_in("phone", primaries)).values_list("phone", flat=True))
         existing = dict(
-            Contact.objects.filter(campaign=self.campaign, position=0, phone__in=primaries).values_list(
+            Contact.objects.filter(phone_in("phone", primaries), campaign=self.campaign, position=0).values_list(
                 "phone", "lead__status"
             )
         )

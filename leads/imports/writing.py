@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from leads import transitions
 from leads.models import Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
+from leads.selectors import phone_in
 from leads.transitions import Actor
 
 from .validation import ParsedRow
@@ -38,7 +39,7 @@ def write_rows(
     in_campaign = {
         phone: (lead_id, status)
         for phone, lead_id, status in Contact.objects.filter(
-            campaign=campaign, position=0, phone__in=[r.phone for r in rows]
+            phone_in("phone", [r.phone for r in rows]), campaign=campaign, position=0
         ).values_list("phone", "lead_id", "lead__status")
     }
     new_rows = [r for r in rows if r.phone not in in_campaign]
@@ -144,7 +145,9 @@ def _update_existing(campaign, rows: list[ParsedRow], existing: dict[str, int], 
         # Kept numbers keep their state and attempts; others start fresh.
         old = {(c.lead_id, c.phone): c for c in Contact.objects.filter(lead_id__in=lead_ids, position__gt=0)}
         listed = set(
-            DoNotCallNumber.objects.filter(phone__in=[p for r in rows for p, _ in r.secondaries]).values_list("phone", flat=True)
+            DoNotCallNumber.objects.filter(phone_in("phone", [p for r in rows for p, _ in r.secondaries])).values_list(
+                "phone", flat=True
+            )
         )
         Contact.objects.filter(lead_id__in=lead_ids, position__gt=0).delete()
         fresh = []
