@@ -394,7 +394,7 @@ class ImportRecord(models.Model):
     @property
     def can_run(self) -> bool:
         """Someone may start the import now: validated and not written yet, or
-        stopped half-way (running again carries on after the last batch written)."""
+        stopped half-way (running again writes the batches missing)."""
         if self.dry_run or not self.valid_rows:
             return False
         return self.status == self.Status.READY or self.stopped_half_way
@@ -403,6 +403,18 @@ class ImportRecord(models.Model):
     def can_undo(self) -> bool:
         """Done, or stopped half-way after writing something."""
         return self.status == self.Status.DONE or (self.stopped_half_way and self.batches_written > 0)
+
+
+class ImportBatch(models.Model):
+    """A written batch of an import's valid rows, committed together with its rows: a
+    run that stopped half-way is carried on by writing exactly the batches missing,
+    and two runs never write the same one (the second waits for the first's mark)."""
+
+    record = models.ForeignKey(ImportRecord, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "number"], name="import_batch_unique")]
 
 
 class SavedMapping(models.Model):

@@ -147,32 +147,20 @@ def test_a_dialer_killed_mid_claim_gives_its_leads_back():
 
 
 def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
-    import threading
-
     from campaigns import dialer
     from campaigns.backends import SimulatedBackend
     from leads import calls
     from leads.models import CallReport
     from leads.transitions import Actor, Report
+    from leadsite.testing import at_once
 
     campaign = make_campaign()
     bulk_leads(campaign, 1)
     services.campaign_start(campaign=campaign)
     dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
-    barrier, results = threading.Barrier(2), []
-
-    def deliver():
-        barrier.wait()
-        results.append(calls.outcome_receive(call.pk, Report(outcome="busy"), payload={"outcome": "busy"},
-                                             webhook_id="msg-twice", now=call.placed_at, actor=Actor.system()))
-        connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: calls.outcome_receive(call.pk, Report(outcome="busy"), payload={"outcome": "busy"},
+                                                    webhook_id="msg-twice", now=call.placed_at, actor=Actor.system()))
 
     assert sorted(results) == ["applied", "repeat"]
     assert CallReport.objects.filter(call=call).count() == 1

@@ -6,8 +6,8 @@ bounded memory, and keeps two files beside the
 upload: the error report (the refused rows with their reasons) and the valid rows,
 already normalised, for the import to write without validating again (phone
 numbers cost ~30 µs each to check). The import writes in batches, each in its own
-transaction together with its progress mark: a worker that dies mid-import leaves
-whole batches only, and running the import again carries on after the last one.
+transaction together with its mark (ImportBatch): a worker that dies mid-import
+leaves whole batches only, and running the import again writes the ones missing.
 """
 
 from __future__ import annotations
@@ -21,18 +21,18 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from leads.models import Contact, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
+from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
 from .columns import MappingProblem, check_mapping, normalize_header, suggest_mapping
@@ -253,10 +253,10 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
 
 
 def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None = None) -> ImportRecord:
-    """Write the validated rows, batch by batch; carries on after the last batch
-    written if a previous run stopped half-way."""
+    """Write the validated rows, batch by batch; carries on with the batches missing
+    if a previous run stopped half-way."""
     # IMPORTING: queued by import_queue, or a second run after a worker was thought
-    # dead (each batch is locked, so they never write the same one).
+    # dead (each batch is marked, so they never write the same one).
     if not (record.can_run or record.status == ImportRecord.Status.IMPORTING):
         raise _cannot_run(record)
     started = time.monotonic()
@@ -265,26 +265,73 @@ def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None 
     record.save(update_fields=["status", "progress_at"])
     resource = LeadImportResource.for_record(record)
     resource.read_header(record.header)
+    written = set(record.batches.values_list("number", flat=True))
     with record.valid_rows.open("rb") as handle:
         lines = (json.loads(line) for line in io.TextIOWrapper(handle, encoding="utf-8"))
-        for index, batch in enumerate(batched(lines, settings.LEADS_IMPORT_BATCH_ROWS), start=1):
-            with transaction.atomic():
-                # Locked and read again: a second run (after a worker was thought dead)
-                # waits here, then skips what the first one wrote.
-                current = ImportRecord.objects.select_for_update().get(pk=record.pk)
-                if index <= current.batches_written:
-                    continue
-                resource.write_rows([ParsedRow.from_json(d) for d in batch], actor=actor)
-                record.batches_written = index
-                record.rows_written = current.rows_written + len(batch)
-                record.progress_at = timezone.now()
-                record.save(update_fields=["batches_written", "rows_written", "progress_at"])
+        batches = (
+            (number, batch)
+            for number, batch in enumerate(batched(lines, settings.LEADS_IMPORT_BATCH_ROWS), start=1)
+            if number not in written
+        )
+        for rows in _write_batches(record, resource, batches, actor):
+            record.rows_written += rows
             if progress:
                 progress(record)
+    record.refresh_from_db(fields=["rows_written", "batches_written"])
     record.import_seconds = round((record.import_seconds or 0) + time.monotonic() - started, 3)
     record.status = ImportRecord.Status.DONE
     record.save(update_fields=["status", "import_seconds"])
     return record
+
+
+def _write_batches(record: ImportRecord, resource: LeadImportResource, batches, actor: Actor) -> Iterator[int]:
+    """Write (number, rows) batches; yield the rows of each batch written, in order.
+
+    On PostgreSQL LEADS_IMPORT_WRITERS batches are written side by side, each on its
+    own connection: most of a batch's time is the database updating the numbers'
+    indexes, one core per connection (measured on 2 cores: 40,000 rows in 6.0 s with
+    two writers against 9.2-10.0 s with one). Not when the caller holds a transaction,
+    whose rows the other connections could not see (tests do), nor on SQLite, which
+    has one writer at a time.
+    """
+    writers = settings.LEADS_IMPORT_WRITERS
+    if connection.vendor != "postgresql" or connection.in_atomic_block or writers < 2:
+        for number, rows in batches:
+            yield _write_batch(record, resource, number, rows, actor)
+        return
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        in_flight: deque = deque()
+        for number, rows in batches:
+            in_flight.append(pool.submit(_on_own_connection, _write_batch, record, resource, number, rows, actor))
+            if len(in_flight) >= 2 * writers:  # bounded: memory stays flat
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def _on_own_connection(function, *args):
+    try:
+        return function(*args)
+    finally:
+        connection.close()  # this thread's
+
+
+def _write_batch(record: ImportRecord, resource: LeadImportResource, number: int, batch: list[dict], actor: Actor) -> int:
+    """Write one batch and its mark in one transaction; 0 if another run wrote it."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # Another run writing this batch holds this mark until it commits; then
+                # this insert fails and the batch is left alone.
+                ImportBatch.objects.create(record=record, number=number)
+        except IntegrityError:
+            return 0
+        resource.write_rows([ParsedRow.from_json(d) for d in batch], actor=actor)
+        ImportRecord.objects.filter(pk=record.pk).update(
+            rows_written=F("rows_written") + len(batch), batches_written=F("batches_written") + 1,
+            progress_at=timezone.now(),
+        )
+    return len(batch)
 
 
 def _cannot_run(record: ImportRecord) -> ImportProblem:

@@ -11,6 +11,7 @@ from leads import transitions
 from leads.models import Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead
 from leads.transitions import Actor
+from leadsite.testing import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -53,17 +54,7 @@ def test_two_concurrent_resets_move_each_lead_once():
     leads = [make_lead() for _ in range(20)]
     ids = [lead.pk for lead in leads]
     transitions.complete(Lead.objects.filter(pk__in=ids), actor=Actor.system())
-    results = []
-
-    def run():
-        results.append(transitions.reset(Lead.objects.filter(pk__in=ids), actor=Actor.system()))
-        connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: transitions.reset(Lead.objects.filter(pk__in=ids), actor=Actor.system()))
 
     assert sum(r.moved for r in results) == 20
     assert StatusChange.objects.filter(lead_id__in=ids, to_status=LeadStatus.CREATED).count() == 20

@@ -129,6 +129,9 @@ LEADS_IMPORT_MAX_ROWS = int(os.environ.get("LEADS_IMPORT_MAX_ROWS", 1_000_000))
 LEADS_IMPORT_PARALLEL_ABOVE = int(os.environ.get("LEADS_IMPORT_PARALLEL_ABOVE", 20_000))
 # Rows validated and written per batch; each batch is one transaction.
 LEADS_IMPORT_BATCH_ROWS = int(os.environ.get("LEADS_IMPORT_BATCH_ROWS", 5000))
+# Batches written side by side on PostgreSQL, each on its own connection (about one
+# per core the database has; 1 writes them one after another).
+LEADS_IMPORT_WRITERS = int(os.environ.get("LEADS_IMPORT_WRITERS", 2))
 # An XLSX is a zip: one that unpacks past this is refused unread (a "zip bomb").
 LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPACKED", 1024 * 1024 * 1024))
 # Files this large (in bytes) are validated and imported by the task worker, with a

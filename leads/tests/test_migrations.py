@@ -1,0 +1,27 @@
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_that_stopped_half_way_keep_their_written_batches_across_the_upgrade():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", "0009_export_files")])
+    apps = executor.loader.project_state([("leads", "0009_export_files")]).apps
+    Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
+    ImportRecord = apps.get_model("leads", "ImportRecord")
+    campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
+    stopped = ImportRecord.objects.create(campaign=campaign, file="f.csv", file_name="f.csv", status="failed", batches_written=3)
+    done = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="done", batches_written=5)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("leads", "0010_import_batches")])
+    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    ImportBatch = apps.get_model("leads", "ImportBatch")
+    assert sorted(ImportBatch.objects.filter(record_id=stopped.pk).values_list("number", flat=True)) == [1, 2, 3]
+    assert not ImportBatch.objects.filter(record_id=done.pk).exists()  # never run again: nothing to mark
+
+    # The schema as the other tests expect it, whatever migrations come later.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,0 +1,38 @@
+"""What tests of several apps share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import connection
+
+T = TypeVar("T")
+
+
+def at_once(function: Callable[[], T], times: int = 2) -> list[T]:
+    """Call ``function`` in ``times`` threads released together, each on its own
+    database connection (closed after), as separate processes would; return what they
+    returned, or raise the first exception one of them raised."""
+    start = threading.Barrier(times)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(function())
+        except BaseException as error:  # raised again in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
