@@ -46,6 +46,13 @@ from .services import ImportProblem
 REFUSED_PER_PAGE = 50
 
 
+def _campaign_query(request: HttpRequest) -> str:
+    """"?campaign=N" for the campaign a page was opened for, to open the Import page
+    with it chosen ("" for none, or for anything that is not an id)."""
+    campaign = request.GET.get("campaign", "")
+    return f"?campaign={campaign}" if campaign.isdigit() else ""
+
+
 def _in_background(record: ImportRecord) -> bool:
     return record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE
 
@@ -97,9 +104,7 @@ class ImportRecordAdmin(ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         # "Add import" is the Import page of the leads list.
         self._require_add(request)
-        campaign = request.GET.get("campaign", "")
-        query = f"?campaign={campaign}" if campaign.isdigit() else ""
-        return redirect(reverse("admin:leads_lead_import") + query)
+        return redirect(reverse("admin:leads_lead_import") + _campaign_query(request))
 
     # 2. mapping -----------------------------------------------------------------
 
@@ -261,9 +266,7 @@ class LeadImportMixin(ImportMixin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # On a list filtered to one campaign, Import opens with that campaign chosen.
-        campaign = request.GET.get("campaign", "")
-        query = f"?campaign={campaign}" if campaign.isdigit() else ""
-        return super().changelist_view(request, {**(extra_context or {}), "import_query": query})
+        return super().changelist_view(request, {**(extra_context or {}), "import_query": _campaign_query(request)})
 
     def get_import_form_initial(self, request: HttpRequest) -> dict:
         campaign = self._campaign(request)

@@ -54,7 +54,8 @@ def write_rows(
         # Numbers on the do-not-call list start blocked (one listed since validation,
         # or a secondary): one join with the list over the batch's id range, which the
         # (lead, position) index serves. Another lead's number in that range that is on
-        # the list is blocked too, which is only right.
+        # the list (a batch written side by side takes ids in between) is blocked too,
+        # which is only right; rows not committed yet are not seen, nor waited for.
         transitions.block_listed_numbers(
             Contact.objects.filter(lead_id__gte=min(new_ids), lead_id__lte=max(new_ids)), actor=actor
         )
