@@ -23,7 +23,12 @@ def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_p
 
     page = signed_in
     page.click("a.import_link")
+    expect(page.locator(".import-intro")).to_be_visible()
     page.select_option("#id_campaign", str(campaign.pk))
+    # The page now lists the chosen campaign's columns, its variable among them.
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?campaign={campaign.pk}")
+    expect(page.locator("form code").first).to_contain_text("customer_name")
+    expect(page.locator("#id_campaign")).to_have_value(str(campaign.pk))
     page.set_input_files("#id_import_file", str(path))
     # django-import-export's page picks the format from the file's name.
     expect(page.locator("#id_format option:checked")).to_have_text("csv")
