@@ -357,7 +357,6 @@ class ImportRecord(models.Model):
     # Progress: rows read while validating; rows written while importing.
     rows_validated = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
-    batches_written = models.PositiveIntegerField(default=0)
     progress_at = models.DateTimeField(null=True, blank=True, help_text="When the work last moved on.")
     validation_seconds = models.FloatField(null=True, blank=True)
     import_seconds = models.FloatField(null=True, blank=True)
@@ -402,7 +401,7 @@ class ImportRecord(models.Model):
     @property
     def can_undo(self) -> bool:
         """Done, or stopped half-way after writing something."""
-        return self.status == self.Status.DONE or (self.stopped_half_way and self.batches_written > 0)
+        return self.status == self.Status.DONE or (self.stopped_half_way and self.batches.exists())
 
 
 class ImportBatch(models.Model):

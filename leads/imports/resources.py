@@ -32,6 +32,7 @@ from import_export import exceptions, fields, resources
 from import_export.results import Result, RowResult
 
 from campaigns.models import Campaign
+from leads.exports import Columns
 from leads.selectors import phone_in
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
 from leads.transitions import Actor
@@ -50,12 +51,9 @@ def layout(variables: Iterable[str], *, every_column: bool = True) -> list[str]:
     ``every_column``, the secondary numbers' own variables are left out (the list a
     person reads)."""
     variables = list(variables)
-    names = ["phone_number", *variables]
-    for n in range(1, MAX_SECONDARY_NUMBERS + 1):
-        names.append(f"secondary_phone_{n}")
-        if every_column:
-            names.extend(f"secondary_{n}_{name}" for name in dict.fromkeys(["contact_name", *variables]))
-    return [*names, "timezone"]
+    own = list(dict.fromkeys(["contact_name", *variables])) if every_column else []
+    # The export's columns without its state: a file exported imports back as it is.
+    return Columns(variables=variables, secondaries=MAX_SECONDARY_NUMBERS, secondary_variables=own, state=[]).header()
 
 
 def batched(iterator: Iterable, size: int) -> Iterator[list]:

@@ -277,7 +277,7 @@ def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None 
             record.rows_written += rows
             if progress:
                 progress(record)
-    record.refresh_from_db(fields=["rows_written", "batches_written"])
+    record.refresh_from_db(fields=["rows_written"])
     record.import_seconds = round((record.import_seconds or 0) + time.monotonic() - started, 3)
     record.status = ImportRecord.Status.DONE
     record.save(update_fields=["status", "import_seconds"])
@@ -328,8 +328,7 @@ def _write_batch(record: ImportRecord, resource: LeadImportResource, number: int
             return 0
         resource.write_rows([ParsedRow.from_json(d) for d in batch], actor=actor)
         ImportRecord.objects.filter(pk=record.pk).update(
-            rows_written=F("rows_written") + len(batch), batches_written=F("batches_written") + 1,
-            progress_at=timezone.now(),
+            rows_written=F("rows_written") + len(batch), progress_at=timezone.now()
         )
     return len(batch)
 

@@ -33,4 +33,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(mark_batches_written, migrations.RunPython.noop),
+        # How many are written is now the count of their marks.
+        migrations.RemoveField(model_name='importrecord', name='batches_written'),
     ]

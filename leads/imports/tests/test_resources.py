@@ -123,6 +123,18 @@ def test_a_dataset_with_no_phone_column_is_refused_whole(campaign):
         LeadImportResource(campaign).import_data(data, raise_errors=True)
 
 
+@pytest.mark.parametrize("data", [tablib.Dataset(), tablib.Dataset(["+14155550101", "Ana"])], ids=["empty", "no header"])
+def test_a_dataset_without_a_header_is_refused_whole(campaign, data):
+    result = LeadImportResource(campaign).import_data(data)
+    assert result.has_errors() and "No column holds the primary phone number" in str(result.base_errors[0].error)
+    assert not Lead.objects.exists()
+
+
+def test_a_header_only_dataset_imports_nothing_and_says_so_by_its_totals(campaign):
+    result = LeadImportResource(campaign).import_data(dataset(["phone_number", "customer_name"]))
+    assert not result.has_errors() and sum(result.totals.values()) == 0 and not Lead.objects.exists()
+
+
 def test_rollback_on_validation_errors_writes_nothing_when_a_row_is_refused(campaign):
     data = dataset(["phone_number", "customer_name"], ["+14155550101", "Ana"], ["nope", "Bob"])
     result = LeadImportResource(campaign).import_data(data, rollback_on_validation_errors=True)

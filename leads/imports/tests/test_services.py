@@ -278,7 +278,7 @@ def test_an_import_that_stopped_half_way_carries_on_without_duplicates(tmp_path,
     with pytest.raises(SystemExit):
         services.import_run(record=record, actor=ACTOR, progress=die_after_first_batch)
     record.refresh_from_db()
-    assert (record.status, record.batches_written, Lead.objects.count()) == (ImportRecord.Status.IMPORTING, 1, 3)
+    assert (record.status, record.batches.count(), Lead.objects.count()) == (ImportRecord.Status.IMPORTING, 1, 3)
 
     services.import_run(record=record, actor=ACTOR)
     record.refresh_from_db()
