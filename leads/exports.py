@@ -239,13 +239,17 @@ def _copy_csv(leads: QuerySet[Lead], header: list[str], *, bom: bool, on_done) -
     COPY_BLOCK bytes. Dates are written in the current time zone, as the Python path
     writes them: the session's zone is set for this transaction only."""
     sql, params = _copy_select(leads, header)
+    # The statement goes with its parameters bound here, on the client: Django's
+    # debug cursor (DEBUG on) takes copy(statement) without parameters, and the
+    # plain cursor takes it too, so one statement runs either way.
+    statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
     # COPY ends lines with \n (and quotes any cell holding \r or \n): the header too.
     block = bytearray().join(csv_lines([header], bom=bom, line_end="\n"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
                        [timezone.get_current_timezone_name()])
         (session_zone, _), = cursor.fetchall()
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+        with cursor.copy(statement) as copy:
             for data in copy:
                 block += data
                 if len(block) >= COPY_BLOCK:

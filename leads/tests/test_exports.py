@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -274,3 +275,20 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         written = [[str(cell) for cell in row] for row in exports.export_rows(leads, header)]
     assert list(csv.reader(io.StringIO(copied))) == written
     assert counted == [3]
+
+
+def test_csv_export_runs_with_debug_on_from_the_list_and_the_command(admin_client_logged, campaign, settings, tmp_path):
+    """DEBUG on (``make run``, and manage.py's dev settings) puts Django's debug cursor
+    under every query; on PostgreSQL the COPY runs through it as well."""
+    settings.DEBUG = True  # pytest-django turns it off; the debug cursor follows the setting
+    make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    assert connection.queries_logged
+
+    header, row = download(admin_client_logged)
+    assert (row[0], row[header.index("customer_name")]) == ("+14155550101", "Ana")
+    call_command("export_leads", "-o", str(tmp_path / "leads.csv"))
+    header, row = list(csv.reader((tmp_path / "leads.csv").open(encoding="utf-8")))
+    assert (row[0], row[header.index("customer_name")]) == ("+14155550101", "Ana")
+    assert list(ExportRecord.objects.values_list("status", "rows")) == [("done", 1), ("done", 1)]
+    if connection.vendor == "postgresql":
+        assert any(query["sql"].startswith("COPY (SELECT") for query in connection.queries)
