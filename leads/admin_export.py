@@ -110,23 +110,22 @@ class LeadExportMixin(ExportMixin):
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=request.GET.urlencode(),
                                              columns=header, file_name=self.get_export_filename(request, leads,
                                                                                                 file_format),
-                                             rows_expected=count)
+                                             rows_expected=count, progress_at=timezone.now())
         if fmt == "xlsx" and count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
-            response = self._do_file_export(file_format, request, leads, export_form=form)
-            ExportRecord.objects.filter(pk=record.pk).update(rows=count, rows_written=count,
-                                                             status=ExportRecord.Status.DONE)
+            try:
+                response = self._do_file_export(file_format, request, leads, export_form=form)
+            except Exception as error:
+                exports.export_failed(record=record, message=f"The export stopped: {error}")
+                raise
+            exports.export_done(record=record, rows=count)
             return response
         if fmt == "xlsx":
             # Too large to build in a request: the task worker writes it, and its page
             # follows the progress and then offers the download.
-            tasks.export_xlsx.enqueue(record.pk)
-            return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
+            return queue_xlsx(record)
 
-        def finished(rows: int) -> None:
-            ExportRecord.objects.filter(pk=record.pk).update(rows=rows, rows_written=rows,
-                                                             status=ExportRecord.Status.DONE)
-
-        content = csv_export(leads, header, bom=form.cleaned_data["bom"], on_done=finished)
+        bom = form.cleaned_data["bom"]
+        content = exports.Recorded(lambda on_done: csv_export(leads, header, bom=bom, on_done=on_done), record=record)
         response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{record.file_name}"'
         return response
@@ -147,6 +146,16 @@ class LeadExportMixin(ExportMixin):
             parts.append("filtered")
         parts.append(timezone.localtime().strftime("%Y%m%d-%H%M"))
         return re.sub(r"-+", "-", "-".join(parts))[:150] + f".{fmt}"
+
+
+def queue_xlsx(record: ExportRecord) -> HttpResponseRedirect:
+    """Hand an XLSX export to the task worker and follow it on its page."""
+    try:
+        tasks.export_xlsx.enqueue(record.pk)
+    except Exception as error:
+        exports.export_failed(record=record, message=f"The export could not be handed to the task worker: {error}")
+        raise
+    return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
 
 
 def _first(value):
