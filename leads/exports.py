@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from campaigns.models import Variable
 
-from .imports.validation import FORMULA_STARTS
+from .cells import neutralise, neutralise_sql
 from .models import MAX_SECONDARY_NUMBERS, Contact, ExportRecord, Lead
 
 CHUNK = 2000
@@ -105,20 +105,6 @@ def cell_of(column: str) -> Cell:
     return Cell("variable", 0, column)
 
 
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading '; numbers keep +."""
-    if value and value[0] in _FORMULA_FIRST and not _is_phone(value):
-        return "'" + value
-    return value
-
-
-def _is_phone(value: str) -> bool:
-    return value.startswith("+") and value[1:].isdigit()
-
-
 def _texter(zone):
     """A function writing a cell's value as text, dates in ``zone`` (looked up once:
     Django's current time zone is a thread-local, slow to read a million times)."""
@@ -175,6 +161,7 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     yield list(header)
     _text = _texter(timezone.get_current_timezone())
     cells = [cell_of(column) for column in header]
+    phones = [cell.kind == "phone" for cell in cells]
     for pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
         state = {"timezone": tz, "status": status, "attempts": attempts, "last_outcome": outcome,
                  "last_attempt_at": last_at, "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
@@ -187,7 +174,7 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
                 row.append(_text(values.get(cell.name)))
             else:
                 row.append(_text(state[cell.kind]))
-        yield [neutralise(cell) for cell in row]
+        yield [neutralise(value, phone=phone) for value, phone in zip(row, phones)]
 
 
 class Counted:
@@ -270,11 +257,6 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# neutralise() in SQL, for the text cell {0}; '' is written as an empty cell.
-_NEUTRALISE_SQL = (
-    "CASE WHEN left({0}, 1) IN (%s) AND {0} !~ '^[+][0-9]+$' THEN '''' || {0} ELSE NULLIF({0}, '') END"
-    % ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
-)
 _DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
 
 
@@ -298,22 +280,22 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     cells: list[str] = []
     for index, cell in enumerate(cell_of(column) for column in header):
         value = f"r.c{index}"
+        # Every text cell through the one rule, as export_rows writes it; dates and
+        # the attempt count cannot start like a formula.
         if cell.kind == "phone":
             raw.append(f"l.x_all->{cell.position}->>'p'")
-            cells.append(value)  # E.164 by a database constraint: nothing to neutralise
+            cells.append(neutralise_sql(value, phone=True))
         elif cell.kind == "variable":
             raw.append(f"l.x_all->{cell.position}->'v'->>{_sql_text(cell.name)}")
-            cells.append(_NEUTRALISE_SQL.format(value))
+            cells.append(neutralise_sql(value))
         else:
             raw.append(f"l.x_{cell.kind}")
             if cell.kind in ("last_attempt_at", "next_attempt_at", "created_at"):
                 cells.append(_DATE_SQL.format(value))
-            elif cell.kind in ("timezone", "campaign"):
-                cells.append(_NEUTRALISE_SQL.format(value))
             elif cell.kind == "attempts":
                 cells.append(value)
             else:
-                cells.append(f"NULLIF({value}, '')")
+                cells.append(neutralise_sql(value))
     middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw)) or "NULL AS c0"
     # Variable names are written as SQL literals, so the only parameters are the
     # leads query's own; '%' in them is doubled for the driver's placeholder syntax.

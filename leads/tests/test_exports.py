@@ -25,7 +25,7 @@ from django.utils import timezone
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import exports, tasks, transitions
 from leads.imports import services as imports
-from leads.models import ExportRecord, Lead
+from leads.models import Contact, ExportRecord, Lead
 from leads.tests.factories import bulk_leads, make_lead, phone
 from leads.transitions import Actor
 
@@ -101,6 +101,11 @@ def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logg
     make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102", "+13055550103"],
               variables={"customer_name": "Zoë Müller", "city": "Köln", "note": "=SUM(A1)"}, timezone="Europe/Berlin")
     make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "李雷 🎉"})
+    # What a spreadsheet would read as a formula or a number comes back as it was.
+    for index, value in enumerate(["+10", "-5", "@x", "'=x", "''+1", "'tis", "+1 555 0101", "=1+1"]):
+        make_lead(campaign=campaign, primary=f"+1415555012{index}", secondaries=[f"+1212555012{index}"],
+                  variables={"customer_name": value, "city": value})
+        Contact.objects.filter(phone=f"+1212555012{index}").update(variables={"contact_name": value})
     rows = download(admin_client_logged, {"campaign": campaign.pk})
     path = tmp_path / "export.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -274,6 +279,12 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
     lead = make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "@x", "city": ""})
     transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=timezone.now() + timedelta(days=200), actor=Actor.system())
     make_lead(campaign=make_campaign(name="-minus"), primary="+14155550105", variables={"customer_name": "+1 (415)"})
+    # Hostile values in every kind of column: one rule, decided by the column, both ways.
+    hostile = ["=1+1", "+10", "-5", "@SUM(A1)", "\tx", "\rx", "+1 555 0101", "+14155550106", "'=x", "''+1", "'tis"]
+    for index, value in enumerate(hostile):
+        make_lead(campaign=make_campaign(name=value if index % 2 else f"c{index}"), primary=f"+1415555011{index}",
+                  secondaries=[f"+1212555011{index}"], variables={"customer_name": value, "city": value[::-1]})
+        Contact.objects.filter(phone=f"+1212555011{index}").update(variables={"contact_name": value})
     leads = Lead.objects.order_by("-id")
     header = exports.default_columns(leads).header()
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
@@ -283,7 +294,10 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         copied = b"".join(exports.csv_export(leads, header, on_done=counted.append)).decode()
         written = [[str(cell) for cell in row] for row in exports.export_rows(leads, header)]
     assert list(csv.reader(io.StringIO(copied))) == written
-    assert counted == [3]
+    assert counted == [3 + len(hostile)]
+    cells = {row[header.index("customer_name")] for row in written}
+    assert {"'+10", "'+1 555 0101", "'+14155550106", "''=x", "'''+1", "'tis", "'\tx"} <= cells
+    assert {row[header.index("phone_number")] for row in written} >= {"+14155550110", "+14155550111"}
 
 
 def test_csv_export_runs_with_debug_on_from_the_list_and_the_command(admin_client_logged, campaign, settings, tmp_path):
