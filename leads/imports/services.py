@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads.cells import neutralise
+from leads.exports import cell_of
 from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
@@ -394,9 +395,12 @@ def import_undo(*, record: ImportRecord) -> UndoResult:
 
 
 def sample_rows(campaign: Campaign) -> list[list[str]]:
-    """The header a file for this campaign has, and one example row."""
+    """The header a file for this campaign has, and one example row, neutralised as an
+    export's cells are (a default such as =HYPERLINK(…) is text, not a formula)."""
     variables = list(campaign.assistant.variables.all())
     header = ["phone_number", *[v.name for v in variables], "secondary_phone_1", "timezone"]
     example = ["+14155550123", *[v.default_value or f"example {v.name}" for v in variables], "+12125550123",
                campaign.effective_timezone()]
-    return [header, example]
+    phones = [cell_of(name).kind == "phone" for name in header]
+    return [[neutralise(name) for name in header],
+            [neutralise(value, phone=phone) for value, phone in zip(example, phones)]]
