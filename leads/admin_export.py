@@ -32,7 +32,7 @@ from import_export.forms import SelectableFieldsExportForm
 from campaigns.models import Campaign
 
 from . import exports, tasks
-from .exports import csv_export, default_columns
+from .exports import csv_export, export_choices, export_header
 from .models import ExportRecord, Lead
 from .resources import lead_resource
 
@@ -65,7 +65,7 @@ class LeadExportMixin(ExportMixin):
 
     def get_export_resource_classes(self, request: HttpRequest):
         if not hasattr(request, "_leads_resource"):
-            request._leads_resource = lead_resource(default_columns(self.get_export_queryset(request)))
+            request._leads_resource = lead_resource(export_choices(self.get_export_queryset(request)))
         return [request._leads_resource]
 
     def get_export_filename(self, request, queryset, file_format) -> str:
@@ -107,6 +107,11 @@ class LeadExportMixin(ExportMixin):
             self.message_user(request, f"{count:,} leads are more than the {exports.XLSX_MAX_ROWS:,} rows an XLSX "
                               "sheet holds: choose CSV (any size), or filter the list further.", messages.ERROR)
             return None
+        if fmt == "csv" or count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
+            # The picked groups become the selection's own columns (it reads the whole
+            # selection's numbers: part of this request's download); the worker does
+            # that for the XLSX it writes.
+            header = export_header(leads, header)
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=request.GET.urlencode(),
                                              columns=header, file_name=self.get_export_filename(request, leads,
                                                                                                 file_format),

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from campaigns.models import Variable
+from campaigns.models import Campaign, Variable
 
 from .cells import neutralise, neutralise_sql
 from .models import MAX_SECONDARY_NUMBERS, Contact, ExportRecord, Lead
@@ -59,23 +59,88 @@ class Columns:
         return names + self.state
 
 
+def _declared(leads: QuerySet[Lead]) -> list[str]:
+    """The variables the assistants of the selection's campaigns declare, in their
+    order. Campaigns are few: each is probed for one lead of the selection (an index
+    lookup), never the selection scanned."""
+    campaigns = Campaign.objects.filter(Exists(leads.order_by().filter(campaign=OuterRef("pk"))))
+    names = Variable.objects.filter(assistant__campaigns__in=campaigns).order_by("position", "name")
+    return list(dict.fromkeys(names.values_list("name", flat=True)))
+
+
+def _carried(leads: QuerySet[Lead]) -> tuple[set[str], set[str], int]:
+    """Every variable name the selection's leads carry (primary numbers, secondary
+    numbers) and their deepest secondary number, from all of them: one pass over
+    their numbers (on PostgreSQL one aggregate of jsonb_object_keys)."""
+    contacts = Contact.objects.filter(lead__in=leads.order_by().values("pk")).order_by()
+    primary: set[str] = set()
+    secondary: set[str] = set()
+    deepest = 0
+    if connection.vendor == "postgresql":
+        sql, params = contacts.values("position", "variables").query.sql_with_params()
+        rows = _raw(f"SELECT c.position, k.name FROM ({sql}) AS c LEFT JOIN LATERAL jsonb_object_keys(c.variables) "
+                    "AS k(name) ON true GROUP BY c.position, k.name", params)
+    else:
+        rows = ((position, name) for position, values in contacts.values_list("position", "variables").iterator()
+                for name in (values or [None]))
+    for position, name in rows:
+        deepest = max(deepest, position)
+        if name is not None:
+            (secondary if position else primary).add(name)
+    return primary, secondary, deepest
+
+
+def _raw(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def default_columns(leads: QuerySet[Lead]) -> Columns:
-    """Every variable the campaigns' assistants declare plus the names used by the
-    first leads of the selection, and as many secondary numbers as any lead has."""
-    campaign_ids = leads.order_by().values("campaign_id").distinct()
-    declared = list(
-        Variable.objects.filter(assistant__campaigns__in=campaign_ids).order_by("position", "name").values_list("name", flat=True).distinct()
-    )
-    sample_ids = list(leads.prefetch_related(None).values_list("pk", flat=True)[:CHUNK])
-    extra: set[str] = set()
-    secondary_names: set[str] = set()
-    for position, values in Contact.objects.filter(lead_id__in=sample_ids).values_list("position", "variables"):
-        (extra if position == 0 else secondary_names).update(values)
-    deepest = Contact.objects.filter(lead__in=leads.order_by().values("pk")).aggregate(deepest=Max("position"))["deepest"]
+    """Every column the selection fills: the variables the campaigns' assistants
+    declare and every other name its leads carry, as many secondary numbers as any
+    has, with every name those carry. From the whole selection, never a sample; it
+    reads every number of the selection, so it runs where the export itself does."""
+    declared = _declared(leads)
+    primary, secondary, deepest = _carried(leads)
     # Declared variables in the assistant's order, then the others by name: the same
     # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
-    return Columns(variables=declared + sorted(extra - set(declared)),
-                   secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary_names))
+    return Columns(variables=declared + sorted(primary - set(declared)),
+                   secondaries=min(deepest, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary))
+
+
+# The export page's choices that stand for columns only the whole selection knows.
+OTHER_VARIABLES = "other variables"
+SECONDARY_NUMBERS = "secondary numbers"
+GROUP_LABELS = {
+    OTHER_VARIABLES: "every other variable the leads carry, a column each",
+    SECONDARY_NUMBERS: "secondary_phone_N and secondary_N_<variable>, as many as the leads have",
+}
+
+
+def export_choices(leads: QuerySet[Lead]) -> list[str]:
+    """What the export page offers to pick, at the list's speed whatever the
+    selection: the primary number, each declared variable, the other variables and
+    the secondary numbers (two groups, expanded by ``export_header`` for the whole
+    selection when the file is written), the time zone and the state columns."""
+    return ["phone_number", *_declared(leads), OTHER_VARIABLES, SECONDARY_NUMBERS, "timezone", *STATE_COLUMNS]
+
+
+def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
+    """The file's columns for what was picked (export_choices' names, or columns by
+    name), in the layout's order, every group expanded for the whole selection."""
+    chosen = set(picked)
+    declared = set(_declared(leads))
+
+    def wanted(column: str) -> bool:
+        if column in chosen:
+            return True
+        cell = cell_of(column)
+        if cell.position:
+            return SECONDARY_NUMBERS in chosen
+        return cell.kind == "variable" and column not in declared and OTHER_VARIABLES in chosen
+
+    return [column for column in default_columns(leads).header() if wanted(column)]
 
 
 @dataclass(frozen=True)
@@ -354,8 +419,11 @@ def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
             raise ExportEnded("This export was ended while it was being written.")
 
     try:
+        header = export_header(leads, record.columns)
+        if not _writing(record).update(columns=header, progress_at=timezone.now()):
+            return
         with tempfile.TemporaryFile() as handle:
-            written = xlsx_write(export_rows(leads, record.columns), handle, progress=progress)
+            written = xlsx_write(export_rows(leads, header), handle, progress=progress)
             handle.seek(0)
             record.file.save(record.file_name, File(handle), save=False)
     except ExportTooLarge as problem:

@@ -161,7 +161,7 @@ def test_columns_can_be_chosen(admin_client_logged, campaign, fmt, in_memory_max
     settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max
     secondary = phone()
     make_lead(campaign=campaign, secondaries=[secondary], variables={"customer_name": "Ana", "city": "Austin"})
-    rows = download(admin_client_logged, fmt=fmt, columns=["city", "secondary_phone_1", "status"])
+    rows = download(admin_client_logged, fmt=fmt, columns=["city", exports.SECONDARY_NUMBERS, "status"])
     assert rows[0] == ["city", "secondary_phone_1", "status"]  # in the layout's order
     assert rows[1] == ["Austin", secondary, "created"]
 
@@ -232,13 +232,17 @@ def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_
 
 def test_a_large_xlsx_export_is_written_by_the_worker_with_its_progress(admin_client_logged, campaign, settings):
     settings.LEADS_EXPORT_IN_MEMORY_MAX = 2  # django-import-export's in-memory export: two leads at most
-    for _ in range(3):
+    for _ in range(2):
         make_lead(campaign=campaign)
+    make_lead(campaign=campaign, secondaries=[phone()], variables={"notes": "n"})
     assert post_export(admin_client_logged, fmt="xlsx").status_code == 302
     ExportRecord.objects.all().delete()
-    download(admin_client_logged, fmt="xlsx")
+    header, *rows = download(admin_client_logged, fmt="xlsx")
     record = ExportRecord.objects.get()
     assert (record.status, record.rows, record.rows_expected, record.file_format) == ("done", 3, 3, "xlsx")
+    # The worker turned the picked groups into the selection's own columns.
+    assert record.columns == header and {"notes", "secondary_phone_1"} <= set(header)
+    assert exports.OTHER_VARIABLES not in header and rows[0][header.index("notes")] == "n"
     progress = admin_client_logged.get(reverse("admin:leads_exportrecord_progress", args=[record.pk])).json()
     assert progress == {"status": "done", "status_display": "Done", "done": 3, "total": 3, "percent": 100}
 
@@ -458,7 +462,7 @@ def test_an_xlsx_export_whose_worker_is_stopped_or_killed_mid_file_has_a_way_out
                                                                                   settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     settings.LEADS_EXPORT_IN_MEMORY_MAX = 0
-    bulk_leads(campaign, 60_000)
+    bulk_leads(campaign, 20_000)
 
     # Ctrl-C twice (or SIGTERM, then SIGINT): db_worker exits from inside the task.
     assert post_export(admin_client_logged, fmt="xlsx").status_code == 302
@@ -495,5 +499,32 @@ def test_an_xlsx_export_whose_worker_is_stopped_or_killed_mid_file_has_a_way_out
     admin_client_logged.post(reverse("admin:leads_exportrecord_again", args=[record.pk]))
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     again = ExportRecord.objects.latest("pk")
-    assert (again.status, again.rows) == ("done", 60_000)
+    assert (again.status, again.rows) == ("done", 20_000)
     assert ExportRecord.objects.get(pk=record.pk).status == "failed"
+
+
+def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_logged, campaign, tmp_path):
+    """30,002 leads; only the oldest two (the last rows, newest first) carry `notes`,
+    secondary numbers, and those numbers' own variables."""
+    leads = bulk_leads(campaign, 30_002)
+    oldest, second = sorted(leads, key=lambda lead: lead.pk)[:2]
+    Contact.objects.filter(lead=oldest, position=0).update(variables={"customer_name": "Ana", "notes": "call at 9"})
+    Contact.objects.filter(lead=second, position=0).update(variables={"notes": "=not a formula"})
+    Contact.objects.bulk_create([Contact(lead=oldest, campaign=campaign, position=n, phone=f"+1212555013{n}",
+                                         variables={"relation": f"cousin {n}"} if n == 3 else {}) for n in (1, 2, 3)])
+
+    form = admin_client_logged.get(EXPORT).context["form"]
+    assert exports.OTHER_VARIABLES in form.resources[0]().get_export_order()  # offered without reading 30,002 leads
+
+    def check(rows):
+        header = rows[0]
+        assert {"notes", "secondary_phone_3", "secondary_3_relation", "secondary_1_relation"} <= set(header)
+        assert len(rows) == 30_003
+        last, before = (dict(zip(header, row)) for row in (rows[-1], rows[-2]))
+        assert (last["notes"], last["secondary_phone_3"], last["secondary_3_relation"]) == (
+            "call at 9", "+12125550133", "cousin 3")
+        assert before["notes"] == "'=not a formula"
+
+    check(download(admin_client_logged))
+    call_command("export_leads", "-o", str(tmp_path / "all.csv"))
+    check(list(csv.reader((tmp_path / "all.csv").open(encoding="utf-8"))))
