@@ -492,7 +492,9 @@ class ExportRecord(models.Model):
 
     @property
     def can_retry(self) -> bool:
-        """The task worker writes XLSX files: one that failed, was stopped or stalled
-        can be written again from its page. A CSV streams to whoever asked: it is
-        asked for again from the list."""
-        return self.file_format == "xlsx" and (self.status in (self.Status.FAILED, self.Status.ABORTED) or self.stalled)
+        """The task worker writes the export page's large XLSX files: one that failed,
+        was stopped or stalled can be written again from its page. A CSV streams to
+        whoever asked, and export_leads writes its own file (no one asked for it in
+        the admin): those are asked for again where they were."""
+        return (self.file_format == "xlsx" and self.created_by_id is not None
+                and (self.status in (self.Status.FAILED, self.Status.ABORTED) or self.stalled))
