@@ -19,8 +19,8 @@ from django.utils.html import format_html, format_html_join
 from campaigns.admin_base import AuditTrailAdmin, HistoryInline, ModelAdmin, progress_response
 from campaigns.models import Campaign
 
-from . import services, transitions
-from .admin_export import LeadExportMixin
+from . import exports, services, transitions
+from .admin_export import LeadExportMixin, queue_xlsx
 from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
 from .forms import (
     BaseLeadForm,
@@ -398,6 +398,8 @@ class ExportRecordAdmin(AuditTrailAdmin):
             path("<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="leads_exportrecord_download"),
             path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_view),
                  name="leads_exportrecord_progress"),
+            path("<int:pk>/again/", self.admin_site.admin_view(self.again_view), name="leads_exportrecord_again"),
+            path("<int:pk>/give-up/", self.admin_site.admin_view(self.give_up_view), name="leads_exportrecord_give_up"),
             *super().get_urls(),
         ]
 
@@ -416,6 +418,37 @@ class ExportRecordAdmin(AuditTrailAdmin):
             return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
         return FileResponse(record.file.open("rb"), as_attachment=True, filename=record.file_name,
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def _stopped(self, request: HttpRequest, pk: int) -> ExportRecord:
+        """A record someone acts on from its page: POST, by someone who may export."""
+        record = self._record(request, pk)
+        if request.method != "POST" or not request.user.has_perm("leads.export_lead"):
+            raise PermissionDenied
+        return record
+
+    def again_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Write a failed, stopped or stalled XLSX export again (a new record; the old
+        one, if its writer comes back, writes nothing more)."""
+        record = self._stopped(request, pk)
+        if not record.can_retry:
+            self.message_user(request, "This export is not stopped: nothing to write again.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
+        return queue_xlsx(exports.export_again(record=record, user=request.user))
+
+    def give_up_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = self._stopped(request, pk)
+        if record.stalled:
+            exports.export_give_up(record=record, user=request.user)
+        else:
+            self.message_user(request, "This export is still being written: it can be given up once it has made no "
+                              "progress for a while.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["can_act"] = request.user.has_perm("leads.export_lead")
+            context["export_again_url"] = reverse("admin:leads_lead_export") + (f"?{obj.filters}" if obj.filters else "")
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         record = self._record(request, pk)

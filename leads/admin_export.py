@@ -32,7 +32,7 @@ from import_export.forms import SelectableFieldsExportForm
 from campaigns.models import Campaign
 
 from . import exports, tasks
-from .exports import csv_export, default_columns
+from .exports import csv_export, export_choices, export_header
 from .models import ExportRecord, Lead
 from .resources import lead_resource
 
@@ -65,7 +65,7 @@ class LeadExportMixin(ExportMixin):
 
     def get_export_resource_classes(self, request: HttpRequest):
         if not hasattr(request, "_leads_resource"):
-            request._leads_resource = lead_resource(default_columns(self.get_export_queryset(request)))
+            request._leads_resource = lead_resource(export_choices(self.get_export_queryset(request)))
         return [request._leads_resource]
 
     def get_export_filename(self, request, queryset, file_format) -> str:
@@ -107,26 +107,30 @@ class LeadExportMixin(ExportMixin):
             self.message_user(request, f"{count:,} leads are more than the {exports.XLSX_MAX_ROWS:,} rows an XLSX "
                               "sheet holds: choose CSV (any size), or filter the list further.", messages.ERROR)
             return None
+        if fmt == "csv" or count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
+            # The picked groups become the selection's own columns (it reads the whole
+            # selection's numbers: part of this request's download); the worker does
+            # that for the XLSX it writes.
+            header = export_header(leads, header)
         record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=request.GET.urlencode(),
                                              columns=header, file_name=self.get_export_filename(request, leads,
                                                                                                 file_format),
-                                             rows_expected=count)
+                                             rows_expected=count, progress_at=timezone.now())
         if fmt == "xlsx" and count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
-            response = self._do_file_export(file_format, request, leads, export_form=form)
-            ExportRecord.objects.filter(pk=record.pk).update(rows=count, rows_written=count,
-                                                             status=ExportRecord.Status.DONE)
+            try:
+                response = self._do_file_export(file_format, request, leads, export_form=form)
+            except Exception as error:
+                exports.export_failed(record=record, message=f"The export stopped: {error}")
+                raise
+            exports.export_done(record=record, rows=count)
             return response
         if fmt == "xlsx":
             # Too large to build in a request: the task worker writes it, and its page
             # follows the progress and then offers the download.
-            tasks.export_xlsx.enqueue(record.pk)
-            return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
+            return queue_xlsx(record)
 
-        def finished(rows: int) -> None:
-            ExportRecord.objects.filter(pk=record.pk).update(rows=rows, rows_written=rows,
-                                                             status=ExportRecord.Status.DONE)
-
-        content = csv_export(leads, header, bom=form.cleaned_data["bom"], on_done=finished)
+        bom = form.cleaned_data["bom"]
+        content = exports.Recorded(lambda on_done: csv_export(leads, header, bom=bom, on_done=on_done), record=record)
         response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{record.file_name}"'
         return response
@@ -147,6 +151,16 @@ class LeadExportMixin(ExportMixin):
             parts.append("filtered")
         parts.append(timezone.localtime().strftime("%Y%m%d-%H%M"))
         return re.sub(r"-+", "-", "-".join(parts))[:150] + f".{fmt}"
+
+
+def queue_xlsx(record: ExportRecord) -> HttpResponseRedirect:
+    """Hand an XLSX export to the task worker and follow it on its page."""
+    try:
+        tasks.export_xlsx.enqueue(record.pk)
+    except Exception as error:
+        exports.export_failed(record=record, message=f"The export could not be handed to the task worker: {error}")
+        raise
+    return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
 
 
 def _first(value):

@@ -13,19 +13,20 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+from contextlib import suppress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from campaigns.models import Variable
+from campaigns.models import Campaign, Variable
 
-from .imports.validation import FORMULA_STARTS
+from .cells import neutralise, neutralise_sql
 from .models import MAX_SECONDARY_NUMBERS, Contact, ExportRecord, Lead
 
 CHUNK = 2000
@@ -58,23 +59,88 @@ class Columns:
         return names + self.state
 
 
+def _declared(leads: QuerySet[Lead]) -> list[str]:
+    """The variables the assistants of the selection's campaigns declare, in their
+    order. Campaigns are few: each is probed for one lead of the selection (an index
+    lookup), never the selection scanned."""
+    campaigns = Campaign.objects.filter(Exists(leads.order_by().filter(campaign=OuterRef("pk"))))
+    names = Variable.objects.filter(assistant__campaigns__in=campaigns).order_by("position", "name")
+    return list(dict.fromkeys(names.values_list("name", flat=True)))
+
+
+def _carried(leads: QuerySet[Lead]) -> tuple[set[str], set[str], int]:
+    """Every variable name the selection's leads carry (primary numbers, secondary
+    numbers) and their deepest secondary number, from all of them: one pass over
+    their numbers (on PostgreSQL one aggregate of jsonb_object_keys)."""
+    contacts = Contact.objects.filter(lead__in=leads.order_by().values("pk")).order_by()
+    primary: set[str] = set()
+    secondary: set[str] = set()
+    deepest = 0
+    if connection.vendor == "postgresql":
+        sql, params = contacts.values("position", "variables").query.sql_with_params()
+        rows = _raw(f"SELECT c.position, k.name FROM ({sql}) AS c LEFT JOIN LATERAL jsonb_object_keys(c.variables) "
+                    "AS k(name) ON true GROUP BY c.position, k.name", params)
+    else:
+        rows = ((position, name) for position, values in contacts.values_list("position", "variables").iterator()
+                for name in (values or [None]))
+    for position, name in rows:
+        deepest = max(deepest, position)
+        if name is not None:
+            (secondary if position else primary).add(name)
+    return primary, secondary, deepest
+
+
+def _raw(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def default_columns(leads: QuerySet[Lead]) -> Columns:
-    """Every variable the campaigns' assistants declare plus the names used by the
-    first leads of the selection, and as many secondary numbers as any lead has."""
-    campaign_ids = leads.order_by().values("campaign_id").distinct()
-    declared = list(
-        Variable.objects.filter(assistant__campaigns__in=campaign_ids).order_by("position", "name").values_list("name", flat=True).distinct()
-    )
-    sample_ids = list(leads.prefetch_related(None).values_list("pk", flat=True)[:CHUNK])
-    extra: set[str] = set()
-    secondary_names: set[str] = set()
-    for position, values in Contact.objects.filter(lead_id__in=sample_ids).values_list("position", "variables"):
-        (extra if position == 0 else secondary_names).update(values)
-    deepest = Contact.objects.filter(lead__in=leads.order_by().values("pk")).aggregate(deepest=Max("position"))["deepest"]
+    """Every column the selection fills: the variables the campaigns' assistants
+    declare and every other name its leads carry, as many secondary numbers as any
+    has, with every name those carry. From the whole selection, never a sample; it
+    reads every number of the selection, so it runs where the export itself does."""
+    declared = _declared(leads)
+    primary, secondary, deepest = _carried(leads)
     # Declared variables in the assistant's order, then the others by name: the same
     # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
-    return Columns(variables=declared + sorted(extra - set(declared)),
-                   secondaries=min(deepest or 0, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary_names))
+    return Columns(variables=declared + sorted(primary - set(declared)),
+                   secondaries=min(deepest, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary))
+
+
+# The export page's choices that stand for columns only the whole selection knows.
+OTHER_VARIABLES = "other variables"
+SECONDARY_NUMBERS = "secondary numbers"
+GROUP_LABELS = {
+    OTHER_VARIABLES: "every other variable the leads carry, a column each",
+    SECONDARY_NUMBERS: "secondary_phone_N and secondary_N_<variable>, as many as the leads have",
+}
+
+
+def export_choices(leads: QuerySet[Lead]) -> list[str]:
+    """What the export page offers to pick, at the list's speed whatever the
+    selection: the primary number, each declared variable, the other variables and
+    the secondary numbers (two groups, expanded by ``export_header`` for the whole
+    selection when the file is written), the time zone and the state columns."""
+    return ["phone_number", *_declared(leads), OTHER_VARIABLES, SECONDARY_NUMBERS, "timezone", *STATE_COLUMNS]
+
+
+def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
+    """The file's columns for what was picked (export_choices' names, or columns by
+    name), in the layout's order, every group expanded for the whole selection."""
+    chosen = set(picked)
+    declared = set(_declared(leads))
+
+    def wanted(column: str) -> bool:
+        if column in chosen:
+            return True
+        cell = cell_of(column)
+        if cell.position:
+            return SECONDARY_NUMBERS in chosen
+        return cell.kind == "variable" and column not in declared and OTHER_VARIABLES in chosen
+
+    return [column for column in default_columns(leads).header() if wanted(column)]
 
 
 @dataclass(frozen=True)
@@ -102,20 +168,6 @@ def cell_of(column: str) -> Cell:
     if column == "timezone" or column in STATE_COLUMNS:
         return Cell(column)
     return Cell("variable", 0, column)
-
-
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading '; numbers keep +."""
-    if value and value[0] in _FORMULA_FIRST and not _is_phone(value):
-        return "'" + value
-    return value
-
-
-def _is_phone(value: str) -> bool:
-    return value.startswith("+") and value[1:].isdigit()
 
 
 def _texter(zone):
@@ -174,6 +226,7 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     yield list(header)
     _text = _texter(timezone.get_current_timezone())
     cells = [cell_of(column) for column in header]
+    phones = [cell.kind == "phone" for cell in cells]
     for pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
         state = {"timezone": tz, "status": status, "attempts": attempts, "last_outcome": outcome,
                  "last_attempt_at": last_at, "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
@@ -186,7 +239,7 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
                 row.append(_text(values.get(cell.name)))
             else:
                 row.append(_text(state[cell.kind]))
-        yield [neutralise(cell) for cell in row]
+        yield [neutralise(value, phone=phone) for value, phone in zip(row, phones)]
 
 
 class Counted:
@@ -239,13 +292,18 @@ def _copy_csv(leads: QuerySet[Lead], header: list[str], *, bom: bool, on_done) -
     COPY_BLOCK bytes. Dates are written in the current time zone, as the Python path
     writes them: the session's zone is set for this transaction only."""
     sql, params = _copy_select(leads, header)
+    # The statement goes with its parameters bound here, on the client: Django's
+    # debug cursor (DEBUG on) takes copy(statement) without parameters, and the
+    # plain cursor takes it too, so one statement runs either way.
+    statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
     # COPY ends lines with \n (and quotes any cell holding \r or \n): the header too.
     block = bytearray().join(csv_lines([header], bom=bom, line_end="\n"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
                        [timezone.get_current_timezone_name()])
         (session_zone, _), = cursor.fetchall()
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+        # Neither cursor wraps copy() in Django's error classes, as it does execute().
+        with connection.wrap_database_errors, cursor.copy(statement) as copy:
             for data in copy:
                 block += data
                 if len(block) >= COPY_BLOCK:
@@ -264,11 +322,6 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# neutralise() in SQL, for the text cell {0}; '' is written as an empty cell.
-_NEUTRALISE_SQL = (
-    "CASE WHEN left({0}, 1) IN (%s) AND {0} !~ '^[+][0-9]+$' THEN '''' || {0} ELSE NULLIF({0}, '') END"
-    % ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
-)
 _DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
 
 
@@ -292,22 +345,22 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     cells: list[str] = []
     for index, cell in enumerate(cell_of(column) for column in header):
         value = f"r.c{index}"
+        # Every text cell through the one rule, as export_rows writes it; dates and
+        # the attempt count cannot start like a formula.
         if cell.kind == "phone":
             raw.append(f"l.x_all->{cell.position}->>'p'")
-            cells.append(value)  # E.164 by a database constraint: nothing to neutralise
+            cells.append(neutralise_sql(value, phone=True))
         elif cell.kind == "variable":
             raw.append(f"l.x_all->{cell.position}->'v'->>{_sql_text(cell.name)}")
-            cells.append(_NEUTRALISE_SQL.format(value))
+            cells.append(neutralise_sql(value))
         else:
             raw.append(f"l.x_{cell.kind}")
             if cell.kind in ("last_attempt_at", "next_attempt_at", "created_at"):
                 cells.append(_DATE_SQL.format(value))
-            elif cell.kind in ("timezone", "campaign"):
-                cells.append(_NEUTRALISE_SQL.format(value))
             elif cell.kind == "attempts":
                 cells.append(value)
             else:
-                cells.append(f"NULLIF({value}, '')")
+                cells.append(neutralise_sql(value))
     middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw)) or "NULL AS c0"
     # Variable names are written as SQL literals, so the only parameters are the
     # leads query's own; '%' in them is doubled for the driver's placeholder syntax.
@@ -325,12 +378,18 @@ def xlsx_write(rows: Iterable[list[str]], target, *, progress: Callable[[int], o
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("Leads")
     count = -1
-    for count, row in enumerate(rows):
-        if count > XLSX_MAX_ROWS:
-            raise ExportTooLarge(f"XLSX holds {XLSX_MAX_ROWS:,} rows; export this selection as CSV.")
-        sheet.append(row)
-        if progress is not None and count and count % every == 0:
-            progress(count)
+    try:
+        for count, row in enumerate(rows):
+            if count > XLSX_MAX_ROWS:
+                raise ExportTooLarge(f"XLSX holds {XLSX_MAX_ROWS:,} rows; export this selection as CSV.")
+            sheet.append(row)
+            if progress is not None and count and count % every == 0:
+                progress(count)
+    except BaseException:
+        # openpyxl's row writer ends now, not when it is collected after its file is gone.
+        with suppress(Exception):
+            sheet.close()
+        raise
     workbook.save(target)
     return max(count, 0)
 
@@ -343,26 +402,122 @@ def xlsx_file(rows: Iterable[list[str]]):
     return handle
 
 
+def xlsx_chunks(leads: QuerySet[Lead], header: list[str], *, on_done: Callable[[int], object] | None = None,
+                block: int = 1024 * 1024) -> Iterator[bytes]:
+    """The export as an XLSX workbook, read back in blocks once it is written (a zip
+    is finished only at its end); ``on_done`` gets the number of leads."""
+    with xlsx_file(Counted(export_rows(leads, header), on_done=on_done)) as content:
+        yield from iter(lambda: content.read(block), b"")
+
+
 def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
     """Write an XLSX export the export page queued (the task worker runs this): the
-    record's columns, progress as it goes, then the file on the record."""
+    record's columns, progress as it goes, then the file on the record. A run whose
+    record was ended meanwhile (given up, retried as another) writes nothing more."""
     def progress(written: int) -> None:
-        ExportRecord.objects.filter(pk=record.pk).update(rows_written=written, progress_at=timezone.now())
+        if not _writing(record).update(rows_written=written, progress_at=timezone.now()):
+            raise ExportEnded("This export was ended while it was being written.")
 
     try:
+        header = export_header(leads, record.columns)
+        if not _writing(record).update(columns=header, progress_at=timezone.now()):
+            return
         with tempfile.TemporaryFile() as handle:
-            written = xlsx_write(export_rows(leads, record.columns), handle, progress=progress)
+            written = xlsx_write(export_rows(leads, header), handle, progress=progress)
             handle.seek(0)
             record.file.save(record.file_name, File(handle), save=False)
     except ExportTooLarge as problem:
         export_failed(record=record, message=str(problem))
         return
-    record.status = ExportRecord.Status.DONE
-    record.rows = record.rows_written = written
-    record.progress_at = timezone.now()
-    record.save(update_fields=["status", "rows", "rows_written", "progress_at", "file"])
+    except ExportEnded:
+        return
+    if not _writing(record).update(status=ExportRecord.Status.DONE, rows=written, rows_written=written,
+                                   progress_at=timezone.now(), file=record.file.name):
+        record.file.delete(save=False)  # ended meanwhile: its file belongs to nobody
+
+
+class ExportEnded(Exception):
+    """The record was ended by someone else while its writer was still at it."""
+
+
+def _writing(record: ExportRecord) -> QuerySet[ExportRecord]:
+    # Every ending is written only over a record still being written: the first
+    # ending stays, and a writer that comes back after it changes nothing.
+    return ExportRecord.objects.filter(pk=record.pk, status=ExportRecord.Status.WRITING)
+
+
+def export_done(*, record: ExportRecord, rows: int) -> None:
+    _writing(record).update(status=ExportRecord.Status.DONE, rows=rows, rows_written=rows, progress_at=timezone.now())
 
 
 def export_failed(*, record: ExportRecord, message: str) -> None:
-    ExportRecord.objects.filter(pk=record.pk).update(status=ExportRecord.Status.FAILED, message=message[:2000],
-                                                     progress_at=timezone.now())
+    _writing(record).update(status=ExportRecord.Status.FAILED, message=message[:2000], progress_at=timezone.now())
+
+
+def export_aborted(*, record: ExportRecord, message: str) -> None:
+    _writing(record).update(status=ExportRecord.Status.ABORTED, message=message[:2000], progress_at=timezone.now())
+
+
+def export_give_up(*, record: ExportRecord, user) -> None:
+    """End a record its writer left being written (a killed worker, a request that
+    died): failed, saying who gave up on it."""
+    since = timezone.localtime(record.progress_at or record.created_at)
+    export_failed(record=record, message=f"Given up by {user} after no progress since {since:%Y-%m-%d %H:%M}: "
+                                         "its writer had stopped.")
+
+
+def export_again(*, record: ExportRecord, user) -> ExportRecord:
+    """A new record for the same list and columns, written anew by the task worker
+    (the caller queues it); the old one, if still being written, ends failed."""
+    again = ExportRecord.objects.create(created_by=user, file_format=record.file_format, filters=record.filters,
+                                        columns=record.columns, file_name=record.file_name,
+                                        rows_expected=record.rows_expected, progress_at=timezone.now())
+    export_failed(record=record, message=f"Written again as export {again.pk}.")
+    return again
+
+
+class Recorded:
+    """An export's bytes on their way to the reader, ending its record with how they
+    went: failed with the reason when writing them raises; once the reader is done
+    with them (Django closes a streaming response when its request ends, however it
+    ends; the command when it has written its file), done if every byte was handed
+    on, else aborted. ``chunks_for`` makes the bytes, given the function that is told
+    the number of leads at their end."""
+
+    def __init__(self, chunks_for: Callable[[Callable[[int], object]], Iterator[bytes]], *, record: ExportRecord):
+        self.record = record
+        self.rows: list[int] = []
+        self.chunks = chunks_for(self.rows.append)
+        self.sent = 0
+        self.finished = self.over = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        # No progress is noted on the way: on PostgreSQL the connection is busy with
+        # the COPY until its end (ExportRecord.stalled allows for that).
+        try:
+            for chunk in self.chunks:
+                yield chunk
+                self.sent += len(chunk)
+        except Exception as error:
+            self.fail(error)
+            raise
+        self.finished = True
+
+    def fail(self, error: BaseException) -> None:
+        """The export could not be written: its record says why."""
+        if not self.over:
+            self.over = True
+            self.chunks.close()
+            export_failed(record=self.record, message=f"The export stopped: {error}")
+
+    def close(self, reason: str = "the reader closed it") -> None:
+        """The reader is done with it: done if it had every byte, else stopped."""
+        if self.over:
+            return
+        self.over = True
+        if self.finished:
+            export_done(record=self.record, rows=self.rows[0] if self.rows else 0)
+            return
+        self.chunks.close()  # unwinds the database's side first (a COPY, its transaction)
+        export_aborted(record=self.record, message=f"The download stopped before its end ({reason}) after "
+                                                   f"{self.sent:,} bytes.")

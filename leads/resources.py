@@ -13,7 +13,7 @@ from __future__ import annotations
 import tablib
 from import_export import fields, resources
 
-from .exports import Columns, export_rows
+from .exports import GROUP_LABELS, export_header, export_rows
 from .models import Lead
 
 
@@ -28,17 +28,20 @@ class LeadResource(resources.ModelResource):
         """django-import-export's in-memory export (the Export page uses it only for
         small selections), with the picked columns in the resource's order."""
         picked = kwargs.get("export_fields")
-        header = [name for name in self.get_export_order() if not picked or name in picked]
-        rows = export_rows(queryset if queryset is not None else Lead.objects.all(), header)
+        leads = queryset if queryset is not None else Lead.objects.all()
+        header = export_header(leads, [name for name in self.get_export_order() if not picked or name in picked])
+        rows = export_rows(leads, header)
         dataset = tablib.Dataset(headers=next(rows))
         for row in rows:
             dataset.append(row)
         return dataset
 
 
-def lead_resource(columns: Columns) -> type[LeadResource]:
-    """A LeadResource class whose fields are ``columns``, in their order."""
-    header = columns.header()
-    declared = {name: fields.Field(attribute=None, column_name=name, readonly=True) for name in header}
+def lead_resource(choices: list[str]) -> type[LeadResource]:
+    """A LeadResource class whose fields are the export's ``choices`` (exports.
+    export_choices: columns, and groups of columns the export expands), in order."""
+    header = list(choices)
+    declared = {name: fields.Field(attribute=None, column_name=GROUP_LABELS.get(name, name), readonly=True)
+                for name in header}
     meta = type("Meta", (), {"model": Lead, "fields": tuple(header), "export_order": tuple(header)})
     return type("LeadResource", (LeadResource,), {**declared, "Meta": meta, "__module__": __name__})

@@ -44,6 +44,9 @@ def export_xlsx(record_id: int) -> None:
     try:
         leads = list_queryset(user=record.created_by, query=record.filters)
         exports.export_xlsx_run(record=record, leads=leads)
-    except Exception as error:
-        exports.export_failed(record=record, message=f"The export stopped: {error}")
+    except BaseException as error:
+        # BaseException too: the worker stopped mid-task (a second Ctrl-C or SIGTERM
+        # makes db_worker exit from inside the task) must not leave it being written.
+        reason = error if isinstance(error, Exception) else f"the task worker was stopped ({type(error).__name__})"
+        exports.export_failed(record=record, message=f"The export stopped: {reason}")
         raise

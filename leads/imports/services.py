@@ -32,14 +32,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from leads.cells import neutralise
+from leads.exports import cell_of
 from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
-from .columns import MappingProblem, check_mapping, normalize_header, suggest_mapping
+from .columns import Mapping, MappingProblem, check_mapping, normalize_header, suggest_mapping
 from .files import FileProblem, LeadFile, estimate_rows, open_lead_file
 from . import workers as worker_processes
 from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
-from .validation import FORMULA_STARTS, ParsedRow, parse_rows
+from .validation import ParsedRow, parse_rows
 
 Progress = Callable[[ImportRecord], None]
 
@@ -124,17 +126,6 @@ def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) ->
     return record
 
 
-def _neutralise(value: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading ' (numbers keep +)."""
-    if value.startswith(FORMULA_STARTS) and not _looks_like_phone(value):
-        return "'" + value
-    return value
-
-
-def _looks_like_phone(value: str) -> bool:
-    return value.startswith("+") and all(c.isdigit() or c in " ()-." for c in value[1:]) and any(c.isdigit() for c in value)
-
-
 class _Spool:
     """A text file on disk that becomes one of the import's files: memory stays flat
     whatever the size of the import."""
@@ -151,18 +142,23 @@ class _Spool:
 
 
 class _ErrorReport(_Spool):
-    """The refused rows as CSV: the file's own columns, then row and errors."""
+    """The refused rows as CSV: the file's own columns, then row and errors. Cells are
+    neutralised as in an export (leads.cells): the columns mapped to a number are phone
+    columns; the errors quote the file's headers, so they are neutralised too."""
 
-    def __init__(self, header: list[str]):
+    def __init__(self, header: list[str], mapping: Mapping):
         super().__init__(bom=True)  # Excel reads UTF-8 only with a BOM
         # A re-imported error report brings its own row/errors columns: not twice.
         self.keep = [i for i, name in enumerate(header) if name.strip().lower() not in ("row", "errors")]
+        targets = [mapping.targets[i] if i < len(mapping.targets) else "" for i in self.keep]
+        self.phones = [t == "phone" or (t.startswith("secondary:") and t.count(":") == 1) for t in targets]
         self.writer = csv.writer(self.text)
-        self.writer.writerow([_neutralise(header[i]) for i in self.keep] + ["row", "errors"])
+        self.writer.writerow([neutralise(header[i]) for i in self.keep] + ["row", "errors"])
 
     def add(self, row: int, cells: list[str], errors: list[str]) -> None:
         values = [cells[i] if i < len(cells) else "" for i in self.keep]
-        self.writer.writerow([_neutralise(v) for v in values] + [row, "; ".join(errors)])
+        self.writer.writerow([neutralise(v, phone=p) for v, p in zip(values, self.phones)]
+                             + [row, neutralise("; ".join(errors))])
 
 
 def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, parallel: bool):
@@ -218,7 +214,7 @@ def _fail(record: ImportRecord, message: str) -> ImportRecord:
 def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress | None) -> None:
     resource = LeadImportResource.for_record(record)
     mapping = resource.read_header(lead_file.header)
-    report = _ErrorReport(lead_file.header)
+    report = _ErrorReport(lead_file.header, mapping)
     valid = _Spool()
     counts = {"total": 0, NEW: 0, UPDATE: 0, SKIP: 0, INVALID: 0}
     batches = batched(lead_file.rows, settings.LEADS_IMPORT_BATCH_ROWS)
@@ -399,9 +395,12 @@ def import_undo(*, record: ImportRecord) -> UndoResult:
 
 
 def sample_rows(campaign: Campaign) -> list[list[str]]:
-    """The header a file for this campaign has, and one example row."""
+    """The header a file for this campaign has, and one example row, neutralised as an
+    export's cells are (a default such as =HYPERLINK(…) is text, not a formula)."""
     variables = list(campaign.assistant.variables.all())
     header = ["phone_number", *[v.name for v in variables], "secondary_phone_1", "timezone"]
     example = ["+14155550123", *[v.default_value or f"example {v.name}" for v in variables], "+12125550123",
                campaign.effective_timezone()]
-    return [header, example]
+    phones = [cell_of(name).kind == "phone" for name in header]
+    return [[neutralise(name) for name in header],
+            [neutralise(value, phone=phone) for value, phone in zip(example, phones)]]

@@ -9,25 +9,19 @@ import zoneinfo
 from dataclasses import dataclass, field
 from functools import cache
 
+from leads.cells import unneutralise
 from leads.phones import InvalidPhoneNumber, normalize_phone
 from leads.variables import MAX_VALUE_LENGTH
 
 from .columns import Mapping
 
-# An export neutralises cells a spreadsheet would run as a formula with a leading ';
-# reading them back removes it again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Files we write neutralise cells a spreadsheet would run as a formula (leads.cells);
+# reading a cell removes that again, its exact inverse.
 
 
 @cache
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-def unneutralise(value: str) -> str:
-    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
-        return value[1:]
-    return value
 
 
 @dataclass

@@ -1,22 +1,32 @@
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from urllib.parse import urlencode
 from datetime import timedelta
 
 import openpyxl
+import psycopg
 import pytest
+from django.conf import settings
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import exports, tasks, transitions
 from leads.imports import services as imports
-from leads.models import ExportRecord, Lead
-from leads.tests.factories import make_lead, phone
+from leads.models import Contact, ExportRecord, Lead
+from leads.tests.factories import bulk_leads, make_lead, phone
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +101,11 @@ def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logg
     make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102", "+13055550103"],
               variables={"customer_name": "Zoë Müller", "city": "Köln", "note": "=SUM(A1)"}, timezone="Europe/Berlin")
     make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "李雷 🎉"})
+    # What a spreadsheet would read as a formula or a number comes back as it was.
+    for index, value in enumerate(["+10", "-5", "@x", "'=x", "''+1", "'tis", "+1 555 0101", "=1+1"]):
+        make_lead(campaign=campaign, primary=f"+1415555012{index}", secondaries=[f"+1212555012{index}"],
+                  variables={"customer_name": value, "city": value})
+        Contact.objects.filter(phone=f"+1212555012{index}").update(variables={"contact_name": value})
     rows = download(admin_client_logged, {"campaign": campaign.pk})
     path = tmp_path / "export.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -146,7 +161,7 @@ def test_columns_can_be_chosen(admin_client_logged, campaign, fmt, in_memory_max
     settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max
     secondary = phone()
     make_lead(campaign=campaign, secondaries=[secondary], variables={"customer_name": "Ana", "city": "Austin"})
-    rows = download(admin_client_logged, fmt=fmt, columns=["city", "secondary_phone_1", "status"])
+    rows = download(admin_client_logged, fmt=fmt, columns=["city", exports.SECONDARY_NUMBERS, "status"])
     assert rows[0] == ["city", "secondary_phone_1", "status"]  # in the layout's order
     assert rows[1] == ["Austin", secondary, "created"]
 
@@ -217,13 +232,17 @@ def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_
 
 def test_a_large_xlsx_export_is_written_by_the_worker_with_its_progress(admin_client_logged, campaign, settings):
     settings.LEADS_EXPORT_IN_MEMORY_MAX = 2  # django-import-export's in-memory export: two leads at most
-    for _ in range(3):
+    for _ in range(2):
         make_lead(campaign=campaign)
+    make_lead(campaign=campaign, secondaries=[phone()], variables={"notes": "n"})
     assert post_export(admin_client_logged, fmt="xlsx").status_code == 302
     ExportRecord.objects.all().delete()
-    download(admin_client_logged, fmt="xlsx")
+    header, *rows = download(admin_client_logged, fmt="xlsx")
     record = ExportRecord.objects.get()
     assert (record.status, record.rows, record.rows_expected, record.file_format) == ("done", 3, 3, "xlsx")
+    # The worker turned the picked groups into the selection's own columns.
+    assert record.columns == header and {"notes", "secondary_phone_1"} <= set(header)
+    assert exports.OTHER_VARIABLES not in header and rows[0][header.index("notes")] == "n"
     progress = admin_client_logged.get(reverse("admin:leads_exportrecord_progress", args=[record.pk])).json()
     assert progress == {"status": "done", "status_display": "Done", "done": 3, "total": 3, "percent": 100}
 
@@ -264,6 +283,12 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
     lead = make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "@x", "city": ""})
     transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=timezone.now() + timedelta(days=200), actor=Actor.system())
     make_lead(campaign=make_campaign(name="-minus"), primary="+14155550105", variables={"customer_name": "+1 (415)"})
+    # Hostile values in every kind of column: one rule, decided by the column, both ways.
+    hostile = ["=1+1", "+10", "-5", "@SUM(A1)", "\tx", "\rx", "+1 555 0101", "+14155550106", "'=x", "''+1", "'tis"]
+    for index, value in enumerate(hostile):
+        make_lead(campaign=make_campaign(name=value if index % 2 else f"c{index}"), primary=f"+1415555011{index}",
+                  secondaries=[f"+1212555011{index}"], variables={"customer_name": value, "city": value[::-1]})
+        Contact.objects.filter(phone=f"+1212555011{index}").update(variables={"contact_name": value})
     leads = Lead.objects.order_by("-id")
     header = exports.default_columns(leads).header()
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
@@ -273,4 +298,233 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         copied = b"".join(exports.csv_export(leads, header, on_done=counted.append)).decode()
         written = [[str(cell) for cell in row] for row in exports.export_rows(leads, header)]
     assert list(csv.reader(io.StringIO(copied))) == written
-    assert counted == [3]
+    assert counted == [3 + len(hostile)]
+    cells = {row[header.index("customer_name")] for row in written}
+    assert {"'+10", "'+1 555 0101", "'+14155550106", "''=x", "'''+1", "'tis", "'\tx"} <= cells
+    assert {row[header.index("phone_number")] for row in written} >= {"+14155550110", "+14155550111"}
+
+
+def test_csv_export_runs_with_debug_on_from_the_list_and_the_command(admin_client_logged, campaign, settings, tmp_path):
+    """DEBUG on (``make run``, and manage.py's dev settings) puts Django's debug cursor
+    under every query; on PostgreSQL the COPY runs through it as well."""
+    settings.DEBUG = True  # pytest-django turns it off; the debug cursor follows the setting
+    make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    assert connection.queries_logged
+
+    header, row = download(admin_client_logged)
+    assert (row[0], row[header.index("customer_name")]) == ("+14155550101", "Ana")
+    call_command("export_leads", "-o", str(tmp_path / "leads.csv"))
+    header, row = list(csv.reader((tmp_path / "leads.csv").open(encoding="utf-8")))
+    assert (row[0], row[header.index("customer_name")]) == ("+14155550101", "Ana")
+    assert list(ExportRecord.objects.values_list("status", "rows")) == [("done", 1), ("done", 1)]
+    if connection.vendor == "postgresql":
+        assert any(query["sql"].startswith("COPY (SELECT") for query in connection.queries)
+
+
+# --- Every export ends its record -------------------------------------------------
+
+
+def page_of(client, record) -> str:
+    return client.get(reverse("admin:leads_exportrecord_change", args=[record.pk])).content.decode()
+
+
+def test_a_download_stopped_before_its_end_ends_its_record_as_stopped(admin_client_logged, campaign):
+    bulk_leads(campaign, 6000)  # more than one block of COPY_BLOCK: the COPY is cut mid-way
+    response = post_export(admin_client_logged)
+    next(iter(response.streaming_content))  # the first block reaches the browser…
+    # …which goes away: the server closes what it was reading (the test client's
+    # stream, which closes the response as a server does).
+    response._iterator.close()
+    record = ExportRecord.objects.get()
+    assert record.status == "aborted" and "stopped before its end" in record.message
+    assert "stopped before its end" in page_of(admin_client_logged, record)
+    assert Lead.objects.count() == 6000  # the connection is fine after the COPY was cut short
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="locks another connection holds: PostgreSQL's")
+def test_a_download_the_database_stops_ends_its_record_failed_with_the_reason(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = post_export(admin_client_logged)  # the page's queries are done; the COPY runs as it is read
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         dbname=db["NAME"]) as other, connection.cursor() as cursor:
+        other.execute("LOCK TABLE leads_contact IN ACCESS EXCLUSIVE MODE")  # e.g. a migration running
+        cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                b"".join(response.streaming_content)
+        finally:
+            cursor.execute("RESET lock_timeout")
+    record = ExportRecord.objects.get()
+    assert record.status == "failed" and "lock timeout" in record.message
+    page = page_of(admin_client_logged, record)
+    assert "lock timeout" in page and 'id="export-again-link"' in page
+
+
+def test_export_leads_that_cannot_write_its_file_exits_non_zero_and_records_why(campaign, tmp_path):
+    make_lead(campaign=campaign)
+    for fmt in ("csv", "xlsx"):
+        with pytest.raises(CommandError, match="No space left on device"):
+            call_command("export_leads", "--format", fmt, "-o", "/dev/full")  # a disk that is full
+    assert list(ExportRecord.objects.values_list("status", flat=True)) == ["failed", "failed"]
+    assert all("No space left on device" in m for m in ExportRecord.objects.values_list("message", flat=True))
+
+
+def test_export_leads_refused_as_xlsx_records_why_and_leaves_no_file(campaign, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 1)  # Excel's 1,048,575, made small
+    bulk_leads(campaign, 3)
+    with pytest.raises(CommandError, match="XLSX holds 1 rows"):
+        call_command("export_leads", "--format", "xlsx", "-o", str(tmp_path / "leads.xlsx"))
+    assert not (tmp_path / "leads.xlsx").exists()
+    assert ExportRecord.objects.get().status == "failed"
+
+
+def stalled(record: ExportRecord, minutes: int = 61) -> None:
+    """As if ``minutes`` had passed since its writer last said anything."""
+    ExportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - timedelta(minutes=minutes))
+
+
+def test_a_stalled_export_can_be_written_again_or_given_up_from_its_page(admin_client_logged, campaign, admin_user):
+    make_lead(campaign=campaign)
+    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
+                                         columns=["phone_number"], progress_at=timezone.now())
+    page = page_of(admin_client_logged, record)
+    assert 'id="export-stalled"' not in page and 'id="export-again"' not in page  # fresh: maybe working
+    give_up = reverse("admin:leads_exportrecord_give_up", args=[record.pk])
+    admin_client_logged.post(give_up)
+    assert ExportRecord.objects.get(pk=record.pk).status == "writing"  # not given up while fresh
+
+    stalled(record, minutes=6)
+    page = page_of(admin_client_logged, record)
+    assert 'id="export-stalled"' in page and 'id="export-again"' in page and 'id="export-give-up"' in page
+    response = admin_client_logged.post(reverse("admin:leads_exportrecord_again", args=[record.pk]))
+    again = ExportRecord.objects.latest("pk")
+    assert response["Location"] == reverse("admin:leads_exportrecord_change", args=[again.pk])
+    assert (again.status, again.rows, again.columns) == ("done", 1, ["phone_number"])  # the worker runs inline here
+    record.refresh_from_db()
+    assert record.status == "failed" and f"export {again.pk}" in record.message
+
+    streamed = ExportRecord.objects.create(created_by=admin_user, file_format="csv", filters="status=created",
+                                           progress_at=timezone.now())
+    stalled(streamed, minutes=6)
+    assert 'id="export-stalled"' not in page_of(admin_client_logged, streamed)  # a slow link streams for long
+    stalled(streamed)
+    page = page_of(admin_client_logged, streamed)
+    assert 'id="export-give-up"' in page and f'{EXPORT}?status=created' in page  # asked for again from the list
+    admin_client_logged.post(reverse("admin:leads_exportrecord_give_up", args=[streamed.pk]))
+    streamed.refresh_from_db()
+    assert streamed.status == "failed" and "Given up by admin" in streamed.message
+
+
+def test_an_export_writer_that_comes_back_after_its_record_was_ended_writes_nothing(campaign, admin_user):
+    """A worker stopped (SIGSTOP) and given up on, then woken: the ending stays."""
+    make_lead(campaign=campaign)
+    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
+                                         columns=["phone_number"])
+    exports.export_give_up(record=record, user=admin_user)
+    exports.export_xlsx_run(record=record, leads=Lead.objects.all())
+    record.refresh_from_db()
+    assert record.status == "failed" and not record.file
+    assert not list((Path(settings.MEDIA_ROOT) / "exports").rglob("*.xlsx"))  # its file was not kept either
+
+
+def test_an_export_the_worker_fails_ends_failed(admin_client_logged, campaign, admin_user):
+    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
+                                         columns=["phone_number"], filters="bogus__lookup=1")
+    with pytest.raises(IncorrectLookupParameters):  # the list refuses its filters now
+        tasks.export_xlsx.call(record.pk)
+    record.refresh_from_db()
+    assert record.status == "failed" and record.message.startswith("The export stopped")
+    assert 'id="export-again"' in page_of(admin_client_logged, record)
+
+
+def start_worker() -> subprocess.Popen:
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+           f"{db['NAME']}", "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev", "DEBUG": "0",
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    return subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.1"],
+                            cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker process shares PostgreSQL only")
+def test_an_xlsx_export_whose_worker_is_stopped_or_killed_mid_file_has_a_way_out(admin_client_logged, campaign,
+                                                                                  settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.LEADS_EXPORT_IN_MEMORY_MAX = 0
+    bulk_leads(campaign, 20_000)
+
+    # Ctrl-C twice (or SIGTERM, then SIGINT): db_worker exits from inside the task.
+    assert post_export(admin_client_logged, fmt="xlsx").status_code == 302
+    record = ExportRecord.objects.get()
+    worker = start_worker()
+    try:
+        wait_for(lambda: ExportRecord.objects.get(pk=record.pk).rows_written > 0)
+        worker.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    record.refresh_from_db()
+    assert record.status == "failed" and "task worker was stopped" in record.message, record.message
+    assert 'id="export-again"' in page_of(admin_client_logged, record)
+
+    # SIGKILL: nothing ends the record; once it has stalled its page offers the ways out.
+    ExportRecord.objects.all().delete()
+    post_export(admin_client_logged, fmt="xlsx")
+    record = ExportRecord.objects.get()
+    worker = start_worker()
+    try:
+        wait_for(lambda: ExportRecord.objects.get(pk=record.pk).rows_written > 0)
+        worker.kill()
+        worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    record.refresh_from_db()
+    assert record.status == "writing"
+    stalled(record, minutes=6)
+    page = page_of(admin_client_logged, record)
+    assert 'id="export-stalled"' in page and 'id="export-again"' in page and 'id="export-give-up"' in page
+    admin_client_logged.post(reverse("admin:leads_exportrecord_again", args=[record.pk]))
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    again = ExportRecord.objects.latest("pk")
+    assert (again.status, again.rows) == ("done", 20_000)
+    assert ExportRecord.objects.get(pk=record.pk).status == "failed"
+
+
+def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_logged, campaign, tmp_path):
+    """30,002 leads; only the oldest two (the last rows, newest first) carry `notes`,
+    secondary numbers, and those numbers' own variables."""
+    leads = bulk_leads(campaign, 30_002)
+    oldest, second = sorted(leads, key=lambda lead: lead.pk)[:2]
+    Contact.objects.filter(lead=oldest, position=0).update(variables={"customer_name": "Ana", "notes": "call at 9"})
+    Contact.objects.filter(lead=second, position=0).update(variables={"notes": "=not a formula"})
+    Contact.objects.bulk_create([Contact(lead=oldest, campaign=campaign, position=n, phone=f"+1212555013{n}",
+                                         variables={"relation": f"cousin {n}"} if n == 3 else {}) for n in (1, 2, 3)])
+
+    form = admin_client_logged.get(EXPORT).context["form"]
+    assert exports.OTHER_VARIABLES in form.resources[0]().get_export_order()  # offered without reading 30,002 leads
+
+    def check(rows):
+        header = rows[0]
+        assert {"notes", "secondary_phone_3", "secondary_3_relation", "secondary_1_relation"} <= set(header)
+        assert len(rows) == 30_003
+        last, before = (dict(zip(header, row)) for row in (rows[-1], rows[-2]))
+        assert (last["notes"], last["secondary_phone_3"], last["secondary_3_relation"]) == (
+            "call at 9", "+12125550133", "cousin 3")
+        assert before["notes"] == "'=not a formula"
+
+    check(download(admin_client_logged))
+    call_command("export_leads", "-o", str(tmp_path / "all.csv"))
+    check(list(csv.reader((tmp_path / "all.csv").open(encoding="utf-8"))))

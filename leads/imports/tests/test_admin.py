@@ -361,3 +361,20 @@ def test_django_import_exports_own_confirm_step_is_not_served():
     with pytest.raises(NoReverseMatch):
         reverse("admin:leads_lead_process_import")
     assert resolve("/admin/leads/lead/process_import/").url_name != "leads_lead_process_import"
+
+
+def test_the_sample_file_holds_no_live_formula(admin_client_logged):
+    """A variable's default is the assistant's text: in the sample it stays text."""
+    campaign = make_campaign(assistant=make_assistant(variables=[
+        {"name": "link", "default_value": '=HYPERLINK("http://example.com","open")'},
+        {"name": "code", "default_value": "+10"}, {"name": "total", "default_value": "@SUM(1)"},
+    ]))
+    xlsx = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "xlsx"]))
+    header, example = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(max_row=2)
+    assert not [cell.coordinate for row in (header, example) for cell in row if cell.data_type == "f"]
+    by_name = {name.value: cell.value for name, cell in zip(header, example)}
+    assert by_name["link"] == '\'=HYPERLINK("http://example.com","open")'
+    assert (by_name["code"], by_name["total"]) == ("'+10", "'@SUM(1)")
+    assert (by_name["phone_number"], by_name["secondary_phone_1"]) == ("+14155550123", "+12125550123")
+    csv_sample = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
+    assert list(csv.reader(io.StringIO(csv_sample.content.decode("utf-8-sig"))))[1] == [c.value for c in example]

@@ -229,6 +229,19 @@ def test_formula_cells_are_neutralised_in_the_report_and_restored_on_import(tmp_
     assert Lead.objects.get().contacts.get().variables == {"customer_name": "=1+1", "note": "-x"}
 
 
+def test_the_report_neutralises_by_column_as_an_export_does(tmp_path, campaign):
+    """Only the number columns keep a leading +; the errors, which quote headers, are
+    neutralised too."""
+    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
+        ["=phone", "customer_name", "secondary_phone_1", "note"],
+        ["+1 555 0101", "+10", "+1 (212) 555", "+1 555 0101"],
+    ]), mapping=["phone", "var:customer_name", "secondary:1", "var:note"])
+    row = report_rows(record)[0]
+    assert (row["'=phone"], row["customer_name"], row["secondary_phone_1"], row["note"]) == (
+        "+1 555 0101", "'+10", "+1 (212) 555", "'+1 555 0101")
+    assert row["errors"].startswith("'=phone: ")
+
+
 def test_a_dry_run_counts_like_the_import_and_writes_nothing(tmp_path, campaign):
     path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "Ana"], ["x", "Bad"]])
     dry = run_import(campaign, path, dry_run=True)

@@ -1,14 +1,17 @@
 """Export leads from the command line, with the same filters and layout as the list's
 Export."""
 
+import os
 import sys
+from contextlib import suppress
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_id_or_name
-from leads.exports import Counted, ExportTooLarge, csv_export, default_columns, export_rows, xlsx_file
+from leads.exports import Recorded, csv_export, default_columns, xlsx_chunks
 from leads.filters import FilterProblem, LeadFilter, filter_leads
 from leads.models import ExportRecord
 
@@ -40,30 +43,44 @@ class Command(BaseCommand):
         except FilterProblem as problem:
             raise CommandError(str(problem)) from None
         header = default_columns(leads).header()
-        written: list[int] = []
-        if options["format"] == "xlsx":
-            try:
-                content = xlsx_file(Counted(export_rows(leads, header), on_done=written.append))
-            except ExportTooLarge as problem:
-                raise CommandError(str(problem)) from None
-            chunks = iter(lambda: content.read(1024 * 1024), b"")
+        fmt, to_file = options["format"], options["output"] != "-"
+        record = ExportRecord.objects.create(file_format=fmt, filters=params.urlencode(), columns=header,
+                                             file_name=os.path.basename(options["output"]) if to_file else "",
+                                             progress_at=timezone.now())
+        if fmt == "xlsx":
+            export = Recorded(lambda on_done: xlsx_chunks(leads, header, on_done=on_done), record=record)
         else:
-            chunks = csv_export(leads, header, bom=options["bom"], on_done=written.append)
-        record = ExportRecord.objects.create(file_format=options["format"], filters=params.urlencode(),
-                                             columns=header)
-        target = sys.stdout.buffer if options["output"] == "-" else open(options["output"], "wb")
+            export = Recorded(lambda on_done: csv_export(leads, header, bom=options["bom"], on_done=on_done),
+                              record=record)
         try:
-            for chunk in chunks:
+            target = open(options["output"], "wb") if to_file else sys.stdout.buffer
+        except OSError as error:
+            export.fail(error)
+            raise CommandError(f"Cannot write {options['output']}: {error.strerror}.") from None
+        try:
+            for chunk in export:
                 target.write(chunk)
+            target.flush()
         except BrokenPipeError:
-            return  # the reader stopped early (| head): not an error
+            export.close("the reader stopped reading")
+            return  # the reader stopped early (| head): its choice, not an error
+        except Exception as error:
+            # Whatever stopped it (the database, a full disk), the record says so and no
+            # half-written file is left behind.
+            export.fail(error)
+            if to_file:
+                with suppress(OSError):
+                    target.close()
+                if os.path.isfile(options["output"]):  # a file, not a device such as /dev/full
+                    os.remove(options["output"])
+            raise CommandError(f"The export failed: {error}") from None
         finally:
-            if target is not sys.stdout.buffer:
-                target.close()
-        record.rows = record.rows_written = written[0]
-        record.status = ExportRecord.Status.DONE
-        record.save(update_fields=["rows", "rows_written", "status"])
-        if options["output"] != "-":
+            export.close()
+            if to_file:
+                with suppress(OSError):
+                    target.close()
+        record.refresh_from_db()
+        if to_file:
             self.stderr.write(f"Exported {record.rows} leads to {options['output']}.")
 
 
