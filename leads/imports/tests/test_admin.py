@@ -119,7 +119,7 @@ def test_a_mapping_that_cannot_work_is_refused_on_the_page(admin_client_logged, 
     assert response.status_code == 200
     assert message in response.content.decode()
     record.refresh_from_db()
-    assert record.rows_validated == 0 and record.status == ImportRecord.Status.VALIDATING
+    assert record.rows_validated == 0 and record.status == ImportRecord.Status.MAPPING
 
 
 def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(admin_client_logged, campaign):
@@ -281,7 +281,7 @@ def test_a_validation_no_worker_takes_up_offers_to_start_again(admin_client_logg
     assert 'id="stalled"' not in admin_client_logged.get(url("detail", record)).content.decode()
     ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
     page = admin_client_logged.get(url("detail", record)).content.decode()
-    assert 'id="stalled"' in page and "Match the columns again" in page
+    assert 'id="stalled"' in page and "match the columns again" in page and "Validate again" in page
     assert admin_client_logged.get(url("mapping", record)).status_code == 200
 
 
@@ -361,3 +361,38 @@ def test_django_import_exports_own_confirm_step_is_not_served():
     with pytest.raises(NoReverseMatch):
         reverse("admin:leads_lead_process_import")
     assert resolve("/admin/leads/lead/process_import/").url_name != "leads_lead_process_import"
+
+
+# An import left at the mapping step ------------------------------------------------
+
+
+def test_an_import_left_at_the_mapping_step_says_so_links_to_it_and_can_be_cancelled(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert "waits for its columns" in page and url("mapping", record) in page
+    assert "Validating" not in page and 'id="import-progress"' not in page and "Cancel this import" in page
+    progress = admin_client_logged.get(url("progress", record)).json()
+    assert progress["status"] == "mapping" and progress["status_display"] == "Waiting for its columns"
+
+    admin_client_logged.post(url("cancel", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.CANCELLED
+    assert admin_client_logged.get(url("mapping", record)).url == url("detail", record)  # no way back in
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert "Cancelled by admin" in page and "Cancel this import" not in page
+    response = admin_client_logged.post(url("cancel", record), follow=True)
+    assert any("cannot be cancelled" in str(m) for m in response.context["messages"])
+
+
+def test_an_import_validating_in_the_background_cannot_be_mapped_again_until_it_stalls(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, never run
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record), follow=True)
+    assert response.redirect_chain[-1][0] == url("detail", record)
+    response = admin_client_logged.post(url("validate", record), follow=True)
+    assert any("cannot start again now" in str(m) for m in response.context["messages"])
+
