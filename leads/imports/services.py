@@ -252,7 +252,11 @@ def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, para
         return
     workers = os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker_processes.start) as pool:
+    # They die with this process (workers.start): a worker killed mid-validation
+    # leaves none behind.
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=worker_processes.start, initargs=(os.getpid(),)
+    ) as pool:
         in_flight: deque = deque()
         for batch in batches:
             in_flight.append((batch, pool.submit(worker_processes.parse_rows, mapping, batch, region)))
