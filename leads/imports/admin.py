@@ -72,6 +72,10 @@ class ImportRecordAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever may import sees the imports: the wizard's steps are their pages.
+        return super().has_view_permission(request, obj) or self.has_add_permission(request)
+
     @admin.display(description="")
     def link(self, record: ImportRecord) -> str:
         return format_html('<a href="{}">Open</a>', reverse("admin:leads_importrecord_detail", args=[record.pk]))

@@ -396,3 +396,75 @@ def test_an_import_validating_in_the_background_cannot_be_mapped_again_until_it_
     response = admin_client_logged.post(url("validate", record), follow=True)
     assert any("cannot start again now" in str(m) for m in response.context["messages"])
 
+
+# Permissions, step by step -----------------------------------------------------------
+
+STEPS = ["upload", "mapping", "confirm", "undo", "cancel", "validate", "errors", "sample", "progress", "detail", "list"]
+# What the README says: *add import* runs the wizard (and sees the imports it needs
+# to); *view import* (or *change*, which includes viewing in Django) only looks.
+LOOK = {"errors", "sample", "progress", "detail", "list"}
+PERMISSIONS = {
+    "nothing": ([], set()),
+    "view": (["view_importrecord"], LOOK),
+    "change": (["change_importrecord"], LOOK),
+    "add": (["add_importrecord"], set(STEPS)),
+    "add and view": (["add_importrecord", "view_importrecord"], set(STEPS)),
+    "add and change": (["add_importrecord", "change_importrecord"], set(STEPS)),
+}
+
+
+def step_response(client, step, record, campaign):
+    if step == "upload":
+        return client.get(IMPORT)
+    if step == "sample":
+        return client.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
+    if step == "list":
+        return client.get(reverse("admin:leads_importrecord_changelist"))
+    if step in ("confirm", "undo", "cancel", "validate"):
+        return client.post(url(step, record))
+    return client.get(url(step, record))
+
+
+@pytest.mark.parametrize("who", PERMISSIONS)
+@pytest.mark.parametrize("step", STEPS)
+def test_each_step_of_the_wizard_needs_the_permission_the_readme_names(client, django_user_model, admin_client_logged,
+                                                                        campaign, who, step):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    if step not in ("mapping",):
+        admin_client_logged.post(url("mapping", record), mapping_post(record))  # validated: ready
+    if step == "undo":
+        admin_client_logged.post(url("confirm", record))
+    codenames, allowed = PERMISSIONS[who]
+    user = django_user_model.objects.create_user("someone", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    status_before = ImportRecord.objects.get().status
+
+    response = step_response(client, step, record, campaign)
+
+    if step in allowed:
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302:
+            assert "/login/" not in response.url
+    else:
+        assert response.status_code == 403
+        assert ImportRecord.objects.get().status == status_before
+
+
+def test_add_import_alone_runs_the_whole_wizard(client, django_user_model, campaign):
+    user = django_user_model.objects.create_user("importer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_importrecord"))
+    client.force_login(user)
+    response = upload(client, campaign)
+    record = ImportRecord.objects.get()
+    assert response.url == url("mapping", record)
+    assert client.get(url("mapping", record)).status_code == 200
+    assert client.post(url("mapping", record), mapping_post(record)).url == url("detail", record)
+    assert "Import 2 new and 0 updated leads" in client.get(url("detail", record)).content.decode()
+    client.post(url("confirm", record))
+    assert Lead.objects.count() == 2
+    assert client.get(url("errors", record)).status_code == 200
+    client.post(url("undo", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.UNDONE and not Lead.objects.exists()
