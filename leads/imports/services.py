@@ -543,8 +543,14 @@ def _undo(record: ImportRecord, run: int) -> UndoResult:
         "on the do-not-call list": created.filter(status=LeadStatus.BLACKLISTED).count(),
     }
     removed = 0
-    while ids := list(created.filter(untouched).values_list("pk", flat=True)[: settings.LEADS_IMPORT_BATCH_ROWS]):
+    while True:
         with transaction.atomic():
+            # Locked, and still untouched once locked: the dialer (which skips locked
+            # leads) cannot claim one whose numbers are being deleted.
+            ids = list(created.filter(untouched).select_for_update().values_list("pk", flat=True)[
+                : settings.LEADS_IMPORT_BATCH_ROWS])
+            if not ids:
+                break
             Contact.objects.filter(lead_id__in=ids).delete()
             StatusChange.objects.filter(lead_id__in=ids).delete()
             _, deleted = Lead.objects.filter(pk__in=ids, status=LeadStatus.CREATED).delete()

@@ -152,3 +152,43 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
     assert not Lead.objects.filter(import_record=record).exists() and not Contact.objects.exists()
     assert record.leads_removed >= written
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"  # the run that lost stopped quietly
+
+
+def test_undo_leaves_alone_a_lead_the_dialer_claims_meanwhile(record):
+    """A dialer claims one of the import's leads while the undo runs (its claim not
+    committed yet): the lead keeps its numbers and stays, the others go."""
+    import threading
+    import time
+
+    import psycopg
+
+    from leads.imports.tests.worker import database_url
+    from leads.models import LeadStatus
+
+    services.import_run(record=record, actor=ACTOR)
+    claimed = Lead.objects.filter(import_record=record).order_by("pk").first()
+    with psycopg.connect(database_url(), autocommit=False) as dialer:
+        dialer.execute("UPDATE leads_lead SET status = %s WHERE id = %s", [LeadStatus.PROCESSING, claimed.pk])
+
+        def undo():
+            try:
+                services.import_undo(record=ImportRecord.objects.get(pk=record.pk))
+            finally:
+                connection.close()
+
+        undoing = threading.Thread(target=undo)
+        undoing.start()
+        with connection.cursor() as cursor:
+            for _ in range(200):  # until the undo waits on the claimed lead's lock
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the undo never reached the claimed lead")
+        dialer.commit()
+        undoing.join(30)
+    assert list(Lead.objects.values_list("pk", flat=True)) == [claimed.pk]
+    assert Contact.objects.filter(lead=claimed).count() == 2  # its numbers, to be dialled
+    assert ImportRecord.objects.get(pk=record.pk).status == ImportRecord.Status.UNDONE
