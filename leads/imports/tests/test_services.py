@@ -426,8 +426,10 @@ def test_a_stale_task_does_nothing_and_a_stale_failure_is_not_saved(tmp_path, ca
     assert "late" not in record.message
 
 
-def test_a_validation_cancelled_on_its_way_saves_nothing(tmp_path, campaign, settings):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_validation_cancelled_on_its_way_saves_nothing(tmp_path, campaign, settings, parallel):
     settings.LEADS_IMPORT_BATCH_ROWS = 3
+    settings.LEADS_IMPORT_PARALLEL_ABOVE = 1 if parallel else 1000  # the pool stops with it
     path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(8)])
     with path.open("rb") as handle:
         record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
