@@ -89,6 +89,28 @@ def test_a_run_undone_between_its_batches_writes_nothing_more(record):
     assert not Lead.objects.exists() and not Contact.objects.exists()
 
 
+def stop_between_commits(pid: int) -> bool:
+    """SIGSTOP ``pid``; True if none of its connections has updated an import record
+    in a transaction still open, else SIGCONT it and False (try again)."""
+    import os
+    import signal
+    import time
+
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(0.05)  # a statement the server was running finishes
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND l.granted "
+            "AND l.relation = 'leads_importrecord'::regclass AND l.mode = 'RowExclusiveLock'"
+        )
+        if not cursor.fetchone()[0]:
+            return True
+    os.kill(pid, signal.SIGCONT)
+    time.sleep(0.01)
+    return False
+
+
 def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_logged, tmp_path, settings):
     """For real: a db_worker process writing an import is stopped (SIGSTOP: slow, not
     dead), the import is undone from its page, the worker goes on (SIGCONT)."""
@@ -122,8 +144,10 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
     worker = start_worker(log, LEADS_IMPORT_BATCH_ROWS="250", LEADS_IMPORT_WRITERS="2")
     try:
         admin_client_logged.post(page("confirm"))
-        wait_for(lambda: ImportRecord.objects.get(pk=record.pk).rows_written, seconds=60, what="a first batch", log=log)
-        os.kill(worker.pid, signal.SIGSTOP)
+        wait_for(lambda: ImportRecord.objects.get(pk=record.pk).rows_written, seconds=180, what="a first batch", log=log)
+        # Stopped anywhere but between a batch's progress save and its commit (then it
+        # holds the record's row, and any takeover waits for it to go on or die).
+        wait_for(lambda: stop_between_commits(worker.pid), seconds=60, what="a moment to stop the worker", log=log)
         written = ImportRecord.objects.get(pk=record.pk).rows_written
         assert written < rows, "the worker finished before it was stopped"
         # Two minutes without progress: the page offers Undo.
@@ -138,11 +162,12 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
 
         undoing = threading.Thread(target=undo)
         undoing.start()
-        undoing.join(3)  # it waits for nothing the stopped worker holds, but a batch at its commit
+        undoing.join(30)  # it waits for nothing the stopped worker holds
+        assert not undoing.is_alive()
+        assert ImportRecord.objects.get(pk=record.pk).status == ImportRecord.Status.UNDONE
         os.kill(worker.pid, signal.SIGCONT)
-        undoing.join(30)
         wait_for(lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
-                 seconds=60, what="the worker to finish its task", log=log)
+                 seconds=180, what="the worker to finish its task", log=log)
     finally:
         os.kill(worker.pid, signal.SIGCONT)
         worker.terminate()
