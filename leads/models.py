@@ -319,12 +319,15 @@ class ImportRecord(models.Model):
     """One lead file brought in: who, when, what, with which options, and how it went."""
 
     class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for its columns"
         VALIDATING = "validating", "Validating"
         READY = "ready", "Validated, ready to import"
         IMPORTING = "importing", "Importing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        UNDOING = "undoing", "Undoing"
         UNDONE = "undone", "Undone"
+        CANCELLED = "cancelled", "Cancelled"
 
     class NumberFormat(models.TextChoices):
         INTERNATIONAL = "international", "International (+country code)"
@@ -346,7 +349,11 @@ class ImportRecord(models.Model):
     mapping = models.JSONField(default=list, blank=True, help_text="One target per column of the file.")
     dry_run = models.BooleanField(default=False)
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.VALIDATING)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.MAPPING)
+    # The fence of the import's work: validating, running, undoing or cancelling takes
+    # the next number (the row locked), and a worker still holding an older one (slow,
+    # not dead) writes nothing more: its batches roll back, its status is not saved.
+    run = models.PositiveIntegerField(default=0, help_text="Which start of its work holds the import now.")
     message = models.TextField(blank=True, help_text="Why the import failed, or what undo could not remove.")
     rows_expected = models.PositiveIntegerField(default=0, help_text="Rows counted on upload, for the progress bar.")
     rows_total = models.PositiveIntegerField(default=0)
@@ -371,12 +378,15 @@ class ImportRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} → {self.campaign}"
 
-    STALLED_AFTER = 120  # seconds without progress before an import counts as stopped
+    # Seconds without progress before an import counts as stopped: its page then offers
+    # to start its work again or drop it. Every batch (of validation, writing or undo)
+    # moves progress on; a worker that is only slow is fenced off by the takeover (run).
+    STALLED_AFTER = 120
 
     @property
     def working(self) -> bool:
-        """Validating or importing, by its status (its worker may have died: stalled)."""
-        return self.status in (self.Status.VALIDATING, self.Status.IMPORTING)
+        """Validating, importing or undoing, by its status (its worker may have died: stalled)."""
+        return self.status in (self.Status.VALIDATING, self.Status.IMPORTING, self.Status.UNDOING)
 
     @property
     def stalled(self) -> bool:
@@ -391,6 +401,16 @@ class ImportRecord(models.Model):
         return self.status == self.Status.FAILED or (self.status == self.Status.IMPORTING and self.stalled)
 
     @property
+    def can_map(self) -> bool:
+        """Its columns may be matched (again): it waits for them, or its validation stopped."""
+        return self.status == self.Status.MAPPING or (self.status == self.Status.VALIDATING and self.stalled)
+
+    @property
+    def can_validate_again(self) -> bool:
+        """Its validation stopped (the worker died): it may start again, as it was mapped."""
+        return self.status == self.Status.VALIDATING and self.stalled
+
+    @property
     def can_run(self) -> bool:
         """Someone may start the import now: validated and not written yet, or
         stopped half-way (running again writes the batches missing)."""
@@ -400,8 +420,20 @@ class ImportRecord(models.Model):
 
     @property
     def can_undo(self) -> bool:
-        """Done, or stopped half-way after writing something."""
+        """Done, or stopped half-way after writing something, or an undo that stopped."""
+        if self.status == self.Status.UNDOING:
+            return self.stalled
         return self.status == self.Status.DONE or (self.stopped_half_way and self.batches.exists())
+
+    @property
+    def can_cancel(self) -> bool:
+        """Nothing written and not finished: the import may be dropped (a validation
+        still going is fenced off; an import that wrote batches is undone instead)."""
+        if self.status == self.Status.READY:
+            return not self.dry_run  # a dry run validated is finished: it is its report
+        if self.status in (self.Status.MAPPING, self.Status.VALIDATING):
+            return True
+        return self.stopped_half_way and bool(self.valid_rows) and not self.batches.exists()
 
 
 class ImportBatch(models.Model):

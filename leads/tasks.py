@@ -1,7 +1,6 @@
 """Background work: what the import wizard hands to the task worker for large files,
 and XLSX exports. Thin: each task loads its record and calls the services."""
 
-from django.utils import timezone
 from django_tasks import task
 
 from leads import exports
@@ -10,22 +9,22 @@ from leads.models import ExportRecord, ImportRecord
 from leads.transitions import Actor
 
 
-def _save_progress(record: ImportRecord) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(rows_validated=record.rows_validated, progress_at=timezone.now())
-
-
 @task()
-def validate_import(record_id: int) -> None:
-    services.import_validate(record=ImportRecord.objects.get(pk=record_id), progress=_save_progress)
-
-
-@task()
-def run_import(record_id: int) -> None:
+def validate_import(record_id: int, run: int | None = None) -> None:
+    # run: the start of the validation this task is for (None: the one the import is
+    # at, for a task queued before runs were counted); a later start fences it off.
     record = ImportRecord.objects.get(pk=record_id)
+    services.import_validate(record=record, run=record.run if run is None else run)
+
+
+@task()
+def run_import(record_id: int, run: int | None = None) -> None:
+    record = ImportRecord.objects.get(pk=record_id)
+    run = record.run if run is None else run
     try:
-        services.import_run(record=record, actor=Actor(source="import", user=record.created_by))
+        services.import_run(record=record, actor=Actor(source="import", user=record.created_by), run=run)
     except Exception as error:
-        services.import_stopped(record=ImportRecord.objects.get(pk=record_id), error=error)
+        services.import_stopped(record=ImportRecord.objects.get(pk=record_id), run=run, error=error)
         raise
 
 

@@ -72,6 +72,10 @@ class ImportRecordAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever may import sees the imports: the wizard's steps are their pages.
+        return super().has_view_permission(request, obj) or self.has_add_permission(request)
+
     @admin.display(description="")
     def link(self, record: ImportRecord) -> str:
         return format_html('<a href="{}">Open</a>', reverse("admin:leads_importrecord_detail", args=[record.pk]))
@@ -83,6 +87,8 @@ class ImportRecordAdmin(ModelAdmin):
             path("<int:pk>/progress.json", view(self.progress_view), name="leads_importrecord_progress"),
             path("<int:pk>/confirm/", view(self.confirm_view), name="leads_importrecord_confirm"),
             path("<int:pk>/undo/", view(self.undo_view), name="leads_importrecord_undo"),
+            path("<int:pk>/cancel/", view(self.cancel_view), name="leads_importrecord_cancel"),
+            path("<int:pk>/validate/", view(self.validate_again_view), name="leads_importrecord_validate"),
             path("<int:pk>/errors.csv", view(self.errors_view), name="leads_importrecord_errors"),
             path("sample/<int:campaign_id>.<str:fmt>", view(self.sample_view), name="leads_importrecord_sample"),
             path("<int:pk>/", view(self.detail_view), name="leads_importrecord_detail"),
@@ -111,13 +117,13 @@ class ImportRecordAdmin(ModelAdmin):
     def mapping_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._require_add(request)
         record = self._record(request, pk)
-        if record.status != ImportRecord.Status.VALIDATING or record.rows_validated:
+        if not record.can_map:
             return redirect("admin:leads_importrecord_detail", record.pk)
         form = MappingForm(request.POST or None, record=record)
         if request.method == "POST" and form.is_valid():
             try:
                 services.mapping_save(record=record, targets=form.targets(), remember=form.cleaned_data["remember"])
-            except MappingProblem as problem:
+            except (MappingProblem, ImportProblem) as problem:
                 form.add_error(None, str(problem))
             else:
                 self._validate(record)
@@ -132,10 +138,35 @@ class ImportRecordAdmin(ModelAdmin):
                                               form=form, columns=columns))
 
     def _validate(self, record: ImportRecord) -> None:
+        # The run mapping_save or import_validate_again started: a later start fences it off.
         if _in_background(record):
-            tasks.validate_import.enqueue(record.pk)
+            tasks.validate_import.enqueue(record.pk, record.run)
         else:
-            services.import_validate(record=record)
+            services.import_validate(record=record, run=record.run)
+
+    @method_decorator(require_POST)
+    def validate_again_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_add(request)
+        record = self._record(request, pk)
+        try:
+            services.import_validate_again(record=record)
+        except ImportProblem as problem:
+            self.message_user(request, str(problem), messages.ERROR)
+        else:
+            self._validate(record)
+        return redirect("admin:leads_importrecord_detail", record.pk)
+
+    @method_decorator(require_POST)
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._require_add(request)
+        record = self._record(request, pk)
+        try:
+            services.import_cancel(record=record, user=request.user)
+        except ImportProblem as problem:
+            self.message_user(request, str(problem), messages.ERROR)
+        else:
+            self.message_user(request, "The import is cancelled; it wrote nothing.", messages.SUCCESS)
+        return redirect("admin:leads_importrecord_detail", record.pk)
 
     # 3 and 5. the import's page ---------------------------------------------------
 
@@ -162,9 +193,10 @@ class ImportRecordAdmin(ModelAdmin):
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         record = self._record(request, pk)
-        if record.status == ImportRecord.Status.VALIDATING:
-            # A validation that was queued never got a progress time; it starts now.
+        if record.status in (ImportRecord.Status.MAPPING, ImportRecord.Status.VALIDATING):
             done, total = record.rows_validated, record.rows_expected
+        elif record.status == ImportRecord.Status.UNDOING:
+            done, total = record.leads_removed, record.rows_written
         else:
             done, total = record.rows_written, record.rows_new + record.rows_updated
         return progress_response(record, done=done, total=total, working=record.working)
@@ -178,9 +210,9 @@ class ImportRecordAdmin(ModelAdmin):
         try:
             services.import_queue(record=record)
             if _in_background(record):
-                tasks.run_import.enqueue(record.pk)
+                tasks.run_import.enqueue(record.pk, record.run)
             else:
-                services.import_run(record=record, actor=Actor(source="import", user=request.user))
+                services.import_run(record=record, actor=Actor(source="import", user=request.user), run=record.run)
         except ImportProblem as problem:
             self.message_user(request, str(problem), messages.ERROR)
         return redirect("admin:leads_importrecord_detail", record.pk)

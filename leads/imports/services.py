@@ -8,6 +8,12 @@ already normalised, for the import to write without validating again (phone
 numbers cost ~30 µs each to check). The import writes in batches, each in its own
 transaction together with its mark (ImportBatch): a worker that dies mid-import
 leaves whole batches only, and running the import again writes the ones missing.
+
+Each start of an import's work (validating, running, undoing, cancelling) takes the
+record over: ``ImportRecord.run`` goes up by one with the row locked. Every write of a
+run (a batch, a progress or result save) is an UPDATE ... WHERE run = its own, in the
+transaction of what it writes: a worker that was only slow, not dead, finds the import
+taken over, rolls its batch back and stops without saving anything more.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import multiprocessing
 import os
 import tempfile
@@ -27,7 +34,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -44,10 +51,73 @@ from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
 from .validation import ParsedRow, parse_rows
 
 Progress = Callable[[ImportRecord], None]
+logger = logging.getLogger(__name__)
 
 
 class ImportProblem(ValueError):
     """The whole file or its options are wrong: one message, nothing imported."""
+
+
+class RunLost(Exception):
+    """The import was taken over (undone, cancelled, started again) while this run
+    worked: it writes nothing more."""
+
+
+# How long a takeover waits for a batch committing at that moment, on PostgreSQL; a
+# worker stopped mid-commit holds the record's row until it goes on or dies.
+TAKEOVER_LOCK_TIMEOUT = "5s"
+
+
+def _take_over(
+    record: ImportRecord,
+    *,
+    status: str,
+    allowed: Callable[[ImportRecord], bool],
+    refused: Callable[[ImportRecord], str],
+    **fields,
+) -> int:
+    """Make ``record`` the next run's, in ``status`` (with ``fields`` saved too), when
+    ``allowed`` says so of the row as locked; the run's number. Copies the new state
+    onto ``record``.
+
+    The row lock taken is FOR NO KEY UPDATE: it does not wait for batches being
+    written (their leads only hold key-share locks on it), which find the fence moved
+    when they save their progress, and roll back."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{TAKEOVER_LOCK_TIMEOUT}'")
+            locked = ImportRecord.objects.select_for_update(no_key=True).get(pk=record.pk)
+            if not allowed(locked):
+                raise ImportProblem(refused(locked))
+            changes = {"run": locked.run + 1, "status": status, "progress_at": timezone.now(), **fields}
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            locked.save(update_fields=list(changes))
+    except OperationalError:
+        raise ImportProblem("The import's worker is saving a batch right now; try again in a moment.") from None
+    for name in ("run", "status", "progress_at", "message", "mapping", "rows_written", "rows_validated", "leads_removed"):
+        setattr(record, name, getattr(locked, name))
+    return locked.run
+
+
+def _lost(record: ImportRecord) -> ImportRecord:
+    """A run that lost its import stops here: the record as its new holder keeps it."""
+    logger.info("Import %s was taken over while this run worked on it; it stops and writes nothing more.", record.pk)
+    record.refresh_from_db()
+    return record
+
+
+def _status_of(record: ImportRecord) -> str:
+    return record.get_status_display().lower()
+
+
+def _fenced_save(record: ImportRecord, run: int, **fields) -> None:
+    """Save ``fields`` of the import if ``run`` still holds it, else raise RunLost (one
+    UPDATE: it locks the row and checks the fence at once)."""
+    if not ImportRecord.objects.filter(pk=record.pk, run=run).update(**fields):
+        raise RunLost(f"import {record.pk} was taken over from run {run}")
 
 
 def read_lead_file(record: ImportRecord) -> LeadFile:
@@ -114,11 +184,14 @@ def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) ->
     """Set the import's mapping (checked) before its validation, and keep it for the
     campaign's next file with the same headers when asked to."""
     check_mapping(record.header, targets)
-    record.mapping = targets
-    # Validation starts now (here or in the worker): from now on, no progress for a
-    # while means no worker took it up (ImportRecord.stalled).
-    record.progress_at = timezone.now()
-    record.save(update_fields=["mapping", "progress_at"])
+    # Validation starts now (here or in the worker), as a run of its own: one that
+    # stopped (its worker died or is stuck) writes nothing more. From now on, no
+    # progress for a while means no worker took it up (ImportRecord.stalled).
+    _take_over(
+        record, status=ImportRecord.Status.VALIDATING, allowed=lambda r: r.can_map,
+        refused=lambda r: f"This import is {_status_of(r)}; its columns cannot change now.",
+        mapping=targets, rows_validated=0,
+    )
     if remember:
         SavedMapping.objects.update_or_create(
             campaign=record.campaign, headers=_headers_key(record.header), defaults={"mapping": targets}
@@ -175,7 +248,11 @@ def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, para
         return
     workers = os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker_processes.start) as pool:
+    # They die with this process (workers.start): a worker killed mid-validation
+    # leaves none behind.
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=worker_processes.start, initargs=(os.getpid(),)
+    ) as pool:
         in_flight: deque = deque()
         for batch in batches:
             in_flight.append((batch, pool.submit(worker_processes.parse_rows, mapping, batch, region)))
@@ -187,31 +264,59 @@ def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, para
             yield done_batch, future.result()
 
 
-def import_validate(*, record: ImportRecord, progress: Progress | None = None) -> ImportRecord:
+def import_validate(*, record: ImportRecord, progress: Progress | None = None, run: int | None = None) -> ImportRecord:
     """Check every row; count new, updated, skipped and rejected; keep the error
-    report and the valid rows. Writes no lead."""
-    started = time.monotonic()
-    record.status = ImportRecord.Status.VALIDATING
-    record.save(update_fields=["status"])
+    report and the valid rows. Writes no lead.
+
+    ``run`` is the run that mapping_save or import_validate_again started; without
+    it (the command line) the validation takes the import over itself. A run that
+    lost the import stops at its next batch and saves nothing."""
+    if run is None:
+        run = _take_over(
+            record, status=ImportRecord.Status.VALIDATING,
+            allowed=lambda r: r.status in (ImportRecord.Status.MAPPING, ImportRecord.Status.VALIDATING),
+            refused=lambda r: f"This import is {_status_of(r)}; it cannot be validated now.",
+        )
     try:
-        _validate_rows(record, read_lead_file(record), progress)
+        return _validate(record, progress, run)
+    except RunLost:
+        return _lost(record)
+
+
+def _validate(record: ImportRecord, progress: Progress | None, run: int) -> ImportRecord:
+    started = time.monotonic()
+    _fenced_save(record, run, status=ImportRecord.Status.VALIDATING, progress_at=timezone.now())
+    try:
+        _validate_rows(record, read_lead_file(record), progress, run)
     except (ImportProblem, MappingProblem) as problem:
-        return _fail(record, str(problem))
+        return _fail(record, str(problem), run)
     record.validation_seconds = round(time.monotonic() - started, 3)
     record.status = ImportRecord.Status.READY
-    record.save()
+    try:
+        _fenced_save(
+            record, run, status=record.status, validation_seconds=record.validation_seconds,
+            rows_validated=record.rows_validated, rows_total=record.rows_total, rows_new=record.rows_new,
+            rows_updated=record.rows_updated, rows_skipped=record.rows_skipped, rows_rejected=record.rows_rejected,
+            error_report=record.error_report.name, valid_rows=record.valid_rows.name, progress_at=timezone.now(),
+        )
+    except RunLost:
+        # Its files were kept for nothing: the import is another run's now.
+        record.error_report.delete(save=False)
+        record.valid_rows.delete(save=False)
+        raise
     return record
 
 
-def _fail(record: ImportRecord, message: str) -> ImportRecord:
+def _fail(record: ImportRecord, message: str, run: int) -> ImportRecord:
     record.status = ImportRecord.Status.FAILED
     record.message = message
     record.rows_new = record.rows_updated = record.rows_skipped = record.rows_rejected = 0
-    record.save()
+    _fenced_save(record, run, status=record.status, message=message, rows_new=0, rows_updated=0, rows_skipped=0,
+                 rows_rejected=0, rows_total=record.rows_total, rows_validated=record.rows_validated)
     return record
 
 
-def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress | None) -> None:
+def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress | None, run: int) -> None:
     resource = LeadImportResource.for_record(record)
     mapping = resource.read_header(lead_file.header)
     report = _ErrorReport(lead_file.header, mapping)
@@ -235,6 +340,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
             elif outcome != SKIP:
                 valid.text.write(json.dumps(row.as_json(), ensure_ascii=False) + "\n")
         record.rows_validated = counts["total"]
+        # Progress for the page, and the fence: a validation taken over stops here.
+        _fenced_save(record, run, rows_validated=record.rows_validated, progress_at=timezone.now())
         if progress:
             progress(record)
 
@@ -248,17 +355,31 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
 # --- Writing ---------------------------------------------------------------------
 
 
-def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None = None) -> ImportRecord:
+def import_run(
+    *, record: ImportRecord, actor: Actor, progress: Progress | None = None, run: int | None = None
+) -> ImportRecord:
     """Write the validated rows, batch by batch; carries on with the batches missing
-    if a previous run stopped half-way."""
-    # IMPORTING: queued by import_queue, or a second run after a worker was thought
-    # dead (each batch is marked, so they never write the same one).
-    if not (record.can_run or record.status == ImportRecord.Status.IMPORTING):
-        raise _cannot_run(record)
+    if a previous run stopped half-way.
+
+    ``run`` is the run import_queue started; without it (the command line) the import
+    is taken over here, also from a run still going (its worker thought dead), which
+    then writes nothing more. A run that lost the import stops before its next batch
+    commits, and saves no status."""
+    if run is None:
+        run = _take_over(
+            record, status=ImportRecord.Status.IMPORTING,
+            allowed=lambda r: r.can_run or r.status == ImportRecord.Status.IMPORTING,
+            refused=lambda r: str(_cannot_run(r)),
+        )
+    try:
+        return _run(record, actor, progress, run)
+    except RunLost:
+        return _lost(record)
+
+
+def _run(record: ImportRecord, actor: Actor, progress: Progress | None, run: int) -> ImportRecord:
     started = time.monotonic()
-    record.status = ImportRecord.Status.IMPORTING
-    record.progress_at = timezone.now()
-    record.save(update_fields=["status", "progress_at"])
+    _fenced_save(record, run, status=ImportRecord.Status.IMPORTING, progress_at=timezone.now())
     resource = LeadImportResource.for_record(record)
     resource.read_header(record.header)
     written = set(record.batches.values_list("number", flat=True))
@@ -269,18 +390,18 @@ def import_run(*, record: ImportRecord, actor: Actor, progress: Progress | None 
             for number, batch in enumerate(batched(lines, settings.LEADS_IMPORT_BATCH_ROWS), start=1)
             if number not in written
         )
-        for rows in _write_batches(record, resource, batches, actor):
+        for rows in _write_batches(record, resource, batches, actor, run):
             record.rows_written += rows
             if progress:
                 progress(record)
     record.refresh_from_db(fields=["rows_written"])
     record.import_seconds = round((record.import_seconds or 0) + time.monotonic() - started, 3)
     record.status = ImportRecord.Status.DONE
-    record.save(update_fields=["status", "import_seconds"])
+    _fenced_save(record, run, status=record.status, import_seconds=record.import_seconds)
     return record
 
 
-def _write_batches(record: ImportRecord, resource: LeadImportResource, batches, actor: Actor) -> Iterator[int]:
+def _write_batches(record: ImportRecord, resource: LeadImportResource, batches, actor: Actor, run: int) -> Iterator[int]:
     """Write (number, rows) batches; yield the rows of each batch written, in order.
 
     On PostgreSQL LEADS_IMPORT_WRITERS batches are written side by side, each on its
@@ -293,12 +414,12 @@ def _write_batches(record: ImportRecord, resource: LeadImportResource, batches, 
     writers = settings.LEADS_IMPORT_WRITERS
     if connection.vendor != "postgresql" or connection.in_atomic_block or writers < 2:
         for number, rows in batches:
-            yield _write_batch(record, resource, number, rows, actor)
+            yield _write_batch(record, resource, number, rows, actor, run)
         return
     with ThreadPoolExecutor(max_workers=writers) as pool:
         in_flight: deque = deque()
         for number, rows in batches:
-            in_flight.append(pool.submit(_on_own_connection, _write_batch, record, resource, number, rows, actor))
+            in_flight.append(pool.submit(_on_own_connection, _write_batch, record, resource, number, rows, actor, run))
             if len(in_flight) >= 2 * writers:  # bounded: memory stays flat
                 yield in_flight.popleft().result()
         while in_flight:
@@ -312,8 +433,13 @@ def _on_own_connection(function, *args):
         connection.close()  # this thread's
 
 
-def _write_batch(record: ImportRecord, resource: LeadImportResource, number: int, batch: list[dict], actor: Actor) -> int:
-    """Write one batch and its mark in one transaction; 0 if another run wrote it."""
+def _write_batch(
+    record: ImportRecord, resource: LeadImportResource, number: int, batch: list[dict], actor: Actor, run: int
+) -> int:
+    """Write one batch and its mark in one transaction; 0 if another run wrote it.
+    Raises RunLost, with nothing written, if the import was taken over from ``run``."""
+    if not ImportRecord.objects.filter(pk=record.pk, run=run).exists():
+        raise RunLost(f"import {record.pk} was taken over from run {run}")  # before doing the batch's work
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -323,9 +449,9 @@ def _write_batch(record: ImportRecord, resource: LeadImportResource, number: int
         except IntegrityError:
             return 0
         resource.write_rows([ParsedRow.from_json(d) for d in batch], actor=actor)
-        ImportRecord.objects.filter(pk=record.pk).update(
-            rows_written=F("rows_written") + len(batch), progress_at=timezone.now()
-        )
+        # The fence, in the batch's transaction: taken over meanwhile (this UPDATE
+        # waits for a takeover committing, then sees it), the batch rolls back whole.
+        _fenced_save(record, run, rows_written=F("rows_written") + len(batch), progress_at=timezone.now())
     return len(batch)
 
 
@@ -338,19 +464,45 @@ def _cannot_run(record: ImportRecord) -> ImportProblem:
 def import_queue(*, record: ImportRecord) -> ImportRecord:
     """Hand the import to the worker: it shows as importing from now on, and as
     stopped (ImportRecord.stalled) if no worker takes it up."""
-    if not record.can_run:
-        raise _cannot_run(record)
-    record.status = ImportRecord.Status.IMPORTING
-    record.progress_at = timezone.now()
-    record.save(update_fields=["status", "progress_at"])
+    # Taken over as a new run (the one the worker gets): a run that stopped, or whose
+    # worker is only slow, writes nothing more.
+    _take_over(record, status=ImportRecord.Status.IMPORTING, allowed=lambda r: r.can_run,
+               refused=lambda r: str(_cannot_run(r)))
     return record
 
 
-def import_stopped(*, record: ImportRecord, error: Exception) -> ImportRecord:
-    """The worker's import failed: whole batches only were written."""
-    record.status = ImportRecord.Status.FAILED
-    record.message = f"The import stopped: {error}. Run it again to carry on where it stopped, or undo it."
-    record.save(update_fields=["status", "message"])
+def import_stopped(*, record: ImportRecord, run: int, error: Exception) -> ImportRecord:
+    """The worker's import failed: whole batches only were written. Nothing is saved
+    if the import is another run's by now."""
+    message = f"The import stopped: {error}. Run it again to carry on where it stopped, or undo it."
+    try:
+        _fenced_save(record, run, status=ImportRecord.Status.FAILED, message=message)
+    except RunLost:
+        return _lost(record)
+    record.status, record.message = ImportRecord.Status.FAILED, message
+    return record
+
+
+def import_validate_again(*, record: ImportRecord) -> int:
+    """Start a validation that stopped again, as it was mapped; the new run's number
+    (the one that stopped, if its worker is only slow, saves nothing more)."""
+    return _take_over(
+        record, status=ImportRecord.Status.VALIDATING, allowed=lambda r: r.can_validate_again,
+        refused=lambda r: f"This import is {_status_of(r)}; its validation cannot start again now.",
+        rows_validated=0,
+    )
+
+
+def import_cancel(*, record: ImportRecord, user=None) -> ImportRecord:
+    """Drop an import that wrote nothing: waiting for its columns, validating (a worker
+    still at it is fenced off), validated, or stopped before its first batch."""
+    who = f" by {user}" if user is not None else ""
+    _take_over(
+        record, status=ImportRecord.Status.CANCELLED, allowed=lambda r: r.can_cancel,
+        refused=lambda r: f"This import is {_status_of(r)}; it cannot be cancelled now"
+                          + (" (undo it instead)." if r.can_undo else "."),
+        message=f"Cancelled{who}, {timezone.localtime():%Y-%m-%d %H:%M}.",
+    )
     return record
 
 
@@ -366,8 +518,20 @@ class UndoResult:
 def import_undo(*, record: ImportRecord) -> UndoResult:
     """Delete the leads this import created that have not been dialled yet. Leads it
     updated are not changed back."""
-    if not record.can_undo:
-        raise ImportProblem(f"This import is {record.get_status_display().lower()}; there is nothing to undo now.")
+    # Taken over first: a run still writing (its worker only slow) writes nothing more,
+    # and a batch it has in flight rolls back.
+    run = _take_over(
+        record, status=ImportRecord.Status.UNDOING, allowed=lambda r: r.can_undo,
+        refused=lambda r: f"This import is {_status_of(r)}; there is nothing to undo now.",
+    )
+    try:
+        return _undo(record, run)
+    except RunLost:  # a second undo took over (this one was thought dead)
+        _lost(record)
+        raise ImportProblem("Another undo of this import took it over.") from None
+
+
+def _undo(record: ImportRecord, run: int) -> UndoResult:
     created = Lead.objects.filter(import_record=record)
     untouched = Q(status=LeadStatus.CREATED, attempts=0, last_attempt_at__isnull=True)
     kept = {
@@ -375,19 +539,28 @@ def import_undo(*, record: ImportRecord) -> UndoResult:
         "on the do-not-call list": created.filter(status=LeadStatus.BLACKLISTED).count(),
     }
     removed = 0
-    while ids := list(created.filter(untouched).values_list("pk", flat=True)[: settings.LEADS_IMPORT_BATCH_ROWS]):
+    while True:
         with transaction.atomic():
+            # Locked, and still untouched once locked: the dialer (which skips locked
+            # leads) cannot claim one whose numbers are being deleted.
+            ids = list(created.filter(untouched).select_for_update().values_list("pk", flat=True)[
+                : settings.LEADS_IMPORT_BATCH_ROWS])
+            if not ids:
+                break
             Contact.objects.filter(lead_id__in=ids).delete()
             StatusChange.objects.filter(lead_id__in=ids).delete()
             _, deleted = Lead.objects.filter(pk__in=ids, status=LeadStatus.CREATED).delete()
-            removed += deleted.get(Lead._meta.label, 0)
-    record.leads_removed = removed
+            count = deleted.get(Lead._meta.label, 0)
+            removed += count
+            # Counted across undos (one that stopped half-way, then the next).
+            _fenced_save(record, run, leads_removed=F("leads_removed") + count, progress_at=timezone.now())
     record.status = ImportRecord.Status.UNDONE
     kept = {reason: count for reason, count in kept.items() if count}
     record.message = (
         "Kept: " + ", ".join(f"{count} {reason}" for reason, count in kept.items()) + "." if kept else ""
     )
-    record.save(update_fields=["leads_removed", "status", "message"])
+    _fenced_save(record, run, status=record.status, message=record.message)
+    record.refresh_from_db(fields=["leads_removed"])
     return UndoResult(removed=removed, kept=kept)
 
 

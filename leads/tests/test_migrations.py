@@ -25,3 +25,28 @@ def test_imports_that_stopped_half_way_keep_their_written_batches_across_the_upg
     # The schema as the other tests expect it, whatever migrations come later.
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", "0010_import_batches")])
+    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
+    ImportRecord = apps.get_model("leads", "ImportRecord")
+    campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
+    left = ImportRecord.objects.create(campaign=campaign, file="f.csv", file_name="f.csv", status="validating")
+    queued = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="validating",
+                                         progress_at="2026-11-27T10:00:00Z")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("leads", "0012_states_import_runs")])
+    apps = executor.loader.project_state([("leads", "0012_states_import_runs")]).apps
+    ImportRecord = apps.get_model("leads", "ImportRecord")
+    assert ImportRecord.objects.get(pk=left.pk).status == "mapping"
+    assert ImportRecord.objects.get(pk=queued.pk).status == "validating"
+    assert set(ImportRecord.objects.values_list("run", flat=True)) == {0}
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

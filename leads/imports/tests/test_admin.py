@@ -119,7 +119,7 @@ def test_a_mapping_that_cannot_work_is_refused_on_the_page(admin_client_logged, 
     assert response.status_code == 200
     assert message in response.content.decode()
     record.refresh_from_db()
-    assert record.rows_validated == 0 and record.status == ImportRecord.Status.VALIDATING
+    assert record.rows_validated == 0 and record.status == ImportRecord.Status.MAPPING
 
 
 def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(admin_client_logged, campaign):
@@ -281,7 +281,7 @@ def test_a_validation_no_worker_takes_up_offers_to_start_again(admin_client_logg
     assert 'id="stalled"' not in admin_client_logged.get(url("detail", record)).content.decode()
     ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
     page = admin_client_logged.get(url("detail", record)).content.decode()
-    assert 'id="stalled"' in page and "Match the columns again" in page
+    assert 'id="stalled"' in page and "match the columns again" in page and "Validate again" in page
     assert admin_client_logged.get(url("mapping", record)).status_code == 200
 
 
@@ -378,3 +378,110 @@ def test_the_sample_file_holds_no_live_formula(admin_client_logged):
     assert (by_name["phone_number"], by_name["secondary_phone_1"]) == ("+14155550123", "+12125550123")
     csv_sample = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
     assert list(csv.reader(io.StringIO(csv_sample.content.decode("utf-8-sig"))))[1] == [c.value for c in example]
+
+
+# An import left at the mapping step ------------------------------------------------
+
+
+def test_an_import_left_at_the_mapping_step_says_so_links_to_it_and_can_be_cancelled(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert "waits for its columns" in page and url("mapping", record) in page
+    assert "Validating" not in page and 'id="import-progress"' not in page and "Cancel this import" in page
+    progress = admin_client_logged.get(url("progress", record)).json()
+    assert progress["status"] == "mapping" and progress["status_display"] == "Waiting for its columns"
+
+    admin_client_logged.post(url("cancel", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.CANCELLED
+    assert admin_client_logged.get(url("mapping", record)).url == url("detail", record)  # no way back in
+    page = admin_client_logged.get(url("detail", record)).content.decode()
+    assert "Cancelled by admin" in page and "Cancel this import" not in page
+    response = admin_client_logged.post(url("cancel", record), follow=True)
+    assert any("cannot be cancelled" in str(m) for m in response.context["messages"])
+
+
+def test_an_import_validating_in_the_background_cannot_be_mapped_again_until_it_stalls(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, never run
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record), follow=True)
+    assert response.redirect_chain[-1][0] == url("detail", record)
+    response = admin_client_logged.post(url("validate", record), follow=True)
+    assert any("cannot start again now" in str(m) for m in response.context["messages"])
+
+
+# Permissions, step by step -----------------------------------------------------------
+
+STEPS = ["upload", "mapping", "confirm", "undo", "cancel", "validate", "errors", "sample", "progress", "detail", "list"]
+# What the README says: *add import* runs the wizard (and sees the imports it needs
+# to); *view import* (or *change*, which includes viewing in Django) only looks.
+LOOK = {"errors", "sample", "progress", "detail", "list"}
+PERMISSIONS = {
+    "nothing": ([], set()),
+    "view": (["view_importrecord"], LOOK),
+    "change": (["change_importrecord"], LOOK),
+    "add": (["add_importrecord"], set(STEPS)),
+    "add and view": (["add_importrecord", "view_importrecord"], set(STEPS)),
+    "add and change": (["add_importrecord", "change_importrecord"], set(STEPS)),
+}
+
+
+def step_response(client, step, record, campaign):
+    if step == "upload":
+        return client.get(IMPORT)
+    if step == "sample":
+        return client.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
+    if step == "list":
+        return client.get(reverse("admin:leads_importrecord_changelist"))
+    if step in ("confirm", "undo", "cancel", "validate"):
+        return client.post(url(step, record))
+    return client.get(url(step, record))
+
+
+@pytest.mark.parametrize("who", PERMISSIONS)
+@pytest.mark.parametrize("step", STEPS)
+def test_each_step_of_the_wizard_needs_the_permission_the_readme_names(client, django_user_model, admin_client_logged,
+                                                                        campaign, who, step):
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    if step not in ("mapping",):
+        admin_client_logged.post(url("mapping", record), mapping_post(record))  # validated: ready
+    if step == "undo":
+        admin_client_logged.post(url("confirm", record))
+    codenames, allowed = PERMISSIONS[who]
+    user = django_user_model.objects.create_user("someone", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    status_before = ImportRecord.objects.get().status
+
+    response = step_response(client, step, record, campaign)
+
+    if step in allowed:
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302:
+            assert "/login/" not in response.url
+    else:
+        assert response.status_code == 403
+        assert ImportRecord.objects.get().status == status_before
+
+
+def test_add_import_alone_runs_the_whole_wizard(client, django_user_model, campaign):
+    user = django_user_model.objects.create_user("importer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_importrecord"))
+    client.force_login(user)
+    response = upload(client, campaign)
+    record = ImportRecord.objects.get()
+    assert response.url == url("mapping", record)
+    assert client.get(url("mapping", record)).status_code == 200
+    assert client.post(url("mapping", record), mapping_post(record)).url == url("detail", record)
+    assert "Import 2 new and 0 updated leads" in client.get(url("detail", record)).content.decode()
+    client.post(url("confirm", record))
+    assert Lead.objects.count() == 2
+    assert client.get(url("errors", record)).status_code == 200
+    client.post(url("undo", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.UNDONE and not Lead.objects.exists()

@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns.tests.factories import make_assistant, make_campaign
@@ -70,8 +71,10 @@ def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, setti
     path = write_csv(tmp_path / "big.csv", [["phone"]] + [[f"+1415555{n:04d}"] for n in range(40)])
     with path.open("rb") as handle:
         record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
-    # The worker has checked 10 of the 40 rows so far.
-    ImportRecord.objects.filter(pk=record.pk).update(rows_validated=10)
+    # Mapped, and the worker has checked 10 of the 40 rows so far.
+    ImportRecord.objects.filter(pk=record.pk).update(
+        status=ImportRecord.Status.VALIDATING, rows_validated=10, progress_at=timezone.now()
+    )
 
     page = signed_in
     page.goto(f"/admin/leads/importrecord/{record.pk}/")

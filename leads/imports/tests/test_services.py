@@ -378,3 +378,125 @@ def test_a_nul_character_past_the_sniffed_start_rejects_its_row_only(tmp_path, c
     assert counts(record) == (400, 0, 0, 1)
     (row,) = report_rows(record)
     assert row["row"] == "402" and row["errors"] == "notes: holds a NUL character, which is not text"
+
+
+# Runs: every start of an import's work takes it over; a run that lost it writes nothing
+
+
+def stalled(record):
+    import datetime
+
+    from django.utils import timezone
+
+    ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
+    return ImportRecord.objects.get(pk=record.pk)
+
+
+def eight_rows(tmp_path, campaign, settings):
+    settings.LEADS_IMPORT_BATCH_ROWS = 3
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(8)])
+    return run_import(campaign, path, validate_only=True)
+
+
+def test_a_run_undone_while_its_worker_was_slow_writes_nothing_more(tmp_path, campaign, settings):
+    record = eight_rows(tmp_path, campaign, settings)
+    undone = []
+
+    def undo_after_the_first_batch(current):
+        if not undone:  # the page offers Undo after minutes without progress
+            undone.append(services.import_undo(record=stalled(record)))
+
+    finished = services.import_run(record=record, actor=ACTOR, progress=undo_after_the_first_batch)
+    assert undone[0].removed == 3
+    assert finished.status == ImportRecord.Status.UNDONE and ImportRecord.objects.get().status == ImportRecord.Status.UNDONE
+    assert not Lead.objects.exists() and record.batches.count() == 1
+
+
+def test_a_run_taken_over_by_a_new_run_stops_and_the_new_one_finishes(tmp_path, campaign, settings):
+    record = eight_rows(tmp_path, campaign, settings)
+    taken_over = []
+
+    def run_again_after_the_first_batch(current):
+        if not taken_over:  # "Run the import again" while the first worker is slow
+            taken_over.append(services.import_run(record=stalled(record), actor=ACTOR))
+
+    services.import_run(record=record, actor=ACTOR, progress=run_again_after_the_first_batch)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE and record.rows_written == 8
+    assert Lead.objects.count() == 8 and record.batches.count() == 3  # every batch once
+
+
+def test_a_stale_task_does_nothing_and_a_stale_failure_is_not_saved(tmp_path, campaign, settings):
+    from leads import tasks
+
+    record = eight_rows(tmp_path, campaign, settings)
+    services.import_queue(record=record)
+    services.import_cancel(record=stalled(record))  # it wrote nothing: dropped
+    tasks.run_import.enqueue(record.pk, record.run - 1)  # the queued task, run at last (inline in tests)
+    services.import_stopped(record=record, run=record.run - 1, error=RuntimeError("late"))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.CANCELLED and not Lead.objects.exists()
+    assert "late" not in record.message
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_validation_cancelled_on_its_way_saves_nothing(tmp_path, campaign, settings, parallel):
+    settings.LEADS_IMPORT_BATCH_ROWS = 3
+    settings.LEADS_IMPORT_PARALLEL_ABOVE = 1 if parallel else 1000  # the pool stops with it
+    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(8)])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    seen = []
+
+    def cancel_after_the_first_batch(current):
+        seen.append(current.rows_validated)
+        if len(seen) == 1:
+            services.import_cancel(record=ImportRecord.objects.get(pk=record.pk))
+
+    services.import_validate(record=record, progress=cancel_after_the_first_batch)
+    assert seen == [3]  # it stopped at its next batch
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.CANCELLED
+    assert (record.rows_new, record.rows_validated, record.valid_rows.name, record.error_report.name) == (0, 3, "", "")
+
+
+@pytest.mark.parametrize(
+    ("status", "stalled_for", "written", "exits"),
+    [
+        # Every status has an exit a person can take (or is final).
+        ("mapping", None, False, {"map", "cancel"}),
+        ("validating", None, False, {"cancel"}),  # and it moves on by itself
+        ("validating", 10, False, {"map", "validate_again", "cancel"}),
+        ("ready", None, False, {"run", "cancel"}),
+        ("ready dry run", None, False, set()),  # final: the dry run is its report
+        ("importing", None, True, set()),  # it moves on by itself; stalled after two minutes
+        ("importing", 10, False, {"run", "cancel"}),
+        ("importing", 10, True, {"run", "undo"}),
+        ("failed", None, True, {"run", "undo"}),
+        ("failed", None, False, {"run", "cancel"}),
+        ("done", None, True, {"undo"}),
+        ("undoing", 10, True, {"undo"}),
+        ("undone", None, True, set()),  # final
+        ("cancelled", None, False, set()),  # final
+    ],
+)
+def test_what_a_person_may_do_with_an_import_in_each_state(tmp_path, campaign, settings, status, stalled_for, written, exits):
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.models import ImportBatch
+
+    record = eight_rows(tmp_path, campaign, settings)
+    progress_at = timezone.now() - datetime.timedelta(minutes=stalled_for or 0)
+    status, dry_run = status.split()[0], status.endswith("dry run")
+    ImportRecord.objects.filter(pk=record.pk).update(status=status, progress_at=progress_at, dry_run=dry_run)
+    if written:
+        ImportBatch.objects.create(record=record, number=1)
+    record.refresh_from_db()
+    allowed = {name for name, may in [("map", record.can_map), ("validate_again", record.can_validate_again),
+                                      ("run", record.can_run), ("undo", record.can_undo),
+                                      ("cancel", record.can_cancel)] if may}
+    assert allowed == exits
+    assert {s for s, _ in ImportRecord.Status.choices} == {
+        "mapping", "validating", "ready", "importing", "done", "failed", "undoing", "undone", "cancelled"}
