@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact, IContains
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -83,8 +85,8 @@ class LeadFilter(django_filters.FilterSet):
     def clean_variable_filters(self, data: dict) -> None:
         if (data.get("value") or data.get("value_contains")) and not data.get("variable"):
             self.form.add_error("variable", "Name the variable to compare.")
-        # "__" would make the name an ORM lookup (x__contains), not a variable.
-        if data.get("variable") and (not VARIABLE_NAME_RE.match(data["variable"]) or "__" in data["variable"]):
+        # Only a name a variable can have: a longer or stranger one would match nothing.
+        if data.get("variable") and not VARIABLE_NAME_RE.match(data["variable"]):
             self.form.add_error("variable", "Not a variable name (lower-case letters, digits and _).")
 
     def is_valid(self) -> bool:
@@ -97,14 +99,20 @@ class LeadFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         name = data.get("variable")
-        if name and data.get("value"):
+        if not name:
+            return queryset
+        # The name is the key's data, never part of a lookup path: in
+        # ``variables__<name>`` a variable called isnull, has_key, regex or gt would
+        # be read as that lookup instead of as a key. The text of the value (->> on
+        # PostgreSQL) is compared, as the list shows it.
+        value = KeyTextTransform(name, "variables")
+        if data.get("value"):
             queryset = queryset.filter(
-                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0, **{f"variables__{name}": data["value"]}))
+                Exists(Contact.objects.filter(Exact(value, data["value"]), lead=OuterRef("pk"), position=0))
             )
-        if name and data.get("value_contains"):
+        if data.get("value_contains"):
             queryset = queryset.filter(
-                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0,
-                                              **{f"variables__{name}__icontains": data["value_contains"]}))
+                Exists(Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0))
             )
         return queryset
 

@@ -543,3 +543,13 @@ def test_a_malformed_selection_is_refused_on_every_page_with_actions(admin_clien
     assert response.status_code == 200
     assert "The selection was not understood" in " ".join(str(m) for m in response.context["messages"])
     assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+
+@pytest.mark.parametrize(("variable", "value"), [("isnull", "x"), ("has_key", "customer_name"), ("regex", "."),
+                                                 ("gt", "a")])
+def test_the_list_reads_a_lookup_named_variable_as_a_variable(admin_client_logged, campaign, variable, value):
+    make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    carrier = make_lead(campaign=campaign, variables={"customer_name": "Ben", variable: value})
+    response = admin_client_logged.get(LIST, {"variable": variable, "value": value})
+    assert response.status_code == 200
+    assert [lead.pk for lead in response.context["cl"].result_list] == [carrier.pk]
