@@ -4,10 +4,12 @@ ordering; and its filters, which are leads.filters.LeadFilter."""
 from functools import cached_property
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.http import QueryDict
+
+from campaigns.admin_base import LeadsiteChangeList
 
 from .filters import LeadFilter
 
@@ -45,7 +47,10 @@ class HistoryPaginator(EstimatingPaginator):
         queryset = self.object_list
         connection = connections[queryset.db]
         if queryset.query.where and connection.vendor == "postgresql":
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            try:
+                sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            except EmptyResultSet:  # a condition that can match nothing: no query to plan
+                return 0
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
                 (plan,), = cursor.fetchall()
@@ -55,7 +60,7 @@ class HistoryPaginator(EstimatingPaginator):
         return super().count
 
 
-class IndexFriendlyChangeList(ChangeList):
+class IndexFriendlyChangeList(LeadsiteChangeList):
     """Sort only by indexed columns, and break ties in the direction of the sort.
 
     ``sortable_by`` only hides header links: Django still sorts by any column named

@@ -32,6 +32,16 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
+class CountFilter(django_filters.NumberFilter):
+    """A whole number of attempts, within what the column holds: django-filter's
+    NumberFilter takes 1.5 or 1e400 and compares them anyway."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=2**31 - 1, **kwargs)
+
+
 class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, widget=forms.CheckboxSelectMultiple)
@@ -43,8 +53,8 @@ class LeadFilter(django_filters.FilterSet):
     last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at", label="Last attempt to",
                                                 widget=DATE)
     last_outcome = django_filters.CharFilter(label="Last outcome (e.g. no-answer)")
-    attempts_min = django_filters.NumberFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
-    attempts_max = django_filters.NumberFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
+    attempts_min = CountFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
+    attempts_max = CountFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
     # Yes/no as a choice: django-filter's BooleanFilter reads an unknown value as
     # "no filter", which would silently export everything.
     has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary", label="Has secondary numbers")

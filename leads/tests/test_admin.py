@@ -553,3 +553,15 @@ def test_the_list_reads_a_lookup_named_variable_as_a_variable(admin_client_logge
     response = admin_client_logged.get(LIST, {"variable": variable, "value": value})
     assert response.status_code == 200
     assert [lead.pk for lead in response.context["cl"].result_list] == [carrier.pk]
+
+
+def test_the_status_changes_search_finds_a_lead_by_its_id_on_its_index(admin_client_logged, campaign):
+    lead, other = make_lead(campaign=campaign), make_lead(campaign=campaign)
+    transitions.complete(Lead.objects.all(), actor=Actor.system())
+    url = reverse("admin:leads_statuschange_changelist")
+    response = admin_client_logged.get(url, {"q": f" {lead.pk} "})
+    assert {change.lead_id for change in response.context["cl"].result_list} == {lead.pk}
+    assert f'"lead_id" = {lead.pk}' in str(response.context["cl"].queryset.query)  # not LIKE: the index serves it
+    for term in ["99999999999999999999", "-1", "abc", "١٢", str(other.pk) + "0"]:
+        response = admin_client_logged.get(url, {"q": term})
+        assert response.status_code == 200 and not list(response.context["cl"].result_list), term
