@@ -59,7 +59,8 @@ def every_list_has_rows():
 
 # Each list with its id-like and date filters.
 FILTERS = {
-    "leads_lead": ["campaign", "attempts_min", "attempts_max", "created_from", "last_attempt_to"],
+    "leads_lead": ["campaign", "attempts_min", "attempts_max", "created_from", "last_attempt_to", "id",
+                   "campaign__id__exact"],
     "leads_call": ["campaign__id__exact", "lead", "lead__id__exact", "id", "placed_at__gte", "placed_at__lt"],
     "leads_statuschange": ["q", "lead", "id", "pk", "id__gt"],
     "leads_importrecord": ["campaign__id__exact", "id", "created_by"],
@@ -116,3 +117,10 @@ def test_a_filter_with_a_single_choice_is_still_applied(admin_client_logged, pag
     other = admin_client_logged.get(url, {name: own + 1000}).context["cl"]
     assert mine.result_count == 1
     assert other.result_count == 0
+
+
+@pytest.mark.parametrize("page", list(FILTERS))
+def test_a_parameter_that_is_no_filter_of_a_list_is_an_incorrect_filter(admin_client_logged, every_list_has_rows, page):
+    url = reverse(f"admin:{page}_changelist")
+    assert refused(admin_client_logged, url, {"goal": "true"})
+    assert admin_client_logged.get(url, {"o": "1", "q": "", "all": "", "p": "1"}).status_code == 200

@@ -565,3 +565,38 @@ def test_the_status_changes_search_finds_a_lead_by_its_id_on_its_index(admin_cli
     for term in ["99999999999999999999", "-1", "abc", "١٢", str(other.pk) + "0"]:
         response = admin_client_logged.get(url, {"q": term})
         assert response.status_code == 200 and not list(response.context["cl"].result_list), term
+
+
+@pytest.mark.parametrize("params", [{"goal": "true"}, {"Status": "completed"}, {"status__in": "completed"},
+                                    {"id": "1"}, {"campaign__id__exact": "1"}, {"goal": "true", "status": "created"}])
+def test_a_parameter_that_is_no_filter_of_the_list_is_named_and_shows_no_lead(admin_client_logged, campaign, params):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(LIST, params)
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    html = response.content.decode()
+    unknown = next(key for key in params if key != "status")
+    assert f"Not a filter of this list: {unknown}." in html
+    # The way out keeps the list's real filters and leaves the unknown one out.
+    spec = response.context["cl"].filter_specs[0]
+    assert unknown not in spec.without_unknown
+    assert ("status=created" in spec.without_unknown) == ("status" in params)
+    filter_form = html[html.index('id="lead-filters"'):]
+    assert f'name="{unknown}"' not in filter_form[:filter_form.index("</form>")]  # nor does its form carry it
+
+
+@pytest.mark.parametrize("params", [{"o": "-8"}, {"q": "Ana"}, {"p": "1"}, {"all": ""}, {"e": "1"},
+                                    {"_changelist_filters": "status=created"}, {"_popup": "1", "_to_field": "id"},
+                                    {"_facets": "True"}])
+def test_the_admins_own_parameters_are_not_refused(admin_client_logged, campaign, params):
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    response = admin_client_logged.get(LIST, params)
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [lead.pk]
+    assert "Not a filter of this list" not in response.content.decode()
+
+
+def test_the_export_of_a_list_with_an_unknown_parameter_holds_no_lead(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(reverse("admin:leads_lead_export"), {"goal": "true"})
+    assert response.status_code == 200 and response.context["count"] == 0

@@ -115,6 +115,7 @@ def test_export_leads_to_standard_output_and_xlsx(leads, tmp_path, capsysbinary)
     [
         (["--campaign", "Nope"], "No campaign"),
         (["--filter", "bogus=1"], "one of campaign"),
+        (["--filter", "goal=true"], "goal=true"),
         (["--filter", "novalue"], "NAME=VALUE"),
         (["--status", "lost"], "status"),
         (["--filter", "attempts_min=x"], "attempts_min"),
