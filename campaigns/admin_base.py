@@ -12,7 +12,8 @@ from django.db import connections
 from django.db.models import Field, ForeignObject, Lookup, QuerySet
 from django.db.models.sql.where import WhereNode
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict
+from django.urls import reverse
 
 
 def _lookups(node: WhereNode) -> Iterator[Lookup]:
@@ -109,6 +110,22 @@ class ModelAdmin(admin.ModelAdmin):
                                   "or a value it cannot read), so it shows every row, unfiltered.",
                                   messages.ERROR, fail_silently=True)
             raise
+
+    def response_post_save_add(self, request, obj):
+        return self._back_to_the_same_list(request, super().response_post_save_add(request, obj))
+
+    def response_post_save_change(self, request, obj):
+        return self._back_to_the_same_list(request, super().response_post_save_change(request, obj))
+
+    def _back_to_the_same_list(self, request, response):
+        # Django rebuilds the list's address from a dict of its parameters, which
+        # keeps one value per name: a list filtered by two statuses came back with one.
+        # The address it came from is returned to as it was.
+        came_from = request.GET.get("_changelist_filters")
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if came_from and getattr(response, "url", "").split("?")[0] == changelist:
+            return HttpResponseRedirect(f"{changelist}?{QueryDict(came_from).urlencode()}")
+        return response
 
     def response_action(self, request, queryset):
         # Django's admin filters by the posted ids as they come and fails with a

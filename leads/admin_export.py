@@ -134,7 +134,7 @@ class LeadExportMixin(ExportMixin):
     @staticmethod
     def _file_name(changelist, fmt: str) -> str:
         """leads-<campaign|all>[-<statuses>][-search|-filtered]-<time>.<fmt>"""
-        params = changelist.params
+        params = changelist.filter_params  # every value of a name (changelist.params keeps the last)
         parts = ["leads"]
         campaign_id = _first(params.get("campaign"))
         campaign = Campaign.objects.filter(pk=campaign_id).first() if str(campaign_id or "").isdigit() else None

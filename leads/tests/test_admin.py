@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
@@ -600,3 +601,29 @@ def test_the_export_of_a_list_with_an_unknown_parameter_holds_no_lead(admin_clie
     make_lead(campaign=campaign)
     response = admin_client_logged.get(reverse("admin:leads_lead_export"), {"goal": "true"})
     assert response.status_code == 200 and response.context["count"] == 0
+
+
+def test_the_search_form_carries_every_value_of_a_multi_valued_filter(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    html = admin_client_logged.get(LIST + "?status=rescheduled&status=completed&o=-8").content.decode()
+    search_form = html[html.index('id="changelist-search"'):]
+    search_form = search_form[:search_form.index("</form>")]
+    for value in ("rescheduled", "completed"):
+        assert f'<input type="hidden" name="status" value="{value}">' in search_form
+    assert '<input type="hidden" name="o" value="-8">' in search_form
+
+
+def test_the_export_file_name_names_every_status_of_the_list(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.post(reverse("admin:leads_lead_export") + "?status=rescheduled&status=created",
+                                        {"format": "0", "bom": "", "leadresource_phone_number": "on"})
+    assert "-rescheduled-created-" in response["Content-Disposition"]
+
+
+def test_saving_a_lead_returns_to_the_list_with_every_value_of_its_filters(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    came_from = "status=rescheduled&status=created&q=Ana"
+    url = reverse("admin:leads_lead_change", args=[lead.pk]) + "?" + urlencode({"_changelist_filters": came_from})
+    response = admin_client_logged.post(url, edit_data(lead))
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}?{came_from}"
