@@ -122,6 +122,12 @@ class LeadFilterSetListFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
+    @property
+    def refused(self) -> bool:
+        """Whether the list shows no lead because a filter could not be applied
+        (known once ``queryset`` has run)."""
+        return bool(self.unknown or (self.filterset.is_bound and self.filterset.form.errors))
+
     def expected_parameters(self):
         return list(LeadFilter.base_filters)
 

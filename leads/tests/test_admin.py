@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import transitions
-from leads.models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
+from leads.models import Contact, ContactStatus, DoNotCallNumber, ExportRecord, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 
@@ -597,10 +597,15 @@ def test_the_admins_own_parameters_are_not_refused(admin_client_logged, campaign
     assert "Not a filter of this list" not in response.content.decode()
 
 
-def test_the_export_of_a_list_with_an_unknown_parameter_holds_no_lead(admin_client_logged, campaign):
+@pytest.mark.parametrize("query", ["goal=true", "status=created&goal=true", "attempts_min=many", "status=lost"])
+def test_the_export_of_a_list_with_a_filter_it_cannot_apply_sends_back_to_the_list(admin_client_logged, campaign,
+                                                                                    query):
     make_lead(campaign=campaign)
-    response = admin_client_logged.get(reverse("admin:leads_lead_export"), {"goal": "true"})
-    assert response.status_code == 200 and response.context["count"] == 0
+    for response in (admin_client_logged.get(reverse("admin:leads_lead_export") + "?" + query),
+                     admin_client_logged.post(reverse("admin:leads_lead_export") + "?" + query,
+                                              {"format": "0", "leadresource_phone_number": "on"})):
+        assert response.status_code == 302 and response["Location"] == f"{LIST}?{query}"
+    assert not ExportRecord.objects.exists()
 
 
 def test_the_search_form_carries_every_value_of_a_multi_valued_filter(admin_client_logged, campaign):
