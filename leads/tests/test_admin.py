@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -7,7 +8,7 @@ from django.utils.http import urlencode
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads import transitions
+from leads import services, transitions
 from leads.models import Contact, ContactStatus, DoNotCallNumber, ExportRecord, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
@@ -632,3 +633,22 @@ def test_saving_a_lead_returns_to_the_list_with_every_value_of_its_filters(admin
     response = admin_client_logged.post(url, edit_data(lead))
     assert response.status_code == 302
     assert response["Location"] == f"{LIST}?{came_from}"
+
+
+def test_a_view_only_user_sees_the_lead_pages_real_values(viewer, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana López", "city": "Austin"})
+    services.lead_set_secondary_numbers(
+        lead=lead, actor=Actor.system(),
+        numbers=[services.Number("+12125550102", variables={"contact_name": "Maria"}), services.Number("+13055550103")])
+    response = viewer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    form = html[html.index('id="lead_form"'):]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", form))
+    assert "None" not in text
+    assert "Primary number: +14155550101" in text
+    assert "Customer_name: Ana López" in text
+    assert "Appointment_type: check-up" in text  # the assistant's default, which the lead inherits
+    assert "Other variables: city=Austin" in text
+    assert re.search(r"\+12125550102 1 \+12125550102 contact_name=Maria", text)
+    assert re.search(r"\+13055550103 2 \+13055550103 —", text)
