@@ -1,21 +1,131 @@
 """What every admin page of Leadsite shares."""
 
+from collections.abc import Callable, Iterator
+
 from django.contrib import admin, messages
+from django.contrib.admin.filters import FieldListFilter, ListFilter
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.core.exceptions import ValidationError
+from django.db import connections
+from django.db.models import Field, ForeignObject, Lookup, QuerySet
+from django.db.models.sql.where import WhereNode
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, QueryDict
+from django.urls import reverse
+
+
+def _lookups(node: WhereNode) -> Iterator[Lookup]:
+    """Every comparison of a query's WHERE, those of its subqueries (EXISTS) too."""
+    for child in node.children:
+        if isinstance(child, WhereNode):
+            yield from _lookups(child)
+        elif isinstance(child, Lookup):
+            yield child
+        elif hasattr(child, "query") and hasattr(child.query, "where"):
+            yield from _lookups(child.query.where)
+
+
+def _column_type(field: Field) -> str:
+    while isinstance(field, ForeignObject):  # a foreign key compares the key it points to
+        field = field.target_field
+    return field.get_internal_type()
+
+
+def out_of_range_values(queryset: QuerySet) -> list[int]:
+    """Whole numbers the query compares with an integer column that cannot hold them
+    (?campaign__id__exact=99999999999999999999). SQLite cannot even bind them, and on
+    PostgreSQL Django turns them into an always-empty condition, which a query plan
+    cannot be asked about: either way the list must not run such a query."""
+    operations = connections[queryset.db].ops
+    found = []
+    for lookup in _lookups(queryset.query.where):
+        field = getattr(lookup.lhs, "output_field", None)
+        if not isinstance(field, Field) or not lookup.rhs_is_direct_value():
+            continue
+        try:
+            low, high = operations.integer_field_range(_column_type(field))
+        except KeyError:  # not an integer column
+            continue
+        values = lookup.rhs if isinstance(lookup.rhs, (list, tuple, set, frozenset)) else [lookup.rhs]
+        found += [v for v in values if isinstance(v, int) and not isinstance(v, bool)
+                  and ((low is not None and v < low) or (high is not None and v > high))]
+    return found
+
+
+def _applied_when_used(factory: Callable[..., ListFilter]) -> Callable[..., ListFilter]:
+    """A field's list filter that is applied whenever the query string names it.
+
+    Django drops a filter with nothing to offer (a campaign filter when there is one
+    campaign) together with its parameter, so ?campaign__id__exact=<another id>
+    showed every row as if it were not there."""
+
+    def make(field, request, params, model, model_admin, field_path=None):
+        spec = factory(field, request, params, model, model_admin, field_path=field_path)
+        if spec.used_parameters and not spec.has_output():
+            spec.has_output = lambda: True
+        return spec
+
+    return make
+
+
+class LeadsiteChangeList(ChangeList):
+    """Every Leadsite list: a filter value the database cannot compare is an incorrect
+    filter (Django's ?e=1 path, with a message saying which), never a server error."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        if out_of_range_values(queryset):
+            raise IncorrectLookupParameters("A filter's number is out of range.")
+        return queryset
 
 
 class ModelAdmin(admin.ModelAdmin):
+    def get_changelist(self, request, **kwargs):
+        return LeadsiteChangeList
+
+    def get_list_filter(self, request):
+        entries = []
+        for entry in super().get_list_filter(request):
+            if isinstance(entry, str):
+                entry = (entry, _applied_when_used(FieldListFilter.create))
+            elif isinstance(entry, (tuple, list)):
+                entry = (entry[0], _applied_when_used(entry[1]))
+            entries.append(entry)
+        return entries
+
     def get_changelist_instance(self, request):
-        # A NUL character in a filter reaches the database as is, and PostgreSQL
-        # refuses it with an error: treat it as the filter it cannot be (Django's
-        # list then shows its "incorrect filter" page state, ?e=1).
-        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
-            raise IncorrectLookupParameters("A filter holds a NUL character.")
-        return super().get_changelist_instance(request)
+        try:
+            # A NUL character in a filter reaches the database as is, and PostgreSQL
+            # refuses it with an error: treat it as the filter it cannot be.
+            if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+                raise IncorrectLookupParameters("A filter holds a NUL character.")
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # Django's list then answers its "incorrect filter" state (?e=1), which
+            # shows every row: say so, rather than let it look like the filter's result.
+            if ERROR_FLAG not in request.GET:
+                self.message_user(request, "The list could not be filtered as asked (a filter it does not have, "
+                                  "or a value it cannot read), so it shows every row, unfiltered.",
+                                  messages.ERROR, fail_silently=True)
+            raise
+
+    def response_post_save_add(self, request, obj):
+        return self._back_to_the_same_list(request, super().response_post_save_add(request, obj))
+
+    def response_post_save_change(self, request, obj):
+        return self._back_to_the_same_list(request, super().response_post_save_change(request, obj))
+
+    def _back_to_the_same_list(self, request, response):
+        # Django rebuilds the list's address from a dict of its parameters, which
+        # keeps one value per name: a list filtered by two statuses came back with one.
+        # The address it came from is returned to as it was.
+        came_from = request.GET.get("_changelist_filters")
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if came_from and getattr(response, "url", "").split("?")[0] == changelist:
+            return HttpResponseRedirect(f"{changelist}?{QueryDict(came_from).urlencode()}")
+        return response
 
     def response_action(self, request, queryset):
         # Django's admin filters by the posted ids as they come and fails with a

@@ -35,14 +35,45 @@ class Dashboard:
     outcomes_24h: list[tuple[str, int, float]]  # (label, calls, share of the largest in %)
     calls_24h: int
     now: datetime.datetime
+    status: str  # the campaign's, when the figures were read
+    status_line: str  # "Paused by hand", "Completed by the dialer: no lead left to dial."
+
+    @property
+    def dialling(self) -> bool:
+        """Only a campaign in progress is dialled: for any other, a lead's due time
+        is not when it will be called."""
+        return self.status == Campaign.Status.IN_PROGRESS
 
     @property
     def due_now(self) -> bool:
-        return self.next_due is not None and self.next_due <= self.now
+        return self.dialling and self.next_due is not None and self.next_due <= self.now
+
+    @property
+    def next_call(self) -> str:
+        """What "Next call" says when the campaign is not dialled (else the template
+        shows the due time)."""
+        return {
+            Campaign.Status.DRAFT: "none until the campaign is started",
+            Campaign.Status.PAUSED: "none while the campaign is paused",
+            Campaign.Status.COMPLETED: "none: the campaign is completed",
+        }.get(self.status, "")
 
     @property
     def progress(self) -> float:
         return round(100 * self.finished / self.total, 1) if self.total else 0.0
+
+
+def status_line(campaign: Campaign) -> str:
+    """The campaign's status and why it is so, as one phrase. The reasons are written
+    by their writer ("paused by hand", "Paused by the dialer: …", "Completed by the
+    dialer: …"), some of which already say the status: it is not said twice."""
+    label = campaign.get_status_display()
+    reason = campaign.status_reason.strip()
+    if not reason or campaign.status in (Campaign.Status.DRAFT, Campaign.Status.IN_PROGRESS):
+        return label
+    if reason.lower().startswith(label.lower()):
+        return label + reason[len(label):]
+    return f"{label}: {reason}"
 
 
 def campaign_dashboard(campaign: Campaign, *, now: datetime.datetime | None = None) -> Dashboard:
@@ -70,4 +101,5 @@ def campaign_dashboard(campaign: Campaign, *, now: datetime.datetime | None = No
         in_flight=counts.get(LeadStatus.PROCESSING, 0),
         next_due=head, inside_hours=window_filter(campaign, now) is not None,
         outcomes_24h=outcomes, calls_24h=sum(recent.values()), now=now,
+        status=campaign.status, status_line=status_line(campaign),
     )

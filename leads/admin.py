@@ -34,6 +34,7 @@ from .forms import (
 )
 from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
 from .selectors import search_leads
+from .variables import format_pairs
 from .transitions import Actor, TransitionResult
 
 # The import wizard's pages and the list of imports, and the calls, register themselves.
@@ -186,6 +187,16 @@ class SecondaryNumberInline(admin.TabularInline):
         formset.campaign = obj.campaign if obj else getattr(request, "_lead_campaign", None)
         return formset
 
+    # Read-only (a view-only user), the admin looks "order" and "own_variables" up
+    # on the contact, which has no such attribute, and printed "None": these show them.
+    @admin.display(description="Order")
+    def order(self, contact: Contact) -> str:
+        return str(contact.position)
+
+    @admin.display(description="Own values")
+    def own_variables(self, contact: Contact) -> str:
+        return format_pairs(contact.variables) or EMPTY
+
     # A row not saved yet has no state: show nothing rather than defaults.
     @admin.display(description="Status")
     def state(self, contact: Contact) -> str:
@@ -208,6 +219,28 @@ class StatusHistoryInline(HistoryInline):
     latest = 50
     verbose_name_plural = "Status history (the latest 50)"
     full_list = ("admin:leads_statuschange_changelist", "q")  # its search finds a lead by id
+
+
+EMPTY = "—"
+
+
+def _form_values(lead: Lead) -> dict:
+    """What the lead's form is filled in with (its number, each variable, the assistant's
+    default where the lead has none), worked out once per lead and page."""
+    if not hasattr(lead, "_form_values"):
+        lead._form_values = lead_form_for(lead.campaign)(instance=lead).initial
+    return lead._form_values
+
+
+def _form_value(form: type[forms.Form], name: str):
+    """A read-only display of the form field ``name``, labelled as the form labels it."""
+
+    @admin.display(description=form.base_fields[name].label)
+    def shown(lead: Lead) -> str:
+        return _form_values(lead).get(name) or EMPTY
+
+    shown.__name__ = name
+    return shown
 
 
 @admin.register(Lead)
@@ -316,7 +349,20 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
         variable_fields = [name for name in form.base_fields if name.startswith("var_")]
         head = ["campaign", "status_badge"] if obj else []
         tail = ["attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at"] if obj else []
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only, the admin shows a field by looking its name up on the lead;
+            # these are the form's own fields (the lead has no "primary_phone"), and it
+            # printed "None" for each. Shown as the form would fill them in instead.
+            variable_fields = [_form_value(form, name) for name in variable_fields]
         return [*head, "primary_phone", *variable_fields, "extra_variables", "timezone", *tail]
+
+    @admin.display(description="Primary number")
+    def primary_phone(self, lead: Lead) -> str:
+        return _form_values(lead)["primary_phone"] or EMPTY
+
+    @admin.display(description="Other variables")
+    def extra_variables(self, lead: Lead) -> str:
+        return _form_values(lead)["extra_variables"] or EMPTY
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []
@@ -464,8 +510,18 @@ class StatusChangeAdmin(AuditTrailAdmin):
     list_per_page = 100
     show_full_result_count = False
     paginator = HistoryPaginator
-    search_fields = ["=lead__id"]
+    search_fields = ["lead"]  # the search box; get_search_results reads it
     search_help_text = "A lead's id."
+
+    def get_search_results(self, request, queryset, search_term):
+        # Django's "=lead__id" compares the id as text (LIKE), which no index serves:
+        # a lead's history (the lead page links here) would scan every status change.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not term.isascii() or not term.isdigit() or int(term) >= 2**63:
+            return queryset.none(), False
+        return queryset.filter(lead_id=int(term)), False
 
     @admin.display(description="Lead", ordering="lead")
     def lead_link(self, change: StatusChange) -> str:

@@ -82,6 +82,9 @@ class LeadExportMixin(ExportMixin):
         except IncorrectLookupParameters:
             # What the list itself does with filters it cannot apply.
             return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?e=1")
+        if any(getattr(spec, "refused", False) for spec in changelist.filter_specs):
+            # A filter the list cannot apply: back to the list, which says which.
+            return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?" + request.GET.urlencode())
         formats = self.get_export_formats()
         form = self.get_export_form_class()(formats, self.get_export_resource_classes(request),
                                             data=request.POST or None)
@@ -138,7 +141,7 @@ class LeadExportMixin(ExportMixin):
     @staticmethod
     def _file_name(changelist, fmt: str) -> str:
         """leads-<campaign|all>[-<statuses>][-search|-filtered]-<time>.<fmt>"""
-        params = changelist.params
+        params = changelist.filter_params  # every value of a name (changelist.params keeps the last)
         parts = ["leads"]
         campaign_id = _first(params.get("campaign"))
         campaign = Campaign.objects.filter(pk=campaign_id).first() if str(campaign_id or "").isdigit() else None

@@ -2,14 +2,22 @@
 ordering; and its filters, which are leads.filters.LeadFilter."""
 
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.http import QueryDict
 
+from campaigns.admin_base import LeadsiteChangeList
+
 from .filters import LeadFilter
+
+# The admin's parameters that are not filters yet reach the list's filters: the
+# object a change page returns to (it is read there, not here).
+KEPT_PARAMS = ("_changelist_filters",)
 
 # Below this many rows an exact count is cheap enough to always make.
 ESTIMATE_ABOVE = 100_000
@@ -45,7 +53,10 @@ class HistoryPaginator(EstimatingPaginator):
         queryset = self.object_list
         connection = connections[queryset.db]
         if queryset.query.where and connection.vendor == "postgresql":
-            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            try:
+                sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            except EmptyResultSet:  # a condition that can match nothing: no query to plan
+                return 0
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
                 (plan,), = cursor.fetchall()
@@ -55,7 +66,7 @@ class HistoryPaginator(EstimatingPaginator):
         return super().count
 
 
-class IndexFriendlyChangeList(ChangeList):
+class IndexFriendlyChangeList(LeadsiteChangeList):
     """Sort only by indexed columns, and break ties in the direction of the sort.
 
     ``sortable_by`` only hides header links: Django still sorts by any column named
@@ -95,21 +106,40 @@ class LeadFilterSetListFilter(admin.ListFilter):
             values = params.pop(name)
             self.query.setlist(name, values if isinstance(values, list) else [values])
         self.filterset = LeadFilter(self.query or None, queryset=model._default_manager.none())
-        # The form carries the list's search and order along.
+        # Django's own parameters (o, q, all, _popup, …) never reach a list filter.
+        # Anything else is no filter of this list (?goal=true): like a value that
+        # cannot be read, it is named beside the filters and the list shows no lead,
+        # rather than every lead as if it were not there.
+        self.unknown = sorted(key for key in params if key not in KEPT_PARAMS)
+        for key in [*self.unknown, *KEPT_PARAMS]:
+            params.pop(key, None)
+        # The form carries the list's search and order along (not what it refused).
         self.hidden_params = [
-            (key, value) for key, values in request.GET.lists() for value in values if key not in names and key != "p"
+            (key, value) for key, values in request.GET.lists() for value in values
+            if key not in names and key not in self.unknown and key not in ("p", ERROR_FLAG)
         ]
 
     def has_output(self) -> bool:
         return True
 
+    @property
+    def refused(self) -> bool:
+        """Whether the list shows no lead because a filter could not be applied
+        (known once ``queryset`` has run)."""
+        return bool(self.unknown or (self.filterset.is_bound and self.filterset.form.errors))
+
     def expected_parameters(self):
         return list(LeadFilter.base_filters)
 
     def choices(self, changelist):
+        # Called before the template renders: the list's address without what it refused.
+        kept = {key: values for key, values in changelist.filter_params.items() if key not in self.unknown}
+        self.without_unknown = "?" + urlencode(sorted(kept.items()), doseq=True)
         return []
 
     def queryset(self, request, queryset):
+        if self.unknown:
+            return queryset.none()
         if not self.query:
             return queryset
         filterset = LeadFilter(self.query, queryset=queryset)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact, IContains
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -30,6 +32,16 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
 
 
+class CountFilter(django_filters.NumberFilter):
+    """A whole number of attempts, within what the column holds: django-filter's
+    NumberFilter takes 1.5 or 1e400 and compares them anyway."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=2**31 - 1, **kwargs)
+
+
 class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, widget=forms.CheckboxSelectMultiple)
@@ -41,8 +53,8 @@ class LeadFilter(django_filters.FilterSet):
     last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at", label="Last attempt to",
                                                 widget=DATE)
     last_outcome = django_filters.CharFilter(label="Last outcome (e.g. no-answer)")
-    attempts_min = django_filters.NumberFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
-    attempts_max = django_filters.NumberFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
+    attempts_min = CountFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
+    attempts_max = CountFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
     # Yes/no as a choice: django-filter's BooleanFilter reads an unknown value as
     # "no filter", which would silently export everything.
     has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary", label="Has secondary numbers")
@@ -83,8 +95,8 @@ class LeadFilter(django_filters.FilterSet):
     def clean_variable_filters(self, data: dict) -> None:
         if (data.get("value") or data.get("value_contains")) and not data.get("variable"):
             self.form.add_error("variable", "Name the variable to compare.")
-        # "__" would make the name an ORM lookup (x__contains), not a variable.
-        if data.get("variable") and (not VARIABLE_NAME_RE.match(data["variable"]) or "__" in data["variable"]):
+        # Only a name a variable can have: a longer or stranger one would match nothing.
+        if data.get("variable") and not VARIABLE_NAME_RE.match(data["variable"]):
             self.form.add_error("variable", "Not a variable name (lower-case letters, digits and _).")
 
     def is_valid(self) -> bool:
@@ -97,14 +109,20 @@ class LeadFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         name = data.get("variable")
-        if name and data.get("value"):
+        if not name:
+            return queryset
+        # The name is the key's data, never part of a lookup path: in
+        # ``variables__<name>`` a variable called isnull, has_key, regex or gt would
+        # be read as that lookup instead of as a key. The text of the value (->> on
+        # PostgreSQL) is compared, as the list shows it.
+        value = KeyTextTransform(name, "variables")
+        if data.get("value"):
             queryset = queryset.filter(
-                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0, **{f"variables__{name}": data["value"]}))
+                Exists(Contact.objects.filter(Exact(value, data["value"]), lead=OuterRef("pk"), position=0))
             )
-        if name and data.get("value_contains"):
+        if data.get("value_contains"):
             queryset = queryset.filter(
-                Exists(Contact.objects.filter(lead=OuterRef("pk"), position=0,
-                                              **{f"variables__{name}__icontains": data["value_contains"]}))
+                Exists(Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0))
             )
         return queryset
 

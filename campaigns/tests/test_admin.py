@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -154,7 +156,7 @@ def test_the_dashboard_counts_leads_by_status_and_says_what_waits(admin_client_l
     page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     dashboard = page.context["dashboard"]
     assert dashboard.total == 4 and dashboard.finished == 1 and dashboard.waiting == 3 and dashboard.progress == 25.0
-    assert dashboard.due_now and dashboard.in_flight == 0
+    assert dashboard.next_due is not None and not dashboard.due_now and dashboard.in_flight == 0  # a draft
     assert {slug: n for slug, _, n, _ in dashboard.by_status if n} == {"created": 3, "completed": 1}
     assert 'id="campaign-dashboard"' in page.content.decode()
 
@@ -172,3 +174,43 @@ def test_the_dashboard_fragment_needs_permission_and_a_real_campaign(client, adm
     staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
     client.force_login(staff)
     assert dashboard_of(client, campaign).status_code == 403
+
+
+def figures_of(client, campaign) -> str:
+    html = dashboard_of(client, campaign).content.decode()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize(("reason", "line"), [
+    (None, "Paused by hand"),  # the Pause button's own reason
+    ("Paused by the dialer: 10 dial errors in a row.", "Paused by the dialer: 10 dial errors in a row."),
+    ("the line provider is down", "Paused: the line provider is down"),
+])
+def test_a_paused_campaigns_dashboard_says_why_once_and_that_no_call_is_due(admin_client_logged, reason, line):
+    campaign = make_campaign()
+    for _ in range(3):
+        make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    assert "Next call: due now" in figures_of(admin_client_logged, campaign)
+    if reason is None:
+        services.campaign_pause(campaign=campaign)
+    else:
+        services.campaign_pause_by_dialer(campaign_id=campaign.pk, reason=reason)
+    text = figures_of(admin_client_logged, campaign)
+    assert f" {line} " in text
+    assert "due now" not in text and "Next call: none while the campaign is paused" in text
+    assert "3 leads wait for Resume" in text
+
+
+def test_a_completed_or_draft_campaigns_dashboard_says_no_call_is_due(admin_client_logged):
+    campaign = make_campaign()
+    for _ in range(2):
+        make_lead(campaign=campaign)
+    text = figures_of(admin_client_logged, campaign)
+    assert " Draft " in text and "Next call: none until the campaign is started" in text
+    assert "2 leads wait for Start" in text and "due now" not in text
+    services.campaign_start(campaign=campaign)
+    services.campaign_complete(campaign_id=campaign.pk, reason="Completed by the dialer: no lead left to dial.")
+    text = figures_of(admin_client_logged, campaign)
+    assert " Completed by the dialer: no lead left to dial. " in text and "Completed Completed" not in text
+    assert "Next call: none: the campaign is completed" in text and "due now" not in text

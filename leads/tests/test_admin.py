@@ -1,13 +1,15 @@
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads import transitions
-from leads.models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
+from leads import services, transitions
+from leads.models import Contact, ContactStatus, DoNotCallNumber, ExportRecord, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 
@@ -543,3 +545,110 @@ def test_a_malformed_selection_is_refused_on_every_page_with_actions(admin_clien
     assert response.status_code == 200
     assert "The selection was not understood" in " ".join(str(m) for m in response.context["messages"])
     assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
+
+
+@pytest.mark.parametrize(("variable", "value"), [("isnull", "x"), ("has_key", "customer_name"), ("regex", "."),
+                                                 ("gt", "a")])
+def test_the_list_reads_a_lookup_named_variable_as_a_variable(admin_client_logged, campaign, variable, value):
+    make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    carrier = make_lead(campaign=campaign, variables={"customer_name": "Ben", variable: value})
+    response = admin_client_logged.get(LIST, {"variable": variable, "value": value})
+    assert response.status_code == 200
+    assert [lead.pk for lead in response.context["cl"].result_list] == [carrier.pk]
+
+
+def test_the_status_changes_search_finds_a_lead_by_its_id_on_its_index(admin_client_logged, campaign):
+    lead, other = make_lead(campaign=campaign), make_lead(campaign=campaign)
+    transitions.complete(Lead.objects.all(), actor=Actor.system())
+    url = reverse("admin:leads_statuschange_changelist")
+    response = admin_client_logged.get(url, {"q": f" {lead.pk} "})
+    assert {change.lead_id for change in response.context["cl"].result_list} == {lead.pk}
+    assert f'"lead_id" = {lead.pk}' in str(response.context["cl"].queryset.query)  # not LIKE: the index serves it
+    for term in ["99999999999999999999", "-1", "abc", "١٢", str(other.pk) + "0"]:
+        response = admin_client_logged.get(url, {"q": term})
+        assert response.status_code == 200 and not list(response.context["cl"].result_list), term
+
+
+@pytest.mark.parametrize("params", [{"goal": "true"}, {"Status": "completed"}, {"status__in": "completed"},
+                                    {"id": "1"}, {"campaign__id__exact": "1"}, {"goal": "true", "status": "created"}])
+def test_a_parameter_that_is_no_filter_of_the_list_is_named_and_shows_no_lead(admin_client_logged, campaign, params):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(LIST, params)
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    html = response.content.decode()
+    unknown = next(key for key in params if key != "status")
+    assert f"Not a filter of this list: {unknown}." in html
+    # The way out keeps the list's real filters and leaves the unknown one out.
+    spec = response.context["cl"].filter_specs[0]
+    assert unknown not in spec.without_unknown
+    assert ("status=created" in spec.without_unknown) == ("status" in params)
+    filter_form = html[html.index('id="lead-filters"'):]
+    assert f'name="{unknown}"' not in filter_form[:filter_form.index("</form>")]  # nor does its form carry it
+
+
+@pytest.mark.parametrize("params", [{"o": "-8"}, {"q": "Ana"}, {"p": "1"}, {"all": ""}, {"e": "1"},
+                                    {"_changelist_filters": "status=created"}, {"_popup": "1", "_to_field": "id"},
+                                    {"_facets": "True"}])
+def test_the_admins_own_parameters_are_not_refused(admin_client_logged, campaign, params):
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    response = admin_client_logged.get(LIST, params)
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [lead.pk]
+    assert "Not a filter of this list" not in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["goal=true", "status=created&goal=true", "attempts_min=many", "status=lost"])
+def test_the_export_of_a_list_with_a_filter_it_cannot_apply_sends_back_to_the_list(admin_client_logged, campaign,
+                                                                                    query):
+    make_lead(campaign=campaign)
+    for response in (admin_client_logged.get(reverse("admin:leads_lead_export") + "?" + query),
+                     admin_client_logged.post(reverse("admin:leads_lead_export") + "?" + query,
+                                              {"format": "0", "leadresource_phone_number": "on"})):
+        assert response.status_code == 302 and response["Location"] == f"{LIST}?{query}"
+    assert not ExportRecord.objects.exists()
+
+
+def test_the_search_form_carries_every_value_of_a_multi_valued_filter(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    html = admin_client_logged.get(LIST + "?status=rescheduled&status=completed&o=-8").content.decode()
+    search_form = html[html.index('id="changelist-search"'):]
+    search_form = search_form[:search_form.index("</form>")]
+    for value in ("rescheduled", "completed"):
+        assert f'<input type="hidden" name="status" value="{value}">' in search_form
+    assert '<input type="hidden" name="o" value="-8">' in search_form
+
+
+def test_the_export_file_name_names_every_status_of_the_list(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.post(reverse("admin:leads_lead_export") + "?status=rescheduled&status=created",
+                                        {"format": "0", "bom": "", "leadresource_phone_number": "on"})
+    assert "-rescheduled-created-" in response["Content-Disposition"]
+
+
+def test_saving_a_lead_returns_to_the_list_with_every_value_of_its_filters(admin_client_logged, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    came_from = "status=rescheduled&status=created&q=Ana"
+    url = reverse("admin:leads_lead_change", args=[lead.pk]) + "?" + urlencode({"_changelist_filters": came_from})
+    response = admin_client_logged.post(url, edit_data(lead))
+    assert response.status_code == 302
+    assert response["Location"] == f"{LIST}?{came_from}"
+
+
+def test_a_view_only_user_sees_the_lead_pages_real_values(viewer, campaign):
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana López", "city": "Austin"})
+    services.lead_set_secondary_numbers(
+        lead=lead, actor=Actor.system(),
+        numbers=[services.Number("+12125550102", variables={"contact_name": "Maria"}), services.Number("+13055550103")])
+    response = viewer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    form = html[html.index('id="lead_form"'):]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", form))
+    assert "None" not in text
+    assert "Primary number: +14155550101" in text
+    assert "Customer_name: Ana López" in text
+    assert "Appointment_type: check-up" in text  # the assistant's default, which the lead inherits
+    assert "Other variables: city=Austin" in text
+    assert re.search(r"\+12125550102 1 \+12125550102 contact_name=Maria", text)
+    assert re.search(r"\+13055550103 2 \+13055550103 —", text)

@@ -144,3 +144,55 @@ def test_operator_exports_xlsx_follows_its_progress_and_downloads_it(signed_in, 
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     assert "timezone" not in header and header[:2] == ["phone_number", "customer_name"]
     assert sorted(row[1] for row in sheet.iter_rows(min_row=2, values_only=True)) == [f"Ana {i}" for i in range(4)]
+
+
+def test_two_statuses_survive_a_search_select_all_an_action_and_the_export(signed_in):
+    """Rescheduled and Completed ticked, then a search: the rows, "select all", the
+    action and the export all keep both statuses (a search used to keep the last)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from leads.models import Contact, StatusChange
+    from leads.tests.factories import bulk_leads
+
+    campaign = make_campaign(name="Spring")
+    leads = bulk_leads(campaign, 130)  # more than a page of 100: "select all" reaches past it
+    ids = [lead.pk for lead in leads]
+    Contact.objects.filter(lead_id__in=ids).update(variables={"customer_name": "Ana"})
+    later = timezone.now() + datetime.timedelta(days=1)
+    transitions.reschedule(Lead.objects.filter(pk__in=ids[:60]), at=later, actor=Actor.system())
+    transitions.complete(Lead.objects.filter(pk__in=ids[60:120]), actor=Actor.system())
+    # ids[120:] stay Created: the search matches them, the statuses do not.
+    bob = [make_lead(campaign=campaign, variables={"customer_name": "Bob"}) for _ in range(3)]
+    transitions.complete(Lead.objects.filter(pk__in=[lead.pk for lead in bob]), actor=Actor.system())
+    chosen = set(ids[:120])
+
+    page = signed_in
+    page.get_by_label("Rescheduled", exact=True).check()
+    page.get_by_label("Completed", exact=True).check()
+    page.locator("#lead-filters input[type=submit]").click()
+    page.fill("#searchbar", "Ana")
+    page.locator("#changelist-search input[type=submit]").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(100)
+    expect(page.locator("#changelist-search")).to_contain_text("120 results")
+    assert sorted(re.findall(r"status=([a-z-]+)", page.url)) == ["completed", "rescheduled"]
+
+    # The export link holds the same leads.
+    page.click("a.export_link")
+    expect(page.locator("main, #content").first).to_contain_text("exactly the 120 leads the list shows")
+    page.go_back()
+
+    # The second page keeps both too.
+    page.locator(".paginator a", has_text="2").first.click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(20)
+    page.go_back()
+
+    page.check("#action-toggle")
+    page.locator(".actions .question a").click()
+    page.select_option("select[name=action]", "reset_leads")
+    page.click("button[name=index]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Reset 120 leads.")
+    moved = set(StatusChange.objects.filter(source="admin").values_list("lead_id", flat=True))
+    assert moved == chosen
+    assert Lead.objects.filter(pk__in=[lead.pk for lead in bob], status=LeadStatus.COMPLETED).count() == 3
