@@ -180,4 +180,8 @@ def list_queryset(*, user, query: str) -> QuerySet[Lead]:
     model_admin = admin.site.get_model_admin(Lead)
     if not model_admin.has_export_permission(request):
         raise PermissionDenied("The person who asked for this export may no longer export leads.")
-    return model_admin.get_changelist_instance(request).queryset
+    changelist = model_admin.get_changelist_instance(request)
+    if any(getattr(spec, "refused", False) for spec in changelist.filter_specs):
+        # The list would show no lead: an export of nothing would look like a result.
+        raise IncorrectLookupParameters(f"The list's filters cannot be applied: {query}")
+    return changelist.queryset
