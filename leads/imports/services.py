@@ -96,7 +96,9 @@ def import_create(
     # Rows estimated without reading cells: this runs in the upload's request.
     record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
     if mapping is None:
-        saved = SavedMapping.objects.filter(campaign=campaign, headers=_headers_key(lead_file.header)).first()
+        saved = SavedMapping.objects.filter(
+            campaign=campaign, headers_digest=SavedMapping.digest(_headers_key(lead_file.header))
+        ).first()
         names = campaign.assistant.variables.values_list("name", flat=True)
         mapping = saved.mapping if saved else suggest_mapping(lead_file.header, names)
     record.mapping = mapping
@@ -118,8 +120,10 @@ def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) ->
     record.progress_at = timezone.now()
     record.save(update_fields=["mapping", "progress_at"])
     if remember:
+        headers = _headers_key(record.header)
         SavedMapping.objects.update_or_create(
-            campaign=record.campaign, headers=_headers_key(record.header), defaults={"mapping": targets}
+            campaign=record.campaign, headers_digest=SavedMapping.digest(headers),
+            defaults={"headers": headers, "mapping": targets},
         )
     return record
 

@@ -25,3 +25,27 @@ def test_imports_that_stopped_half_way_keep_their_written_batches_across_the_upg
     # The schema as the other tests expect it, whatever migrations come later.
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgrade():
+    import hashlib
+
+    before, after = ("leads", "0010_import_batches"), ("leads", "0011_uploads_saved_mapping_digest")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    apps = executor.loader.project_state([before]).apps
+    Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
+    campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
+    apps.get_model("leads", "SavedMapping").objects.create(campaign=campaign, headers="phone\nname", mapping=["phone", ""])
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([after])
+    SavedMapping = executor.loader.project_state([after]).apps.get_model("leads", "SavedMapping")
+    saved = SavedMapping.objects.get(campaign_id=campaign.pk)
+    assert saved.headers_digest == hashlib.sha256(b"phone\nname").hexdigest()
+    assert saved.mapping == ["phone", ""]
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,4 +1,5 @@
 import csv
+import hashlib
 import io
 import json
 
@@ -13,7 +14,7 @@ from leads.imports import services
 from leads.imports.columns import suggest_mapping
 from leads.imports.services import ImportProblem
 from leads.imports.tests.filemakers import write_csv, write_xls, write_xlsx
-from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus
+from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus, SavedMapping
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 
@@ -365,3 +366,21 @@ def test_a_nul_character_past_the_sniffed_start_rejects_its_row_only(tmp_path, c
     assert counts(record) == (400, 0, 0, 1)
     (row,) = report_rows(record)
     assert row["row"] == "402" and row["errors"] == "notes: holds a NUL character, which is not text"
+
+
+def test_a_mapping_of_a_wide_file_with_long_headers_is_saved_and_offered_again(tmp_path, campaign):
+    # 300 headers of ~40 characters that do not compress: their key is far past what
+    # a B-tree index entry holds on PostgreSQL (~2,700 bytes).
+    header = ["phone_number", "customer_name"] + [
+        f"attribute {hashlib.sha256(str(n).encode()).hexdigest()[:30]}" for n in range(298)
+    ]
+    path = write_csv(tmp_path / "wide.csv", [header, ["+14155550101", "Ana"] + ["x"] * 298])
+    with path.open("rb") as handle:
+        first = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    targets = ["phone", "var:customer_name"] + [""] * 298
+    services.mapping_save(record=first, targets=targets, remember=True)
+    with path.open("rb") as handle:
+        second = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    assert second.mapping == targets
+    services.mapping_save(record=second, targets=targets, remember=True)  # saved again: the same entry
+    assert SavedMapping.objects.get(campaign=campaign).headers.count("\n") == 299
