@@ -48,6 +48,9 @@ class ImportProblem(ValueError):
     """The whole file or its options are wrong: one message, nothing imported."""
 
 
+NO_ROWS = "The file has a header but no rows."
+
+
 def read_lead_file(record: ImportRecord) -> LeadFile:
     """The import's file, opened for reading rows (limits checked first)."""
     path = Path(record.file.path)
@@ -92,6 +95,10 @@ def import_create(
         record.file.delete(save=False)
         record.delete()
         raise
+    if next(lead_file.rows, None) is None:  # read up to its first row only
+        record.file.delete(save=False)
+        record.delete()
+        raise ImportProblem(NO_ROWS)
     record.header = lead_file.header
     # Rows estimated without reading cells: this runs in the upload's request.
     record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
@@ -246,6 +253,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
         if progress:
             progress(record)
 
+    if not counts["total"]:  # the file changed since its upload, or came another way
+        raise ImportProblem(NO_ROWS)
     record.rows_total = counts["total"]
     record.rows_new, record.rows_updated = counts[NEW], counts[UPDATE]
     record.rows_skipped, record.rows_rejected = counts[SKIP], counts[INVALID]

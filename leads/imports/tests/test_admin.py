@@ -83,6 +83,8 @@ def test_the_wizard_uploads_maps_validates_imports_and_undoes(admin_client_logge
         ({"import_file": SimpleUploadedFile("leads.csv", b"")}, "import_file", "empty"),
         ({"import_file": SimpleUploadedFile("leads.xlsx", b"not a zip")}, "import_file", "not a valid XLSX"),
         ({"import_file": SimpleUploadedFile("leads.csv", b"\n\n")}, "import_file", "empty"),
+        ({"import_file": SimpleUploadedFile("leads.csv", b"phone_number,name\n\n")}, "import_file",
+         "The file has a header but no rows."),
         ({"number_format": "national"}, "country", "need the country"),
         ({"number_format": "national", "country": "ZZ"}, "country", "not a two-letter country"),
         ({"number_format": "sideways"}, "number_format", "Select a valid choice"),

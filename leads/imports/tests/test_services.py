@@ -244,16 +244,38 @@ def test_a_dry_run_counts_like_the_import_and_writes_nothing(tmp_path, campaign)
     ("rows", "message"),
     [
         ([["name", "email"], ["Ana", "a@example.com"]], "No column holds the primary phone number"),
-        ([["phone_number"]], None),  # header only: nothing to import, not an error
     ],
 )
 def test_whole_file_problems(tmp_path, campaign, rows, message):
     record = run_import(campaign, write_csv(tmp_path / "a.csv", rows), validate_only=True)
-    if message:
-        assert record.status == ImportRecord.Status.FAILED
-        assert message in record.message
-    else:
-        assert record.status == ImportRecord.Status.READY and record.rows_total == 0
+    assert record.status == ImportRecord.Status.FAILED
+    assert message in record.message
+
+
+@pytest.mark.parametrize("rows", [[["phone_number", "customer_name"]], [["phone_number"], [], [" ", ""]]])
+@pytest.mark.parametrize("write", [write_csv, write_xlsx, write_xls])
+def test_a_header_only_file_is_refused_at_upload(tmp_path, campaign, rows, write):
+    path = write(tmp_path / f"a.{write.__name__.split('_')[1]}", rows)
+    with pytest.raises(ImportProblem, match="header but no rows"):
+        run_import(campaign, path)
+    assert not ImportRecord.objects.exists()
+
+
+def test_a_file_that_lost_its_rows_after_its_upload_fails_its_validation(tmp_path, campaign):
+    path = write_csv(tmp_path / "a.csv", [["phone_number"], ["+14155550101"]])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    with open(record.file.path, "w") as stored:
+        stored.write("phone_number\n")
+    services.import_validate(record=record)
+    assert (record.status, record.message) == (ImportRecord.Status.FAILED, "The file has a header but no rows.")
+
+
+def test_import_leads_command_fails_on_a_header_only_file(tmp_path, campaign, capsys):
+    path = write_csv(tmp_path / "a.csv", [["phone_number", "customer_name"]])
+    with pytest.raises(CommandError, match="The file has a header but no rows"):
+        call_command("import_leads", str(path), "--campaign", campaign.name)
+    assert capsys.readouterr().out == ""
 
 
 def test_row_and_size_limits(tmp_path, campaign, settings):
