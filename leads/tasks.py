@@ -16,7 +16,12 @@ def _save_progress(record: ImportRecord) -> None:
 
 @task()
 def validate_import(record_id: int) -> None:
-    services.import_validate(record=ImportRecord.objects.get(pk=record_id), progress=_save_progress)
+    try:
+        services.import_validate(record=ImportRecord.objects.get(pk=record_id), progress=_save_progress)
+    except Exception as error:
+        # The record says why on its page instead of staying "Validating" for ever.
+        services.import_validation_stopped(record=ImportRecord.objects.get(pk=record_id), error=error)
+        raise
 
 
 @task()

@@ -102,8 +102,10 @@ def read_csv(path: Path) -> LeadFile:
             for number, record in records:
                 if any(cell.strip() for cell in record):
                     yield number, [cell.strip() for cell in record]
-        except csv.Error as error:
-            raise FileProblem(f"The CSV cannot be read after line {reader.line_num}: {error}.") from None
+        except (csv.Error, OSError, UnicodeError) as error:
+            raise FileProblem(f"The CSV cannot be read at line {reader.line_num}: {error}.") from None
+        finally:
+            text_stream.close()
 
     return LeadFile(header=header, rows=rows())
 
@@ -149,6 +151,12 @@ def read_xls(path: Path) -> LeadFile:
     return _sheet_rows(values(), close=book.release_resources)
 
 
+def _reason(error: Exception) -> str:
+    """What a reading library said, for a person: its first line, or its kind."""
+    text = str(error).strip().split("\n", 1)[0][:200]
+    return text or type(error).__name__
+
+
 def _sheet_rows(iterator, *, close) -> LeadFile:
     header: list[str] | None = None
     row_number = 0
@@ -170,6 +178,8 @@ def _sheet_rows(iterator, *, close) -> LeadFile:
                 cells = [cell_text(v) for v in values]
                 if any(cells):
                     yield number, cells
+        except Exception as error:  # openpyxl, xlrd, zipfile and XML parsers raise many types
+            raise FileProblem(f"The workbook cannot be read at row {number + 1}: {_reason(error)}.") from None
         finally:
             close()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -49,6 +50,7 @@ class ImportProblem(ValueError):
 
 
 NO_ROWS = "The file has a header but no rows."
+SAMPLE_ROWS = 3  # the first rows the mapping page shows beside each column
 
 
 def read_lead_file(record: ImportRecord) -> LeadFile:
@@ -91,14 +93,14 @@ def import_create(
     record.file.save(record.file_name, file, save=False)
     try:
         lead_file = read_lead_file(record)
-    except ImportProblem:
+        # The rows the mapping page shows are read here, so a row the reader cannot
+        # read among them is a whole-file problem now rather than an error there.
+        if not list(itertools.islice(lead_file.rows, SAMPLE_ROWS)):
+            raise ImportProblem(NO_ROWS)
+    except (ImportProblem, FileProblem) as problem:
         record.file.delete(save=False)
         record.delete()
-        raise
-    if next(lead_file.rows, None) is None:  # read up to its first row only
-        record.file.delete(save=False)
-        record.delete()
-        raise ImportProblem(NO_ROWS)
+        raise ImportProblem(str(problem)) from None
     record.header = lead_file.header
     # Rows estimated without reading cells: this runs in the upload's request.
     record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
@@ -210,12 +212,17 @@ def import_validate(*, record: ImportRecord, progress: Progress | None = None) -
     record.save(update_fields=["status"])
     try:
         _validate_rows(record, read_lead_file(record), progress)
-    except (ImportProblem, MappingProblem) as problem:
+    except (ImportProblem, MappingProblem, FileProblem) as problem:  # FileProblem: a row the reader cannot read
         return _fail(record, str(problem))
     record.validation_seconds = round(time.monotonic() - started, 3)
     record.status = ImportRecord.Status.READY
     record.save()
     return record
+
+
+def import_validation_stopped(*, record: ImportRecord, error: Exception) -> ImportRecord:
+    """The worker's validation failed: nothing was written; the reason is on the page."""
+    return _fail(record, f"The validation stopped: {error}.")
 
 
 def _fail(record: ImportRecord, message: str) -> ImportRecord:

@@ -363,3 +363,47 @@ def test_django_import_exports_own_confirm_step_is_not_served():
     with pytest.raises(NoReverseMatch):
         reverse("admin:leads_lead_process_import")
     assert resolve("/admin/leads/lead/process_import/").url_name != "leads_lead_process_import"
+
+
+# A cell past the CSV reader's field limit (131,072 characters) on line 7, below the
+# rows the mapping page shows.
+DEEP_BAD_ROWS = ROWS + [["+14155550104", "Di", ""], ["+14155550105", "x" * 200_000, ""], ["+14155550106", "Ed", ""]]
+
+
+def test_a_row_the_reader_cannot_read_fails_the_validation_in_the_request(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign, rows=DEEP_BAD_ROWS)
+    record = ImportRecord.objects.get()
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record))
+    assert response.url == url("detail", record)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED
+    assert "line 6" in record.message and "field larger than field limit" in record.message
+    assert record.message in admin_client_logged.get(url("detail", record)).content.decode()
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_reader_cannot_read_fails_the_validation_in_the_worker(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    upload(admin_client_logged, campaign, rows=DEEP_BAD_ROWS)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED and "field larger than field limit" in record.message
+    assert record.message in admin_client_logged.get(url("detail", record)).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_validation_that_breaks_in_the_worker_ends_failed_with_its_reason(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.file.storage.delete(record.file.name)  # the uploads folder lost it
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED
+    assert record.message.startswith("The validation stopped:") and "No such file" in record.message

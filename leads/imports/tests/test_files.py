@@ -90,3 +90,26 @@ def test_rows_are_estimated_without_reading_cells(tmp_path):
     broken = tmp_path / "b.xlsx"
     broken.write_bytes(b"not a zip")
     assert estimate_rows(broken, "b.xlsx") == 0
+
+
+def test_a_workbook_row_that_cannot_be_read_deep_in_the_file_is_one_file_problem(tmp_path):
+    # Past the parser's first chunks, so the header and the first rows read well.
+    good = write_xlsx(tmp_path / "good.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<row r="1500"', b'<row r="1500"><broken', 1)
+            target.writestr(item, data)
+    lead_file = open_lead_file(path, path.name)
+    assert lead_file.header == HEADER
+    with pytest.raises(FileProblem, match=r"The workbook cannot be read at row \d+: "):
+        list(lead_file.rows)
+
+
+def test_a_csv_row_over_the_field_limit_is_one_file_problem(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [HEADER, ["+14155550101", "Ana"], ["+14155550102", "x" * 200_000]])
+    lead_file = open_lead_file(path, path.name)
+    with pytest.raises(FileProblem, match="at line 3: field larger than field limit"):
+        list(lead_file.rows)
