@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +69,36 @@ def _encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
+_CONTENT = re.compile(r"\S")
+SAMPLE_CHARS = 64 * 1024
+
+
+def _from_first_line(stream) -> str:
+    """The first 64 KB from the start of the first line that is not all space, or ""
+    when the file is all space. Blank lines before it are read past, however many,
+    in bounded memory."""
+    line = ""  # the blank line read so far, its last 64 KB
+    while chunk := stream.read(SAMPLE_CHARS):
+        found = _CONTENT.search(chunk)
+        if found is None:
+            line += chunk
+            line = line[max(line.rfind("\n"), line.rfind("\r")) + 1:][-SAMPLE_CHARS:]
+            continue
+        start = max(chunk.rfind("\n", 0, found.start()), chunk.rfind("\r", 0, found.start()))
+        return ((line + chunk if start < 0 else chunk[start + 1:]) + stream.read(SAMPLE_CHARS))[:SAMPLE_CHARS]
+    return ""
+
+
+def _checked_header(cells: list[str]) -> list[str]:
+    for index, cell in enumerate(cells):
+        if "\x00" in cell:
+            # No database text holds it; it is binary data, not a column's name.
+            raise FileProblem(
+                f"The header's column {index + 1} holds a NUL character, which is not text: is it really a lead file?"
+            )
+    return cells
+
+
 def _sniff_delimiter(sample: str) -> str:
     first_line = sample.split("\n", 1)[0]
     counts = {d: first_line.count(d) for d in DELIMITERS}
@@ -77,9 +108,9 @@ def _sniff_delimiter(sample: str) -> str:
 
 def read_csv(path: Path) -> LeadFile:
     text_stream = path.open("r", encoding=_encoding(path), errors="replace", newline="")
-    sample = text_stream.read(64 * 1024)
+    sample = _from_first_line(text_stream)
     text_stream.seek(0)
-    if not sample.strip():
+    if not sample:
         raise FileProblem("The file is empty.")
     if "\x00" in sample:
         raise FileProblem("The file is not a text CSV (it contains binary data). Is it really a .csv?")
@@ -90,7 +121,7 @@ def read_csv(path: Path) -> LeadFile:
     try:
         for row_number, record in records:
             if any(cell.strip() for cell in record):
-                header = [cell.strip() for cell in record]
+                header = _checked_header([cell.strip() for cell in record])
                 break
         else:
             raise FileProblem("The file has no header row.")
@@ -166,6 +197,11 @@ def _sheet_rows(iterator, *, close) -> LeadFile:
         if any(cells):
             header = cells
             break
+    try:
+        _checked_header(header or [])
+    except FileProblem:
+        close()
+        raise
     if header is None:
         close()
         raise FileProblem("The file has no header row.")

@@ -113,3 +113,23 @@ def test_a_csv_row_over_the_field_limit_is_one_file_problem(tmp_path):
     lead_file = open_lead_file(path, path.name)
     with pytest.raises(FileProblem, match="at line 3: field larger than field limit"):
         list(lead_file.rows)
+
+
+def test_a_nul_in_a_csv_header_past_its_first_64_kb_is_one_file_problem(tmp_path):
+    header = ["phone_number"] + [f"column {n} " + "x" * 1000 for n in range(70)] + ["bad\x00name"]
+    path = write_csv(tmp_path / "a.csv", [header, ["+14155550101"]])
+    with pytest.raises(FileProblem, match="column 72 holds a NUL character"):
+        read(path)
+
+
+def test_a_nul_in_an_xls_header_cell_is_one_file_problem(tmp_path):
+    path = write_xls(tmp_path / "a.xls", [["phone_number", "bad\x00name"], ["+14155550101", "Ana"]])
+    with pytest.raises(FileProblem, match="column 2 holds a NUL character"):
+        read(path)
+
+
+@pytest.mark.parametrize(("blank", "delimiter"), [("\n", ","), ("\r\n", ";"), (" \t\t\n", "\t"), ('""|""\n', "|")])
+def test_blank_lines_before_the_header_are_read_past_however_many(tmp_path, blank, delimiter):
+    path = tmp_path / "a.csv"
+    path.write_text(blank * 70_000 + delimiter.join(HEADER) + "\n" + delimiter.join(["+14155550101", "Ana"]) + "\n")
+    assert read(path) == (HEADER, [(70_002, ["+14155550101", "Ana"])])

@@ -406,3 +406,28 @@ def test_a_mapping_of_a_wide_file_with_long_headers_is_saved_and_offered_again(t
     assert second.mapping == targets
     services.mapping_save(record=second, targets=targets, remember=True)  # saved again: the same entry
     assert SavedMapping.objects.get(campaign=campaign).headers.count("\n") == 299
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        # Past the first 64 KB, which are checked for binary data.
+        lambda path: write_csv(path.with_suffix(".csv"), [
+            ["phone_number"] + [f"column {n} " + "x" * 1000 for n in range(70)] + ["bad\x00name"], ["+14155550101"],
+        ]),
+        lambda path: write_xls(path.with_suffix(".xls"), [["phone_number", "bad\x00name"], ["+14155550101", "Ana"]]),
+    ],
+    ids=["csv", "xls"],
+)
+def test_an_upload_whose_header_holds_a_nul_is_refused_with_a_reason(tmp_path, campaign, write):
+    with pytest.raises(ImportProblem, match="holds a NUL character"):
+        run_import(campaign, write(tmp_path / "a"))
+    assert not ImportRecord.objects.exists()
+
+
+def test_a_file_starting_with_70_000_blank_lines_imports(tmp_path, campaign):
+    path = tmp_path / "a.csv"
+    path.write_text("\n" * 70_000 + "phone_number;customer_name\n+14155550101;Ana\n")
+    record = run_import(campaign, path)
+    assert record.status == ImportRecord.Status.DONE and record.rows_new == 1
+    assert Lead.objects.get().contacts.get().variables == {"customer_name": "Ana"}
