@@ -89,7 +89,84 @@ def _from_first_line(stream) -> str:
     return ""
 
 
+def _too_wide() -> FileProblem:
+    limit = settings.LEADS_IMPORT_MAX_COLUMNS
+    return FileProblem(
+        f"The file has more than {limit:,} columns, the most one import takes (LEADS_IMPORT_MAX_COLUMNS); "
+        "remove the columns it does not need."
+    )
+
+
+HEADER_CELL_CHARS = 1000  # a column's name; anything longer is not a header
+
+
+class _CellTooLong(Exception):
+    """A cell past csv's field limit: the csv reader refuses it, with its own message."""
+
+
+def _check_width(stream, delimiter: str) -> None:
+    """Refuse a CSV whose header, or a blank record before it, has more cells than
+    LEADS_IMPORT_MAX_COLUMNS, reading no further than that: csv builds a whole record
+    before anyone can count it (one line of 1,000,000 commas is 1,000,000 cells).
+
+    Reads like csv's default dialect: a quote opens a quoted cell at a cell's start
+    only, two quotes inside one are a quote, a line break inside one is text."""
+    limit, cell_limit = settings.LEADS_IMPORT_MAX_COLUMNS, csv.field_size_limit()
+    token = re.compile('["\r\n' + re.escape(delimiter) + "]")
+    start, unquoted, quoted, closed = range(4)  # where in a cell the reading is
+    state, cells, cell_chars, cell_text, record_text = start, 1, 0, False, False
+
+    def text(chars: str) -> None:
+        nonlocal state, cell_chars, cell_text, record_text
+        if state in (start, closed):
+            state = unquoted
+        cell_chars += len(chars)
+        if not cell_text and not chars.isspace():
+            cell_text = record_text = True
+        if cell_text and cell_chars > HEADER_CELL_CHARS:
+            raise FileProblem(
+                f"The header's column {cells} is longer than {HEADER_CELL_CHARS:,} characters: "
+                "is the first row with something in it really the header?"
+            )
+        if cell_chars > cell_limit:
+            raise _CellTooLong
+
+    try:
+        while chunk := stream.read(SAMPLE_CHARS):
+            position = 0
+            for match in token.finditer(chunk):
+                if match.start() > position:
+                    text(chunk[position:match.start()])
+                position, char = match.end(), match.group()
+                if state == quoted:
+                    if char == '"':
+                        state = closed
+                    else:
+                        text(char)  # a delimiter or line break inside quotes
+                elif char == '"':
+                    if state == start:
+                        state = quoted
+                    else:  # a quote inside an unquoted cell, or two inside a quoted one
+                        was = state
+                        text(char)
+                        state = quoted if was == closed else unquoted
+                elif char == delimiter:
+                    state, cells, cell_chars, cell_text = start, cells + 1, 0, False
+                    if cells > limit:
+                        raise _too_wide()
+                elif record_text:
+                    return  # the header ended within the limit
+                else:  # a blank record: the next may be the header
+                    state, cells, cell_chars, cell_text = start, 1, 0, False
+            if len(chunk) > position:
+                text(chunk[position:])
+    except _CellTooLong:
+        return
+
+
 def _checked_header(cells: list[str]) -> list[str]:
+    if len(cells) > settings.LEADS_IMPORT_MAX_COLUMNS:
+        raise _too_wide()
     for index, cell in enumerate(cells):
         if "\x00" in cell:
             # No database text holds it; it is binary data, not a column's name.
@@ -114,7 +191,10 @@ def read_csv(path: Path) -> LeadFile:
         raise FileProblem("The file is empty.")
     if "\x00" in sample:
         raise FileProblem("The file is not a text CSV (it contains binary data). Is it really a .csv?")
-    reader = csv.reader(text_stream, delimiter=_sniff_delimiter(sample))
+    delimiter = _sniff_delimiter(sample)
+    _check_width(text_stream, delimiter)
+    text_stream.seek(0)
+    reader = csv.reader(text_stream, delimiter=delimiter)
     # Spreadsheet rows are records: a blank line is a row, a line break inside a
     # quoted cell is not.
     records = enumerate(reader, start=1)
@@ -157,9 +237,14 @@ def read_xlsx(path: Path) -> LeadFile:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
+        # Every row is as wide as the sheet says it is: refused before one is built.
+        wide = (sheet.max_column or 0) > settings.LEADS_IMPORT_MAX_COLUMNS
         iterator = sheet.iter_rows(values_only=True)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
         raise FileProblem(f"The XLSX workbook cannot be read: {type(error).__name__}.") from None
+    if wide:
+        workbook.close()
+        raise _too_wide()
     return _sheet_rows(iterator, close=workbook.close)
 
 

@@ -125,6 +125,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # Lead imports: the largest file and the most rows one import takes.
 LEADS_IMPORT_MAX_BYTES = int(os.environ.get("LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 LEADS_IMPORT_MAX_ROWS = int(os.environ.get("LEADS_IMPORT_MAX_ROWS", 1_000_000))
+# The most columns a file may have; a wider one is refused at upload, before it is read
+# whole. 500 holds the widest layout a campaign uses with room to spare: the phone, 40
+# variables, 10 secondary numbers each with its own 40 variables, the time zone and
+# the 7 columns an export adds (459).
+LEADS_IMPORT_MAX_COLUMNS = int(os.environ.get("LEADS_IMPORT_MAX_COLUMNS", 500))
 # Files with more rows than this are validated by one process per core.
 LEADS_IMPORT_PARALLEL_ABOVE = int(os.environ.get("LEADS_IMPORT_PARALLEL_ABOVE", 20_000))
 # Rows validated and written per batch; each batch is one transaction.

@@ -407,3 +407,38 @@ def test_a_validation_that_breaks_in_the_worker_ends_failed_with_its_reason(admi
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.FAILED
     assert record.message.startswith("The validation stopped:") and "No such file" in record.message
+
+
+def test_a_file_wider_than_the_limit_is_refused_at_upload(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_MAX_COLUMNS = 40
+    response = upload(admin_client_logged, campaign, rows=[["phone"] + [f"c{n}" for n in range(40)], ["+14155550101"]])
+    assert "more than 40 columns, the most one import takes (LEADS_IMPORT_MAX_COLUMNS)" in " ".join(
+        response.context["form"].errors["import_file"]
+    )
+    assert not ImportRecord.objects.exists()
+
+
+def test_the_mapping_page_grows_with_the_number_of_columns_not_its_square(admin_client_logged, campaign):
+    sizes = {}
+    for width in (100, 200):
+        upload(admin_client_logged, campaign, rows=[["phone"] + [f"c{n}" for n in range(width - 1)], ["+14155550101"]])
+        record = ImportRecord.objects.latest("pk")
+        page = admin_client_logged.get(url("mapping", record))
+        assert page.content.decode().count("<select") == width
+        sizes[width] = len(page.content)
+    # Each column used to list every other column's variable: 891 KB, then 2,844 KB.
+    assert sizes[200] < 2.1 * sizes[100]
+
+
+def test_a_column_goes_to_its_own_variable_or_where_its_saved_mapping_sends_it(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign, rows=[["phone", "City", "Zip"], ["+14155550101", "Oslo", "0150"]])
+    record = ImportRecord.objects.get()
+    page = admin_client_logged.get(url("mapping", record)).content.decode()
+    assert '<option value="var:city" selected>' in page and '<option value="var:zip" selected>' in page
+    # A column offers its own extra variable, not another column's.
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_1="var:zip"))
+    assert "Select a valid choice. var:zip is not one of the available choices." in response.content.decode()
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_2="secondary:3:customer_name"))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.mapping == ["phone", "var:city", "secondary:3:customer_name"]

@@ -116,9 +116,9 @@ def test_a_csv_row_over_the_field_limit_is_one_file_problem(tmp_path):
 
 
 def test_a_nul_in_a_csv_header_past_its_first_64_kb_is_one_file_problem(tmp_path):
-    header = ["phone_number"] + [f"column {n} " + "x" * 1000 for n in range(70)] + ["bad\x00name"]
+    header = ["phone_number"] + [f"column {n} " + "x" * 500 for n in range(140)] + ["bad\x00name"]
     path = write_csv(tmp_path / "a.csv", [header, ["+14155550101"]])
-    with pytest.raises(FileProblem, match="column 72 holds a NUL character"):
+    with pytest.raises(FileProblem, match="column 142 holds a NUL character"):
         read(path)
 
 
@@ -133,3 +133,51 @@ def test_blank_lines_before_the_header_are_read_past_however_many(tmp_path, blan
     path = tmp_path / "a.csv"
     path.write_text(blank * 70_000 + delimiter.join(HEADER) + "\n" + delimiter.join(["+14155550101", "Ana"]) + "\n")
     assert read(path) == (HEADER, [(70_002, ["+14155550101", "Ana"])])
+
+
+def test_a_csv_a_million_columns_wide_is_refused_reading_no_further_than_the_limit(tmp_path, settings):
+    import tracemalloc
+
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(["phone_number"] + ["c"] * 999_999) + "\n+14155550101\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileProblem, match="more than 500 columns, the most one import takes"):
+            read(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # csv builds a whole record (1,000,000 cells, ~60 MB) before it can be counted.
+    assert peak < 5 * 1024 * 1024
+
+
+def _cell(n: int) -> str:
+    # Cells that test the reading of quotes: delimiters, quotes and line breaks inside.
+    return ["plain", "with, comma", 'with "quotes"', "two\nlines", '"', ",", ""][n % 7] + str(n)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_width_limit_counts_columns_as_the_csv_reader_does(tmp_path, settings, delimiter):
+    settings.LEADS_IMPORT_MAX_COLUMNS = 30
+    blank = [[""] * 30, [" "] * 5]  # blank rows before the header, within the limit
+    allowed = write_csv(tmp_path / "a.csv", blank + [[_cell(n) for n in range(30)], ["+14155550101"]], delimiter=delimiter)
+    assert len(read(allowed)[0]) == 30
+    wide = write_csv(tmp_path / "b.csv", blank + [[_cell(n) for n in range(31)], ["+14155550101"]], delimiter=delimiter)
+    with pytest.raises(FileProblem, match="more than 30 columns"):
+        read(wide)
+
+
+def test_a_header_cell_longer_than_a_column_name_is_refused(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [["phone_number", "x" * 1001], ["+14155550101", "Ana"]])
+    with pytest.raises(FileProblem, match="column 2 is longer than 1,000 characters"):
+        read(path)
+
+
+@pytest.mark.parametrize("write", [write_xlsx, write_xls])
+def test_a_workbook_wider_than_the_limit_is_refused(tmp_path, settings, write):
+    settings.LEADS_IMPORT_MAX_COLUMNS = 20
+    path = write(tmp_path / f"a.{write.__name__.split('_')[1]}", [[f"c{n}" for n in range(21)], ["+14155550101"]])
+    with pytest.raises(FileProblem, match="more than 20 columns"):
+        read(path)
+    allowed = write(tmp_path / f"b.{write.__name__.split('_')[1]}", [[f"c{n}" for n in range(20)], ["+14155550101"]])
+    assert len(read(allowed)[0]) == 20
