@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator
@@ -221,19 +222,48 @@ def read_csv(path: Path) -> LeadFile:
     return LeadFile(header=header, rows=rows())
 
 
+# A shared-strings table holds each text once: one that deflates more than this many
+# times over is made to fill memory, not written by a spreadsheet (theirs: 3-10 times).
+STRINGS_MAX_RATIO = 100
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a zip that would inflate past the limit, or whose text table is a bomb,
+    from its directory alone, whatever its size on disk."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise FileProblem("The file is not a valid XLSX workbook (is it really .xlsx?).") from None
+    limit = settings.LEADS_IMPORT_MAX_XLSX_UNPACKED
+    if sum(info.file_size for info in members) > limit:
+        raise FileProblem(f"The XLSX workbook unpacks to more than {limit // (1024 * 1024)} MB; save it as CSV instead.")
+    for info in members:
+        if (info.filename.lower().endswith("sharedstrings.xml") and info.file_size > 1024 * 1024
+                and info.file_size > STRINGS_MAX_RATIO * max(info.compress_size, 1)):
+            raise FileProblem(
+                f"The XLSX workbook's text unpacks {info.file_size // max(info.compress_size, 1):,} times over "
+                f"({info.file_size // (1024 * 1024)} MB): it is made to fill memory, not a spreadsheet's; "
+                "save it as CSV instead."
+            )
+
+
+def unpacked_size(path: Path, name: str) -> int:
+    """The bytes there are to read: a CSV's or an XLS's, an XLSX's once unzipped (a
+    zip of 36 KB can hold 100,000 rows)."""
+    if file_format(name) != "xlsx":
+        return path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return path.stat().st_size
+
+
 def read_xlsx(path: Path) -> LeadFile:
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(path) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise FileProblem("The file is not a valid XLSX workbook (is it really .xlsx?).") from None
-    # An XLSX is a zip: refuse one that would inflate past the limit, whatever its
-    # size on disk, before reading any of it.
-    limit = settings.LEADS_IMPORT_MAX_XLSX_UNPACKED
-    if inflated > limit:
-        raise FileProblem(f"The XLSX workbook unpacks to more than {limit // (1024 * 1024)} MB; save it as CSV instead.")
+    _check_archive(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -246,6 +276,162 @@ def read_xlsx(path: Path) -> LeadFile:
         workbook.close()
         raise _too_wide()
     return _sheet_rows(iterator, close=workbook.close)
+
+
+class _FirstStrings:
+    """A workbook's shared strings read from the start only as far as a cell asks
+    (openpyxl reads the whole table before any cell): a header and its first rows use
+    the first strings of the table, which spreadsheets fill in the order of use."""
+
+    def __init__(self, archive: zipfile.ZipFile, name: str):
+        from openpyxl.xml.functions import iterparse
+
+        self._source = archive.open(name)
+        self._events = iterparse(self._source)
+        self._strings: list[str] = []
+
+    def __getitem__(self, index: int) -> str:
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+
+        tag = f"{{{SHEET_MAIN_NS}}}si"
+        while len(self._strings) <= index:
+            for _, node in self._events:
+                if node.tag == tag:
+                    # As openpyxl's read_string_table reads it.
+                    self._strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+                    node.clear()
+                    break
+            else:
+                raise IndexError(f"shared string {index} is not in the workbook")
+        return self._strings[index]
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _first_workbook(path: Path):
+    """The workbook opened read-only with _FirstStrings: its first rows cost what
+    they hold, not what the whole workbook does."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class FirstRowsReader(ExcelReader):
+        def read_strings(self):
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                self.shared_strings = _FirstStrings(self.archive, part.PartName[1:])
+
+    reader = FirstRowsReader(path, read_only=True, data_only=True)
+    try:
+        reader.read()
+    except BaseException:
+        reader.archive.close()
+        raise
+    strings = reader.shared_strings
+
+    def close() -> None:
+        if isinstance(strings, _FirstStrings):
+            strings.close()
+        reader.wb.close()
+
+    return reader.wb, close
+
+
+class _Counted(Exception):
+    """The first rows with values are counted."""
+
+
+def _last_of_first_rows(archive: zipfile.ZipFile, sheet_path: str, rows: int) -> int:
+    """The number of the sheet's row that ends its first ``rows`` rows holding a value,
+    counting each one's cells before openpyxl builds it (it builds a row whole: one of
+    1,000,000 cells is hundreds of MB), and refusing a row wider than the limit."""
+    import xml.parsers.expat
+
+    limit = settings.LEADS_IMPORT_MAX_COLUMNS
+    number, cells, counted, in_value, has_value = 0, 0, 0, False, False
+
+    def start(name: str, attrs: dict) -> None:
+        nonlocal number, cells, in_value, has_value
+        local = name.rsplit("}", 1)[-1]
+        if local == "row":
+            given = attrs.get("r", "")
+            number = int(given) if given.isdigit() else number + 1
+            cells, has_value = 0, False
+        elif local == "c":
+            cells += 1
+            if cells > limit:
+                raise _too_wide()
+        elif local in ("v", "t"):
+            in_value = True
+
+    def end(name: str) -> None:
+        nonlocal counted, in_value
+        local = name.rsplit("}", 1)[-1]
+        if local in ("v", "t"):
+            in_value = False
+        elif local == "row" and has_value:
+            counted += 1
+            if counted >= rows:
+                raise _Counted
+
+    def text(data: str) -> None:
+        nonlocal has_value
+        if in_value and data.strip():
+            has_value = True
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    with archive.open(sheet_path) as source:
+        try:
+            parser.ParseFile(source)
+        except _Counted:
+            pass
+    return number
+
+
+@dataclass
+class LeadFileHead:
+    header: list[str]
+    samples: list[list[str]]  # the first rows that are not blank
+
+
+def _read_xlsx_head(path: Path, rows: int) -> LeadFileHead:
+    _check_archive(path)
+    try:
+        workbook, close = _first_workbook(path)
+    except Exception as error:
+        raise FileProblem(f"The XLSX workbook cannot be read: {_reason(error)}.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        if (sheet.max_column or 0) > settings.LEADS_IMPORT_MAX_COLUMNS:
+            raise _too_wide()
+        # Slack for rows whose values are all blank text: the header may be below them.
+        last = _last_of_first_rows(workbook._archive, sheet._worksheet_path, 2 * (rows + 1))
+        lead_file = _sheet_rows(sheet.iter_rows(max_row=max(last, 1), values_only=True), close=lambda: None)
+        samples = [cells for _, cells in itertools.islice(lead_file.rows, rows)]
+    except FileProblem:
+        raise
+    except Exception as error:  # openpyxl, zipfile and XML parsers raise many types
+        raise FileProblem(f"The XLSX workbook cannot be read: {_reason(error)}.") from None
+    finally:
+        close()
+    return LeadFileHead(header=lead_file.header, samples=samples)
+
+
+def read_head(path: Path, name: str, *, rows: int) -> LeadFileHead:
+    """The header and the first ``rows`` rows, reading no more of the file than that:
+    what a request reads (an XLSX's other rows and texts stay unread)."""
+    if file_format(name) == "xlsx":
+        if path.stat().st_size == 0:
+            raise FileProblem("The file is empty.")
+        return _read_xlsx_head(path, rows)
+    lead_file = open_lead_file(path, name)
+    try:
+        samples = [cells for _, cells in itertools.islice(lead_file.rows, rows)]
+    finally:
+        lead_file.rows.close()
+    return LeadFileHead(header=lead_file.header, samples=samples)
 
 
 def read_xls(path: Path) -> LeadFile:
@@ -318,7 +504,8 @@ def open_lead_file(path: Path, name: str) -> LeadFile:
 
 def estimate_rows(path: Path, name: str) -> int:
     """About how many data rows the file has, for a progress bar, without reading its
-    cells: newlines for CSV, the declared size of an XLSX sheet, rows of an XLS
+    cells: newlines for CSV, the declared size of an XLSX sheet (what openpyxl reads of
+    it), rows of an XLS
     (at most 65,536). 0 when it cannot tell."""
     kind = file_format(name)
     try:
@@ -329,13 +516,11 @@ def estimate_rows(path: Path, name: str) -> int:
                     lines += chunk.count(b"\n")
             return max(lines - 1, 0)
         if kind == "xlsx":
-            import openpyxl
-
-            workbook = openpyxl.load_workbook(path, read_only=True)
+            workbook, close = _first_workbook(path)
             try:
                 return max((workbook.worksheets[0].max_row or 1) - 1, 0)
             finally:
-                workbook.close()
+                close()
         import xlrd
 
         book = xlrd.open_workbook(str(path), on_demand=True)

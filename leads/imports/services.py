@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import multiprocessing
 import os
@@ -37,7 +36,7 @@ from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, S
 from leads.transitions import Actor
 
 from .columns import MappingProblem, check_mapping, normalize_header, suggest_mapping
-from .files import FileProblem, LeadFile, estimate_rows, open_lead_file
+from .files import FileProblem, LeadFile, LeadFileHead, estimate_rows, open_lead_file, read_head, unpacked_size
 from . import workers as worker_processes
 from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
 from .validation import FORMULA_STARTS, ParsedRow, parse_rows
@@ -53,17 +52,36 @@ NO_ROWS = "The file has a header but no rows."
 SAMPLE_ROWS = 3  # the first rows the mapping page shows beside each column
 
 
-def read_lead_file(record: ImportRecord) -> LeadFile:
-    """The import's file, opened for reading rows (limits checked first)."""
+def _checked_path(record: ImportRecord) -> Path:
     path = Path(record.file.path)
     if path.stat().st_size > settings.LEADS_IMPORT_MAX_BYTES:
         raise ImportProblem(
             f"The file is larger than the limit of {settings.LEADS_IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it."
         )
+    return path
+
+
+def read_lead_file(record: ImportRecord) -> LeadFile:
+    """The import's file, opened for reading rows (limits checked first)."""
     try:
-        return open_lead_file(path, record.file_name)
+        return open_lead_file(_checked_path(record), record.file_name)
     except FileProblem as problem:
         raise ImportProblem(str(problem)) from None
+
+
+def file_head(*, record: ImportRecord) -> LeadFileHead:
+    """The import's header and the rows the mapping page shows, reading no more of
+    the file: this runs in requests."""
+    try:
+        return read_head(_checked_path(record), record.file_name, rows=SAMPLE_ROWS)
+    except FileProblem as problem:
+        raise ImportProblem(str(problem)) from None
+
+
+def import_in_background(*, record: ImportRecord) -> bool:
+    """Whether the task worker validates and writes this import: by the bytes there
+    are to read, a workbook's unzipped (never a zip's bytes alone)."""
+    return unpacked_size(Path(record.file.path), record.file_name) > settings.LEADS_IMPORT_BACKGROUND_ABOVE
 
 
 def import_create(
@@ -92,24 +110,24 @@ def import_create(
     record.save()
     record.file.save(record.file_name, file, save=False)
     try:
-        lead_file = read_lead_file(record)
         # The rows the mapping page shows are read here, so a row the reader cannot
         # read among them is a whole-file problem now rather than an error there.
-        if not list(itertools.islice(lead_file.rows, SAMPLE_ROWS)):
+        head = file_head(record=record)
+        if not head.samples:
             raise ImportProblem(NO_ROWS)
-    except (ImportProblem, FileProblem) as problem:
+    except ImportProblem:
         record.file.delete(save=False)
         record.delete()
-        raise ImportProblem(str(problem)) from None
-    record.header = lead_file.header
+        raise
+    record.header = head.header
     # Rows estimated without reading cells: this runs in the upload's request.
     record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
     if mapping is None:
         saved = SavedMapping.objects.filter(
-            campaign=campaign, headers_digest=SavedMapping.digest(_headers_key(lead_file.header))
+            campaign=campaign, headers_digest=SavedMapping.digest(_headers_key(head.header))
         ).first()
         names = campaign.assistant.variables.values_list("name", flat=True)
-        mapping = saved.mapping if saved else suggest_mapping(lead_file.header, names)
+        mapping = saved.mapping if saved else suggest_mapping(head.header, names)
     record.mapping = mapping
     record.save()
     return record
@@ -242,7 +260,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
     batches = batched(lead_file.rows, settings.LEADS_IMPORT_BATCH_ROWS)
     # A workbook may not declare its size (rows_expected 0): then its bytes decide.
     large = record.rows_expected > settings.LEADS_IMPORT_PARALLEL_ABOVE or (
-        not record.rows_expected and record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE * 4
+        not record.rows_expected
+        and unpacked_size(Path(record.file.path), record.file_name) > settings.LEADS_IMPORT_BACKGROUND_ABOVE * 4
     )
     for batch, parsed in _parse_batches(batches, mapping, resource.region, parallel=large):
         counts["total"] += len(batch)

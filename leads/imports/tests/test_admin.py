@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, resolve, reverse
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads.imports.tests.filemakers import csv_bytes
+from leads.imports.tests.filemakers import csv_bytes, write_xlsx_shared
 from leads.models import ImportRecord, Lead, SavedMapping
 
 pytestmark = pytest.mark.django_db
@@ -442,3 +442,48 @@ def test_a_column_goes_to_its_own_variable_or_where_its_saved_mapping_sends_it(a
     assert response.status_code == 302
     record.refresh_from_db()
     assert record.mapping == ["phone", "var:city", "secondary:3:customer_name"]
+
+
+def upload_file(client, campaign, path):
+    with path.open("rb") as handle:
+        return client.post(IMPORT, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
+                                    "resource": "0", "import_file": SimpleUploadedFile(path.name, handle.read())})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_workbook_of_many_rows_is_validated_by_the_worker(admin_client_logged, campaign, settings, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    rows = [["phone", "customer_name"]] + [["+14155550101", "Ana"]] * 100_000
+    path = write_xlsx_shared(tmp_path / "many.xlsx", rows, references=False)
+    assert path.stat().st_size < settings.LEADS_IMPORT_BACKGROUND_ABOVE / 4  # its bytes alone said "in the request"
+    upload_file(admin_client_logged, campaign, path)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.VALIDATING and record.rows_validated == 0  # queued, not done
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_the_upload_reads_a_workbooks_header_and_first_rows_only(admin_client_logged, campaign, tmp_path):
+    # Texts past the first rows' break the table: the upload and the mapping page never
+    # reach them; the validation does, and fails with its reason.
+    broken = b"".join(b"<si><t>text %d</t></si>" % n for n in range(5000)) + b"<si><broken>"
+    rows = [["phone", "customer_name"], ["+14155550101", "Ana"], ["+14155550102", "Bob"]]
+    path = write_xlsx_shared(tmp_path / "a.xlsx", rows, more_strings=broken)
+    response = upload_file(admin_client_logged, campaign, path)
+    record = ImportRecord.objects.get()
+    assert response.url == url("mapping", record)
+    assert "Bob" in admin_client_logged.get(url("mapping", record)).content.decode()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED and "XLSX workbook cannot be read" in record.message
+
+
+def test_a_shared_strings_bomb_is_refused_at_upload(admin_client_logged, campaign, tmp_path):
+    bomb = (b"<si><t>" + b"a" * 200 + b"</t></si>") * 50_000
+    path = write_xlsx_shared(tmp_path / "bomb.xlsx", [["phone"], ["+14155550101"]], more_strings=bomb)
+    response = upload_file(admin_client_logged, campaign, path)
+    assert "made to fill memory" in " ".join(response.context["form"].errors["import_file"])
+    assert not ImportRecord.objects.exists()

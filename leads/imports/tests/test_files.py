@@ -1,9 +1,10 @@
+import re
 import zipfile
 
 import pytest
 
-from leads.imports.files import FileProblem, cell_text, open_lead_file
-from leads.imports.tests.filemakers import write_csv, write_xls, write_xlsx
+from leads.imports.files import FileProblem, cell_text, open_lead_file, read_head
+from leads.imports.tests.filemakers import replace_in_xlsx, write_csv, write_xls, write_xlsx, write_xlsx_shared
 
 HEADER = ["phone_number", "customer_name"]
 
@@ -94,14 +95,8 @@ def test_rows_are_estimated_without_reading_cells(tmp_path):
 
 def test_a_workbook_row_that_cannot_be_read_deep_in_the_file_is_one_file_problem(tmp_path):
     # Past the parser's first chunks, so the header and the first rows read well.
-    good = write_xlsx(tmp_path / "good.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
-    path = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b'<row r="1500"', b'<row r="1500"><broken', 1)
-            target.writestr(item, data)
+    path = write_xlsx(tmp_path / "broken.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
+    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1))
     lead_file = open_lead_file(path, path.name)
     assert lead_file.header == HEADER
     with pytest.raises(FileProblem, match=r"The workbook cannot be read at row \d+: "):
@@ -181,3 +176,57 @@ def test_a_workbook_wider_than_the_limit_is_refused(tmp_path, settings, write):
         read(path)
     allowed = write(tmp_path / f"b.{write.__name__.split('_')[1]}", [[f"c{n}" for n in range(20)], ["+14155550101"]])
     assert len(read(allowed)[0]) == 20
+
+
+
+def test_the_head_of_a_workbook_reads_as_the_whole_workbook_does(tmp_path):
+    import datetime
+
+    rows = [[None], ["Phone", "Name", 2001, "when", "ok"], [14155550101, "Zoë", 2.5, datetime.date(2026, 1, 2), True],
+            [None, None], ["+14155550102", "  Bob ", 0, None, False], ["+14155550103", "Cy", 1, None, None]]
+    shared = [[], ["Phone", "Name", 2001], [14155550101, "Zoë", 2.5], [], ["+14155550102", " Bob ", 0], ["x", "Cy"]]
+    for path in (write_xlsx(tmp_path / "a.xlsx", rows), write_xls(tmp_path / "a.xls", rows[:3] + rows[4:]),
+                 write_csv(tmp_path / "a.csv", rows), write_xlsx_shared(tmp_path / "b.xlsx", shared)):
+        whole = open_lead_file(path, path.name)
+        head = read_head(path, path.name, rows=2)
+        assert head.header == whole.header
+        assert head.samples == [cells for _, cells in list(whole.rows)[:2]]
+
+
+def test_the_head_of_a_workbook_reads_only_the_texts_its_first_rows_use(tmp_path):
+    # 5,000 more texts after the rows' own, then XML that breaks any reader of the
+    # whole table.
+    more = b"".join(b"<si><t>text %d of the table</t></si>" % n for n in range(5000)) + b"<si><broken>"
+    path = write_xlsx_shared(tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"], [14155550102, "Bob"]],
+                             more_strings=more)
+    head = read_head(path, path.name, rows=3)
+    assert (head.header, head.samples) == (HEADER, [["+14155550101", "Ana"], ["14155550102", "Bob"]])
+    with pytest.raises(FileProblem, match="XLSX workbook cannot be read"):
+        open_lead_file(path, path.name)  # the whole table: what the worker reads
+
+
+def test_the_head_of_a_workbook_reads_only_its_first_rows(tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
+    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1))
+    assert read_head(path, path.name, rows=3).samples[2] == ["+14155550002", "x" * 50]
+
+
+def test_a_row_wider_than_the_limit_is_refused_before_it_is_built(tmp_path, settings):
+    settings.LEADS_IMPORT_MAX_COLUMNS = 50
+    path = write_xlsx(tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"]])
+    # No declared size, and a header of 100,000 cells.
+    wide = b"<row r=\"1\">" + b"<c t=\"inlineStr\"><is><t>c</t></is></c>" * 100_000 + b"</row>"
+    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b"", xml).replace(
+        b'<row r="1"', wide + b'<row r="0"', 1))
+    with pytest.raises(FileProblem, match="more than 50 columns"):
+        read_head(path, path.name, rows=3)
+
+
+def test_a_shared_strings_bomb_is_refused_unread(tmp_path):
+    bomb = b"<si><t>" + b"a" * 200 + b"</t></si>"
+    path = write_xlsx_shared(tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"]], more_strings=bomb * 50_000)
+    assert path.stat().st_size < 100 * 1024  # 10 MB of text in a small zip
+    with pytest.raises(FileProblem, match="times over .* made to fill memory"):
+        read_head(path, path.name, rows=3)
+    with pytest.raises(FileProblem, match="made to fill memory"):
+        open_lead_file(path, path.name)
