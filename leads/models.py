@@ -6,6 +6,7 @@ are not editable in forms, and every change there writes its audit row.
 """
 
 import datetime
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -455,11 +456,18 @@ class SavedMapping(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="saved_mappings")
     # The file's headers, normalised, joined with newlines.
     headers = models.TextField()
+    # sha256 of headers: the key. The headers themselves can be longer than an index
+    # entry may be (a B-tree row holds ~2,700 bytes on PostgreSQL: ~200 columns).
+    headers_digest = models.CharField(max_length=64)
     mapping = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "headers"], name="saved_mapping_unique")]
+        constraints = [models.UniqueConstraint(fields=["campaign", "headers_digest"], name="saved_mapping_unique")]
+
+    @staticmethod
+    def digest(headers: str) -> str:
+        return hashlib.sha256(headers.encode("utf-8")).hexdigest()
 
     def __str__(self) -> str:
         return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"

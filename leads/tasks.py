@@ -14,7 +14,13 @@ def validate_import(record_id: int, run: int | None = None) -> None:
     # run: the start of the validation this task is for (None: the one the import is
     # at, for a task queued before runs were counted); a later start fences it off.
     record = ImportRecord.objects.get(pk=record_id)
-    services.import_validate(record=record, run=record.run if run is None else run)
+    run = record.run if run is None else run
+    try:
+        services.import_validate(record=record, run=run)
+    except Exception as error:
+        # The record says why on its page instead of staying "Validating" for ever.
+        services.import_validation_stopped(record=ImportRecord.objects.get(pk=record_id), run=run, error=error)
+        raise
 
 
 @task()

@@ -7,7 +7,7 @@
 4. confirm: the import runs, with progress;
 5. the same page: result, error report, Undo.
 
-Files above LEADS_IMPORT_BACKGROUND_ABOVE bytes are validated and written by the task
+Files above LEADS_IMPORT_BACKGROUND_ABOVE bytes (a workbook's unzipped) are validated and written by the task
 worker; the page polls progress.json. No request waits on work that grows with the file.
 """
 
@@ -17,7 +17,6 @@ import csv
 import io
 import itertools
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -54,7 +53,7 @@ def _campaign_query(request: HttpRequest) -> str:
 
 
 def _in_background(record: ImportRecord) -> bool:
-    return record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE
+    return services.import_in_background(record=record)
 
 
 @admin.register(ImportRecord)
@@ -128,9 +127,9 @@ class ImportRecordAdmin(ModelAdmin):
             else:
                 self._validate(record)
                 return redirect("admin:leads_importrecord_detail", record.pk)
-        samples = list(itertools.islice(services.read_lead_file(record).rows, 3))
+        samples = services.file_head(record=record).samples
         columns = [
-            (form[f"column_{i}"], [cells[i] if i < len(cells) else "" for _, cells in samples])
+            (form[f"column_{i}"], [cells[i] if i < len(cells) else "" for cells in samples])
             for i in range(len(record.header))
         ]
         return TemplateResponse(request, "admin/leads/importrecord/mapping.html",

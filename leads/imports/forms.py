@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from import_export.forms import ImportForm
 
 from campaigns.models import Campaign
@@ -68,20 +71,57 @@ class LeadImportForm(ImportForm):
         return cleaned
 
 
-def target_choices(record: ImportRecord) -> list[tuple[str, str]]:
-    """Every place a column of this file can go."""
+def common_targets(record: ImportRecord) -> list[str]:
+    """The places any column of this file can go: as many whatever the file's width
+    (a column may also go to the extra variable its own header names)."""
     declared = [v.name for v in record.campaign.assistant.variables.all()]
-    extra = sorted({variable_name(h) for h in record.header if variable_name(h)} - set(declared))
-    targets = ["", "phone", "timezone", *[f"var:{n}" for n in declared], *[f"var:{n}" for n in extra]]
+    targets = ["", "phone", "timezone", *[f"var:{n}" for n in declared]]
     for n in range(1, MAX_SECONDARY_NUMBERS + 1):
         targets.append(f"secondary:{n}")
         targets.extend(f"secondary:{n}:{name}" for name in dict.fromkeys(["contact_name", *declared]))
-    seen, choices = set(), []
-    for target in targets + [t for t in record.mapping if t]:
-        if target not in seen:
-            seen.add(target)
-            choices.append((target, "— ignore —" if not target else describe(target)))
-    return choices
+    return targets
+
+
+def _options(targets) -> str:
+    return "".join(
+        format_html('<option value="{}">{}</option>', t, "— ignore —" if not t else describe(t)) for t in targets
+    )
+
+
+class ColumnSelect(forms.Widget):
+    """A column's select: the common options, written once for the whole page, then the
+    column's own. Each column lists only its own extras, so the page grows with the
+    number of columns, not with its square, and Django's per-option template (a
+    fraction of a millisecond each) is not used for thousands of options."""
+
+    def __init__(self, *, common: str, own: str):
+        super().__init__()
+        self.common, self.own = common, own
+
+    def render(self, name, value, attrs=None, renderer=None):
+        options = self.common + self.own
+        if value:  # "" (ignore) is the first option: chosen when none is marked
+            plain = format_html('<option value="{}">', value)
+            options = options.replace(plain, plain[:-1] + " selected>", 1)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)),
+                           mark_safe(options))
+
+
+class TargetField(forms.Field):
+    """Where one column goes: one of the page's common targets or the column's own."""
+
+    default_error_messages = forms.ChoiceField.default_error_messages
+
+    def __init__(self, *, common: frozenset[str], own: list[str], common_html: str, **kwargs):
+        self.allowed = common
+        self.own = own
+        super().__init__(widget=ColumnSelect(common=common_html, own=_options(own)), **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value not in self.allowed and value not in self.own:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
 
 
 class MappingForm(forms.Form):
@@ -90,11 +130,16 @@ class MappingForm(forms.Form):
     def __init__(self, *args, record: ImportRecord, **kwargs):
         super().__init__(*args, **kwargs)
         self.record = record
-        choices = target_choices(record)
+        targets = common_targets(record)
+        common, common_html = frozenset(targets), _options(targets)
         for index, header in enumerate(record.header):
-            self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=header or f"column {index + 1}", choices=choices, required=False,
-                initial=record.mapping[index] if index < len(record.mapping) else "",
+            current = record.mapping[index] if index < len(record.mapping) else ""
+            # Its own extra variable, and where a saved mapping sends it.
+            own = [t for t in dict.fromkeys([f"var:{variable_name(header)}" if variable_name(header) else "", current])
+                   if t and t not in common]
+            self.fields[f"column_{index}"] = TargetField(
+                label=header or f"column {index + 1}", required=False, initial=current,
+                common=common, own=own, common_html=common_html,
             )
 
     def targets(self) -> list[str]:

@@ -45,7 +45,7 @@ from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, S
 from leads.transitions import Actor
 
 from .columns import Mapping, MappingProblem, check_mapping, normalize_header, suggest_mapping
-from .files import FileProblem, LeadFile, estimate_rows, open_lead_file
+from .files import FileProblem, LeadFile, LeadFileHead, estimate_rows, open_lead_file, read_head, unpacked_size
 from . import workers as worker_processes
 from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
 from .validation import ParsedRow, parse_rows
@@ -120,17 +120,40 @@ def _fenced_save(record: ImportRecord, run: int, **fields) -> None:
         raise RunLost(f"import {record.pk} was taken over from run {run}")
 
 
-def read_lead_file(record: ImportRecord) -> LeadFile:
-    """The import's file, opened for reading rows (limits checked first)."""
+NO_ROWS = "The file has a header but no rows."
+SAMPLE_ROWS = 3  # the first rows the mapping page shows beside each column
+
+
+def _checked_path(record: ImportRecord) -> Path:
     path = Path(record.file.path)
     if path.stat().st_size > settings.LEADS_IMPORT_MAX_BYTES:
         raise ImportProblem(
             f"The file is larger than the limit of {settings.LEADS_IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it."
         )
+    return path
+
+
+def read_lead_file(record: ImportRecord) -> LeadFile:
+    """The import's file, opened for reading rows (limits checked first)."""
     try:
-        return open_lead_file(path, record.file_name)
+        return open_lead_file(_checked_path(record), record.file_name)
     except FileProblem as problem:
         raise ImportProblem(str(problem)) from None
+
+
+def file_head(*, record: ImportRecord) -> LeadFileHead:
+    """The import's header and the rows the mapping page shows, reading no more of
+    the file: this runs in requests."""
+    try:
+        return read_head(_checked_path(record), record.file_name, rows=SAMPLE_ROWS)
+    except FileProblem as problem:
+        raise ImportProblem(str(problem)) from None
+
+
+def import_in_background(*, record: ImportRecord) -> bool:
+    """Whether the task worker validates and writes this import: by the bytes there
+    are to read, a workbook's unzipped (never a zip's bytes alone)."""
+    return unpacked_size(Path(record.file.path), record.file_name) > settings.LEADS_IMPORT_BACKGROUND_ABOVE
 
 
 def import_create(
@@ -159,18 +182,24 @@ def import_create(
     record.save()
     record.file.save(record.file_name, file, save=False)
     try:
-        lead_file = read_lead_file(record)
+        # The rows the mapping page shows are read here, so a row the reader cannot
+        # read among them is a whole-file problem now rather than an error there.
+        head = file_head(record=record)
+        if not head.samples:
+            raise ImportProblem(NO_ROWS)
     except ImportProblem:
         record.file.delete(save=False)
         record.delete()
         raise
-    record.header = lead_file.header
+    record.header = head.header
     # Rows estimated without reading cells: this runs in the upload's request.
     record.rows_expected = estimate_rows(Path(record.file.path), record.file_name)
     if mapping is None:
-        saved = SavedMapping.objects.filter(campaign=campaign, headers=_headers_key(lead_file.header)).first()
+        saved = SavedMapping.objects.filter(
+            campaign=campaign, headers_digest=SavedMapping.digest(_headers_key(head.header))
+        ).first()
         names = campaign.assistant.variables.values_list("name", flat=True)
-        mapping = saved.mapping if saved else suggest_mapping(lead_file.header, names)
+        mapping = saved.mapping if saved else suggest_mapping(head.header, names)
     record.mapping = mapping
     record.save()
     return record
@@ -193,8 +222,10 @@ def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) ->
         mapping=targets, rows_validated=0,
     )
     if remember:
+        headers = _headers_key(record.header)
         SavedMapping.objects.update_or_create(
-            campaign=record.campaign, headers=_headers_key(record.header), defaults={"mapping": targets}
+            campaign=record.campaign, headers_digest=SavedMapping.digest(headers),
+            defaults={"headers": headers, "mapping": targets},
         )
     return record
 
@@ -288,7 +319,7 @@ def _validate(record: ImportRecord, progress: Progress | None, run: int) -> Impo
     _fenced_save(record, run, status=ImportRecord.Status.VALIDATING, progress_at=timezone.now())
     try:
         _validate_rows(record, read_lead_file(record), progress, run)
-    except (ImportProblem, MappingProblem) as problem:
+    except (ImportProblem, MappingProblem, FileProblem) as problem:  # FileProblem: a row the reader cannot read
         return _fail(record, str(problem), run)
     record.validation_seconds = round(time.monotonic() - started, 3)
     record.status = ImportRecord.Status.READY
@@ -305,6 +336,15 @@ def _validate(record: ImportRecord, progress: Progress | None, run: int) -> Impo
         record.valid_rows.delete(save=False)
         raise
     return record
+
+
+def import_validation_stopped(*, record: ImportRecord, run: int, error: Exception) -> ImportRecord:
+    """The worker's validation failed: nothing was written; the reason is on the page.
+    Nothing is saved if the import is another run's by now."""
+    try:
+        return _fail(record, f"The validation stopped: {error}.", run)
+    except RunLost:
+        return _lost(record)
 
 
 def _fail(record: ImportRecord, message: str, run: int) -> ImportRecord:
@@ -325,7 +365,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
     batches = batched(lead_file.rows, settings.LEADS_IMPORT_BATCH_ROWS)
     # A workbook may not declare its size (rows_expected 0): then its bytes decide.
     large = record.rows_expected > settings.LEADS_IMPORT_PARALLEL_ABOVE or (
-        not record.rows_expected and record.file.size > settings.LEADS_IMPORT_BACKGROUND_ABOVE * 4
+        not record.rows_expected
+        and unpacked_size(Path(record.file.path), record.file_name) > settings.LEADS_IMPORT_BACKGROUND_ABOVE * 4
     )
     for batch, parsed in _parse_batches(batches, mapping, resource.region, parallel=large):
         counts["total"] += len(batch)
@@ -345,6 +386,8 @@ def _validate_rows(record: ImportRecord, lead_file: LeadFile, progress: Progress
         if progress:
             progress(record)
 
+    if not counts["total"]:  # the file changed since its upload, or came another way
+        raise ImportProblem(NO_ROWS)
     record.rows_total = counts["total"]
     record.rows_new, record.rows_updated = counts[NEW], counts[UPDATE]
     record.rows_skipped, record.rows_rejected = counts[SKIP], counts[INVALID]

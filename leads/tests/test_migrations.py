@@ -48,5 +48,26 @@ def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
     assert ImportRecord.objects.get(pk=queued.pk).status == "validating"
     assert set(ImportRecord.objects.values_list("run", flat=True)) == {0}
 
+
+@pytest.mark.django_db(transaction=True)
+def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgrade():
+    import hashlib
+
+    before, after = ("leads", "0010_import_batches"), ("leads", "0013_uploads_saved_mapping_digest")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    apps = executor.loader.project_state([before]).apps
+    Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
+    campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
+    apps.get_model("leads", "SavedMapping").objects.create(campaign=campaign, headers="phone\nname", mapping=["phone", ""])
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([after])
+    SavedMapping = executor.loader.project_state([after]).apps.get_model("leads", "SavedMapping")
+    saved = SavedMapping.objects.get(campaign_id=campaign.pk)
+    assert saved.headers_digest == hashlib.sha256(b"phone\nname").hexdigest()
+    assert saved.mapping == ["phone", ""]
+
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())

@@ -125,6 +125,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # Lead imports: the largest file and the most rows one import takes.
 LEADS_IMPORT_MAX_BYTES = int(os.environ.get("LEADS_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 LEADS_IMPORT_MAX_ROWS = int(os.environ.get("LEADS_IMPORT_MAX_ROWS", 1_000_000))
+# The most columns a file may have; a wider one is refused at upload, before it is read
+# whole. 500 holds the widest layout a campaign uses with room to spare: the phone, 40
+# variables, 10 secondary numbers each with its own 40 variables, the time zone and
+# the 7 columns an export adds (459).
+LEADS_IMPORT_MAX_COLUMNS = int(os.environ.get("LEADS_IMPORT_MAX_COLUMNS", 500))
 # Files with more rows than this are validated by one process per core.
 LEADS_IMPORT_PARALLEL_ABOVE = int(os.environ.get("LEADS_IMPORT_PARALLEL_ABOVE", 20_000))
 # Rows validated and written per batch; each batch is one transaction.
@@ -132,10 +137,12 @@ LEADS_IMPORT_BATCH_ROWS = int(os.environ.get("LEADS_IMPORT_BATCH_ROWS", 5000))
 # Batches written side by side on PostgreSQL, each on its own connection (about one
 # per core the database has; 1 writes them one after another).
 LEADS_IMPORT_WRITERS = int(os.environ.get("LEADS_IMPORT_WRITERS", 2))
-# An XLSX is a zip: one that unpacks past this is refused unread (a "zip bomb").
-LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPACKED", 1024 * 1024 * 1024))
-# Files this large (in bytes) are validated and imported by the task worker, with a
-# progress bar; smaller ones right away.
+# An XLSX is a zip: one that unpacks past this is refused unread (a "zip bomb"). Ten
+# times the largest file: a spreadsheet's XML deflates 5-10 times.
+LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPACKED", 10 * LEADS_IMPORT_MAX_BYTES))
+# Files with this many bytes to read (a workbook's unzipped, not its zip's) are
+# validated and imported by the task worker, with a progress bar; smaller ones right
+# away. Requests read a file's header and first rows only.
 LEADS_IMPORT_BACKGROUND_ABOVE = int(os.environ.get("LEADS_IMPORT_BACKGROUND_ABOVE", 256 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

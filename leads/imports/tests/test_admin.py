@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, resolve, reverse
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads.imports.tests.filemakers import csv_bytes
+from leads.imports.tests.filemakers import csv_bytes, write_xlsx_shared
 from leads.models import ImportRecord, Lead, SavedMapping
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +83,8 @@ def test_the_wizard_uploads_maps_validates_imports_and_undoes(admin_client_logge
         ({"import_file": SimpleUploadedFile("leads.csv", b"")}, "import_file", "empty"),
         ({"import_file": SimpleUploadedFile("leads.xlsx", b"not a zip")}, "import_file", "not a valid XLSX"),
         ({"import_file": SimpleUploadedFile("leads.csv", b"\n\n")}, "import_file", "empty"),
+        ({"import_file": SimpleUploadedFile("leads.csv", b"phone_number,name\n\n")}, "import_file",
+         "The file has a header but no rows."),
         ({"number_format": "national"}, "country", "need the country"),
         ({"number_format": "national", "country": "ZZ"}, "country", "not a two-letter country"),
         ({"number_format": "sideways"}, "number_format", "Select a valid choice"),
@@ -485,3 +487,127 @@ def test_add_import_alone_runs_the_whole_wizard(client, django_user_model, campa
     client.post(url("undo", record))
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.UNDONE and not Lead.objects.exists()
+
+
+# A cell past the CSV reader's field limit (131,072 characters) on line 7, below the
+# rows the mapping page shows.
+DEEP_BAD_ROWS = ROWS + [["+14155550104", "Di", ""], ["+14155550105", "x" * 200_000, ""], ["+14155550106", "Ed", ""]]
+
+
+def test_a_row_the_reader_cannot_read_fails_the_validation_in_the_request(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign, rows=DEEP_BAD_ROWS)
+    record = ImportRecord.objects.get()
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record))
+    assert response.url == url("detail", record)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED
+    assert "line 6" in record.message and "field larger than field limit" in record.message
+    assert record.message in admin_client_logged.get(url("detail", record)).content.decode()
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_reader_cannot_read_fails_the_validation_in_the_worker(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    upload(admin_client_logged, campaign, rows=DEEP_BAD_ROWS)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED and "field larger than field limit" in record.message
+    assert record.message in admin_client_logged.get(url("detail", record)).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_validation_that_breaks_in_the_worker_ends_failed_with_its_reason(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    upload(admin_client_logged, campaign)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.file.storage.delete(record.file.name)  # the uploads folder lost it
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED
+    assert record.message.startswith("The validation stopped:") and "No such file" in record.message
+
+
+def test_a_file_wider_than_the_limit_is_refused_at_upload(admin_client_logged, campaign, settings):
+    settings.LEADS_IMPORT_MAX_COLUMNS = 40
+    response = upload(admin_client_logged, campaign, rows=[["phone"] + [f"c{n}" for n in range(40)], ["+14155550101"]])
+    assert "more than 40 columns, the most one import takes (LEADS_IMPORT_MAX_COLUMNS)" in " ".join(
+        response.context["form"].errors["import_file"]
+    )
+    assert not ImportRecord.objects.exists()
+
+
+def test_the_mapping_page_grows_with_the_number_of_columns_not_its_square(admin_client_logged, campaign):
+    sizes = {}
+    for width in (100, 200):
+        upload(admin_client_logged, campaign, rows=[["phone"] + [f"c{n}" for n in range(width - 1)], ["+14155550101"]])
+        record = ImportRecord.objects.latest("pk")
+        page = admin_client_logged.get(url("mapping", record))
+        assert page.content.decode().count("<select") == width
+        sizes[width] = len(page.content)
+    # Each column used to list every other column's variable: 891 KB, then 2,844 KB.
+    assert sizes[200] < 2.1 * sizes[100]
+
+
+def test_a_column_goes_to_its_own_variable_or_where_its_saved_mapping_sends_it(admin_client_logged, campaign):
+    upload(admin_client_logged, campaign, rows=[["phone", "City", "Zip"], ["+14155550101", "Oslo", "0150"]])
+    record = ImportRecord.objects.get()
+    page = admin_client_logged.get(url("mapping", record)).content.decode()
+    assert '<option value="var:city" selected>' in page and '<option value="var:zip" selected>' in page
+    # A column offers its own extra variable, not another column's.
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_1="var:zip"))
+    assert "Select a valid choice. var:zip is not one of the available choices." in response.content.decode()
+    response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_2="secondary:3:customer_name"))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.mapping == ["phone", "var:city", "secondary:3:customer_name"]
+
+
+def upload_file(client, campaign, path):
+    with path.open("rb") as handle:
+        return client.post(IMPORT, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
+                                    "resource": "0", "import_file": SimpleUploadedFile(path.name, handle.read())})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_workbook_of_many_rows_is_validated_by_the_worker(admin_client_logged, campaign, settings, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    rows = [["phone", "customer_name"]] + [["+14155550101", "Ana"]] * 100_000
+    path = write_xlsx_shared(tmp_path / "many.xlsx", rows, references=False)
+    assert path.stat().st_size < settings.LEADS_IMPORT_BACKGROUND_ABOVE / 4  # its bytes alone said "in the request"
+    upload_file(admin_client_logged, campaign, path)
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.VALIDATING and record.rows_validated == 0  # queued, not done
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_the_upload_reads_a_workbooks_header_and_first_rows_only(admin_client_logged, campaign, tmp_path):
+    # Texts past the first rows' break the table: the upload and the mapping page never
+    # reach them; the validation does, and fails with its reason.
+    broken = b"".join(b"<si><t>text %d</t></si>" % n for n in range(5000)) + b"<si><broken>"
+    rows = [["phone", "customer_name"], ["+14155550101", "Ana"], ["+14155550102", "Bob"]]
+    path = write_xlsx_shared(tmp_path / "a.xlsx", rows, more_strings=broken)
+    response = upload_file(admin_client_logged, campaign, path)
+    record = ImportRecord.objects.get()
+    assert response.url == url("mapping", record)
+    assert "Bob" in admin_client_logged.get(url("mapping", record)).content.decode()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED and "XLSX workbook cannot be read" in record.message
+
+
+def test_a_shared_strings_bomb_is_refused_at_upload(admin_client_logged, campaign, tmp_path):
+    bomb = (b"<si><t>" + b"a" * 200 + b"</t></si>") * 50_000
+    path = write_xlsx_shared(tmp_path / "bomb.xlsx", [["phone"], ["+14155550101"]], more_strings=bomb)
+    response = upload_file(admin_client_logged, campaign, path)
+    assert "made to fill memory" in " ".join(response.context["form"].errors["import_file"])
+    assert not ImportRecord.objects.exists()

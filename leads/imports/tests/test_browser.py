@@ -84,3 +84,28 @@ def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, setti
     services.import_validate(record=ImportRecord.objects.get(pk=record.pk))  # the worker finishes
     expect(page.locator("#import-status")).to_have_text("Validated, ready to import", timeout=10_000)
     expect(page.locator("#count-new")).to_have_text("40")
+
+
+def test_the_mapping_page_of_a_wide_file_is_mapped_and_validated(signed_in, tmp_path, settings):
+    from django.core.files import File
+
+    from leads.imports import services
+
+    # 400 columns, within the limit (LEADS_IMPORT_MAX_COLUMNS: 500).
+    campaign = make_campaign(assistant=make_assistant(variables=[{"name": "customer_name"}]))
+    header = ["phone_number", "Name"] + [f"extra {n}" for n in range(398)]
+    path = write_csv(tmp_path / "wide.csv", [header, ["+14155550101", "Ana"] + [f"v{n}" for n in range(398)]])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+
+    page = signed_in
+    page.goto(f"/admin/leads/importrecord/{record.pk}/mapping/")
+    expect(page.locator("#mapping select")).to_have_count(400)
+    expect(page.locator("select[name=column_399]")).to_have_value("var:extra_397")
+    page.select_option("select[name=column_1]", "var:customer_name")
+    page.select_option("select[name=column_399]", "")  # ignore the last one
+    page.click("input[type=submit]")
+
+    expect(page.locator("#import-status")).to_have_text("Validated, ready to import")
+    record.refresh_from_db()
+    assert record.mapping[1] == "var:customer_name" and record.mapping[399] == "" and record.rows_new == 1

@@ -1,4 +1,5 @@
 import csv
+import hashlib
 import io
 import json
 
@@ -13,7 +14,7 @@ from leads.imports import services
 from leads.imports.columns import suggest_mapping
 from leads.imports.services import ImportProblem
 from leads.imports.tests.filemakers import write_csv, write_xls, write_xlsx
-from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus
+from leads.models import Contact, ContactStatus, ImportRecord, Lead, LeadStatus, SavedMapping
 from leads.tests.factories import make_lead, phone
 from leads.transitions import Actor
 
@@ -256,16 +257,38 @@ def test_a_dry_run_counts_like_the_import_and_writes_nothing(tmp_path, campaign)
     ("rows", "message"),
     [
         ([["name", "email"], ["Ana", "a@example.com"]], "No column holds the primary phone number"),
-        ([["phone_number"]], None),  # header only: nothing to import, not an error
     ],
 )
 def test_whole_file_problems(tmp_path, campaign, rows, message):
     record = run_import(campaign, write_csv(tmp_path / "a.csv", rows), validate_only=True)
-    if message:
-        assert record.status == ImportRecord.Status.FAILED
-        assert message in record.message
-    else:
-        assert record.status == ImportRecord.Status.READY and record.rows_total == 0
+    assert record.status == ImportRecord.Status.FAILED
+    assert message in record.message
+
+
+@pytest.mark.parametrize("rows", [[["phone_number", "customer_name"]], [["phone_number"], [], [" ", ""]]])
+@pytest.mark.parametrize("write", [write_csv, write_xlsx, write_xls])
+def test_a_header_only_file_is_refused_at_upload(tmp_path, campaign, rows, write):
+    path = write(tmp_path / f"a.{write.__name__.split('_')[1]}", rows)
+    with pytest.raises(ImportProblem, match="header but no rows"):
+        run_import(campaign, path)
+    assert not ImportRecord.objects.exists()
+
+
+def test_a_file_that_lost_its_rows_after_its_upload_fails_its_validation(tmp_path, campaign):
+    path = write_csv(tmp_path / "a.csv", [["phone_number"], ["+14155550101"]])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    with open(record.file.path, "w") as stored:
+        stored.write("phone_number\n")
+    services.import_validate(record=record)
+    assert (record.status, record.message) == (ImportRecord.Status.FAILED, "The file has a header but no rows.")
+
+
+def test_import_leads_command_fails_on_a_header_only_file(tmp_path, campaign, capsys):
+    path = write_csv(tmp_path / "a.csv", [["phone_number", "customer_name"]])
+    with pytest.raises(CommandError, match="The file has a header but no rows"):
+        call_command("import_leads", str(path), "--campaign", campaign.name)
+    assert capsys.readouterr().out == ""
 
 
 def test_row_and_size_limits(tmp_path, campaign, settings):
@@ -500,3 +523,46 @@ def test_what_a_person_may_do_with_an_import_in_each_state(tmp_path, campaign, s
     assert allowed == exits
     assert {s for s, _ in ImportRecord.Status.choices} == {
         "mapping", "validating", "ready", "importing", "done", "failed", "undoing", "undone", "cancelled"}
+
+
+def test_a_mapping_of_a_wide_file_with_long_headers_is_saved_and_offered_again(tmp_path, campaign):
+    # 300 headers of ~40 characters that do not compress: their key is far past what
+    # a B-tree index entry holds on PostgreSQL (~2,700 bytes).
+    header = ["phone_number", "customer_name"] + [
+        f"attribute {hashlib.sha256(str(n).encode()).hexdigest()[:30]}" for n in range(298)
+    ]
+    path = write_csv(tmp_path / "wide.csv", [header, ["+14155550101", "Ana"] + ["x"] * 298])
+    with path.open("rb") as handle:
+        first = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    targets = ["phone", "var:customer_name"] + [""] * 298
+    services.mapping_save(record=first, targets=targets, remember=True)
+    with path.open("rb") as handle:
+        second = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    assert second.mapping == targets
+    services.mapping_save(record=second, targets=targets, remember=True)  # saved again: the same entry
+    assert SavedMapping.objects.get(campaign=campaign).headers.count("\n") == 299
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        # Past the first 64 KB, which are checked for binary data.
+        lambda path: write_csv(path.with_suffix(".csv"), [
+            ["phone_number"] + [f"column {n} " + "x" * 500 for n in range(140)] + ["bad\x00name"], ["+14155550101"],
+        ]),
+        lambda path: write_xls(path.with_suffix(".xls"), [["phone_number", "bad\x00name"], ["+14155550101", "Ana"]]),
+    ],
+    ids=["csv", "xls"],
+)
+def test_an_upload_whose_header_holds_a_nul_is_refused_with_a_reason(tmp_path, campaign, write):
+    with pytest.raises(ImportProblem, match="holds a NUL character"):
+        run_import(campaign, write(tmp_path / "a"))
+    assert not ImportRecord.objects.exists()
+
+
+def test_a_file_starting_with_70_000_blank_lines_imports(tmp_path, campaign):
+    path = tmp_path / "a.csv"
+    path.write_text("\n" * 70_000 + "phone_number;customer_name\n+14155550101;Ana\n")
+    record = run_import(campaign, path)
+    assert record.status == ImportRecord.Status.DONE and record.rows_new == 1
+    assert Lead.objects.get().contacts.get().variables == {"customer_name": "Ana"}
