@@ -155,6 +155,22 @@ def test_a_body_that_is_not_utf8_is_refused(call):
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("slash", ["/", ""])
+def test_the_hook_answers_with_or_without_its_trailing_slash(call, settings, debug, slash):
+    # With DEBUG on APPEND_SLASH raised (a 500) for a POST without the slash; with it
+    # off it redirected, which a platform follows as a GET (or not at all).
+    settings.DEBUG = debug
+    text = json.dumps(GOOD)
+    response = Client(raise_request_exception=False).post(
+        f"/hooks/calls/{call.pk}{slash}", data=text, content_type="application/json",
+        headers=signed_headers(f"msg_{uuid.uuid4().hex}", text, now=timezone.now()),
+    )
+
+    assert response.status_code == 200 and response.json()["result"] == "applied"
+    assert Lead.objects.get(pk=call.lead_id).status == LeadStatus.COMPLETED
+
+
 def test_only_post(call):
     response = Client().get(reverse("call_outcome", args=[call.pk]))
     assert response.status_code == 405
