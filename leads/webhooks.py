@@ -3,7 +3,7 @@
 Verified as the Standard Webhooks specification says (signature over id, timestamp
 and body; a timestamp within 5 minutes), idempotent by ``webhook-id`` and by call.
 Every answer is JSON with a reason: 400 for a body that is not a valid report (or is
-oversized), 401 for a bad or missing signature, 404 for an unknown call, 405 for
+oversized, or its webhook-id is too long to keep whole), 401 for a bad or missing signature, 404 for an unknown call, 405 for
 anything but POST. Never a 500 for what a remote system sends.
 """
 
@@ -63,10 +63,10 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
         return _answer(400, "The body is not valid JSON.")
     try:
         report = calls.report_from_payload(payload)
+        result = calls.outcome_receive(call_id, report, payload=payload, webhook_id=request.headers["webhook-id"],
+                                       now=timezone.now(), actor=WEBHOOK)
     except calls.BadReport as problem:
         return _answer(400, str(problem))
-    result = calls.outcome_receive(call_id, report, payload=payload, webhook_id=request.headers["webhook-id"][:200],
-                                   now=timezone.now(), actor=WEBHOOK)
     messages = {
         "applied": "Outcome recorded.",
         "kept": "The call was already closed: the outcome is kept in its history and moves nothing.",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from campaigns import dialer, services
 from campaigns.backends import SimulatedBackend, signed_headers
 from campaigns.tests.factories import make_campaign
+from leads import calls
 from leads.models import Call, CallReport, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead
 
@@ -140,6 +141,44 @@ def test_malformed_reports_are_400_with_the_reason(call, body, reason):
     assert response.status_code == 400 and reason in response.json()["message"]
     assert Call.objects.get(pk=call.pk).ended_at is None
     assert not CallReport.objects.exists()
+
+
+def test_two_messages_whose_ids_share_a_long_prefix_are_both_applied():
+    # The id was cut to 200 characters before de-duplication: the second delivery was
+    # answered "repeat" and its outcome lost.
+    campaign = make_campaign(max_calls_in_parallel=2)
+    make_lead(campaign=campaign)
+    make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=QUIET)
+    first, second = Call.objects.order_by("lead_id")
+    prefix = "msg_" + "p" * 400
+
+    answers = [post(first.pk, {"outcome": "no-answer"}, message_id=prefix + "-1").json(),
+               post(second.pk, {"outcome": "busy"}, message_id=prefix + "-2").json()]
+
+    assert [answer["result"] for answer in answers] == ["applied", "applied"]
+    assert set(Call.objects.values_list("outcome", flat=True)) == {"no-answer", "busy"}
+    assert sorted(CallReport.objects.values_list("webhook_id", flat=True)) == [prefix + "-1", prefix + "-2"]
+    # The same long id again is still a repeat.
+    assert post(second.pk, {"outcome": "busy"}, message_id=prefix + "-2").json()["result"] == "repeat"
+
+
+def test_an_id_of_the_longest_length_is_kept_whole(call):
+    message_id = "msg_" + "x" * (calls.MAX_WEBHOOK_ID_LENGTH - 4)
+    assert post(call.pk, GOOD, message_id=message_id).json()["result"] == "applied"
+    assert CallReport.objects.get().webhook_id == message_id
+
+
+@pytest.mark.parametrize(("message_id", "reason"), [
+    ("msg_" + "x" * 997, "longer than 1000 characters"),
+    ("msg_\x01", "control character"),
+])
+def test_a_webhook_id_that_cannot_be_kept_whole_is_400(call, message_id, reason):
+    response = post(call.pk, GOOD, message_id=message_id)
+
+    assert response.status_code == 400 and reason in response.json()["message"]
+    assert Call.objects.get(pk=call.pk).ended_at is None and not CallReport.objects.exists()
 
 
 def test_an_oversized_body_is_400(call, settings):
