@@ -105,11 +105,26 @@ def test_a_timestamp_outside_five_minutes_is_401(call, minutes):
 
 
 def test_a_body_signed_with_another_secret_is_401(call, settings):
-    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2U="}
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2UsIDMyIGJ5dGU="}
     text = json.dumps(GOOD)
     headers = signed_headers("msg_y", text, now=timezone.now())
     settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": ""}
     assert post(call.pk, text, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("secret", ["whsec_", "notbase64", "whsec_eA=="])
+def test_an_unusable_secret_of_this_site_answers_503_not_500(call, settings, secret):
+    # "whsec_" answered 500. `manage.py check` refuses all three (campaigns.checks);
+    # a site started without it tells the platform to retry later.
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": secret}
+    text = json.dumps(GOOD)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(timezone.now().timestamp())),
+               "webhook-signature": "v1,AAAA"}
+    response = Client().post(reverse("call_outcome", args=[call.pk]), data=text, content_type="application/json",
+                             headers=headers)
+
+    assert response.status_code == 503 and "secret" in response.json()["message"]
+    assert Call.objects.get(pk=call.pk).ended_at is None
 
 
 def test_an_unknown_call_is_404(call):

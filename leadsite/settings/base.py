@@ -164,8 +164,9 @@ LOGGING = {
 # nobody and resolves each call after a realistic duration; "http" POSTs a signed
 # call request to the voice-AI platform at URL, which reports outcomes to
 # /hooks/calls/<call id>/ (CALLBACK_BASE_URL is this site's address as the platform
-# reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + base64,
-# Standard Webhooks).
+# reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + the base64
+# of at least 24 random bytes, Standard Webhooks; campaigns.checks refuses any other).
+# Production has no default BACKEND: LEADS_DIALER_BACKEND must be set there.
 LEADS_DIALER = {
     "BACKEND": os.environ.get("LEADS_DIALER_BACKEND", "simulated"),
     "URL": os.environ.get("LEADS_DIALER_URL", ""),
