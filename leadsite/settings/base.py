@@ -99,6 +99,9 @@ def database_from_env() -> dict:
 
 
 DATABASES = {"default": database_from_env()}
+# The error page (DEBUG on) and error e-mails blank the password of any URL with
+# credentials, e.g. DATABASE_URL, which runserver puts in request.META.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leadsite.debug.ExceptionReporterFilter"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
