@@ -26,7 +26,9 @@ class ExceptionReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = re.compile(r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DSN|CREDENTIAL", flags=re.I)
 
     def cleanse_url_passwords(self, value: str) -> str:
-        return URL_PASSWORD.sub(lambda match: match["head"] + self.cleansed_substitute + match["at"], value)
+        # str(): a lazy string (django-axes keeps one among the settings) passes
+        # isinstance(value, str) but is not one for re.
+        return URL_PASSWORD.sub(lambda match: match["head"] + self.cleansed_substitute + match["at"], str(value))
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)

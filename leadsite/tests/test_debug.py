@@ -25,6 +25,8 @@ def failing_request_reports(request, **settings_values):
 
 @pytest.fixture
 def request_like_runserver(monkeypatch, settings):
+    import axes.conf  # noqa: F401  (as after a first login: it adds lazy strings to the settings)
+
     # runserver copies the process environment into every request's META.
     settings.DEBUG = True
     monkeypatch.setitem(os.environ, "DATABASE_URL", DATABASE_URL)
