@@ -5,6 +5,7 @@ lead (once per call, whatever arrives after)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,10 @@ from .transitions import Actor, Report
 MAX_SUMMARY = 20_000
 MAX_EXTRACTED = 100
 MAX_DEPTH = 10
+# The Standard Webhooks specification sets no length for a webhook-id; providers use
+# a few dozen characters (msg_2KWPBgLlAfxdpx2AI54pPJ85f4W). A longer one is refused
+# whole rather than cut, since a cut id would make two messages one.
+MAX_WEBHOOK_ID_LENGTH = 1000
 
 
 class BadReport(ValueError):
@@ -77,21 +82,34 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def webhook_digest(webhook_id: str) -> str:
+    """The key a message is de-duplicated by: the SHA-256 (hex) of its whole id."""
+    # surrogatepass: a str that is not valid Unicode still has one digest, never an error.
+    return hashlib.sha256(webhook_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def outcome_receive(call_id: uuid.UUID, report: Report, *, payload: dict[str, Any], webhook_id: str | None,
                     now: datetime.datetime, actor: Actor) -> str:
     """Apply a report to its call and keep it in the history.
 
     Returns "applied"; "kept" when the call was already closed (kept, moves
     nothing); "repeat" when this webhook message was received before (nothing kept
-    twice).
+    twice). Raises BadReport for a webhook id longer than MAX_WEBHOOK_ID_LENGTH.
     """
-    if webhook_id and CallReport.objects.filter(webhook_id=webhook_id).exists():
+    if webhook_id and len(webhook_id) > MAX_WEBHOOK_ID_LENGTH:
+        raise BadReport(f"The webhook-id is longer than {MAX_WEBHOOK_ID_LENGTH} characters.")
+    if webhook_id and any(ord(char) < 32 or ord(char) == 127 for char in webhook_id):
+        # No HTTP header holds one, and PostgreSQL cannot store a NUL.
+        raise BadReport("The webhook-id holds a control character.")
+    digest = webhook_digest(webhook_id) if webhook_id else None
+    if digest and CallReport.objects.filter(webhook_digest=digest).exists():
         return "repeat"
     try:
         with transaction.atomic():
             applied = transitions.record_outcome(call_id, report, now=now, actor=actor)
             CallReport.objects.create(
-                call_id=call_id, webhook_id=webhook_id or None, received_at=now, payload=payload, applied=applied,
+                call_id=call_id, webhook_id=webhook_id or None, webhook_digest=digest, received_at=now,
+                payload=payload, applied=applied,
                 note="" if applied else "the call was already closed: kept, nothing moved",
             )
     except IntegrityError:

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import escape
 
 from campaigns.models import Campaign
 
@@ -111,7 +112,9 @@ def lead_form_for(campaign: Campaign) -> type[BaseLeadForm]:
             max_length=MAX_VALUE_LENGTH,
             required=variable.required and not variable.default_value,
             initial=variable.default_value,
-            help_text=variable.description,
+            # Django prints help text as HTML (the admin's fieldset marks it safe);
+            # a description is whatever an operator typed, so it is shown as text.
+            help_text=escape(variable.description),
         )
     fields["campaign_obj"] = campaign  # a class attribute, not a field
     return type("LeadForm", (BaseLeadForm,), fields)

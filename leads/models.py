@@ -298,8 +298,13 @@ class CallReport(models.Model):
     of a call already closed, is kept here and moves nothing."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="reports")
-    # The Standard Webhooks message id: the same message is applied once only.
-    webhook_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # The Standard Webhooks message id, whole (an over-long one is refused before it
+    # gets here: leads.calls.MAX_WEBHOOK_ID_LENGTH), shown on the call's page.
+    webhook_id = models.CharField(max_length=1000, null=True, blank=True)
+    # The same message is applied once only: keyed by the SHA-256 of the whole id (hex),
+    # so two ids that share a long prefix stay two, and the unique index has a fixed
+    # width whatever the id's length.
+    webhook_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     received_at = models.DateTimeField()
     payload = models.JSONField(default=dict)
     applied = models.BooleanField()

@@ -3,17 +3,20 @@
 Verified as the Standard Webhooks specification says (signature over id, timestamp
 and body; a timestamp within 5 minutes), idempotent by ``webhook-id`` and by call.
 Every answer is JSON with a reason: 400 for a body that is not a valid report (or is
-oversized), 401 for a bad or missing signature, 404 for an unknown call, 405 for
-anything but POST. Never a 500 for what a remote system sends.
+oversized, or its webhook-id is too long to keep whole), 401 for a bad or missing
+signature, 404 for an unknown call, 405 for anything but POST, 503 while this site's
+webhook secret is unusable. Never a 500 for what a remote system sends.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
+import logging
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +30,7 @@ from .models import Call, StatusChange
 from .transitions import Actor
 
 WEBHOOK = Actor(source=StatusChange.Source.WEBHOOK)
+logger = logging.getLogger(__name__)
 
 
 def _refuse_constant(name: str):
@@ -50,8 +54,15 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
     if len(body) > limit:
         return _answer(400, f"The body is larger than {limit} bytes.")
     try:
+        verifier = signer()
+    except ImproperlyConfigured:
+        # LEADS_WEBHOOK_SECRET is unusable (`manage.py check` says why): the platform
+        # is told to retry later, when the site is fixed, rather than lose the outcome.
+        logger.error("outcome webhook refused: LEADS_WEBHOOK_SECRET is unusable; run manage.py check")
+        return _answer(503, "This site cannot verify webhooks now (its webhook secret is misconfigured).")
+    try:
         text = body.decode("utf-8")
-        signer().verify(text, dict(request.headers), json_parse=False)
+        verifier.verify(text, dict(request.headers), json_parse=False)
     except (WebhookVerificationError, UnicodeDecodeError, ValueError, binascii.Error):
         # ValueError and binascii.Error: a signature header that is not "v1,<base64>".
         return _answer(401, "The webhook signature is missing, wrong or too old (Standard Webhooks, 5 minutes).")
@@ -63,10 +74,10 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
         return _answer(400, "The body is not valid JSON.")
     try:
         report = calls.report_from_payload(payload)
+        result = calls.outcome_receive(call_id, report, payload=payload, webhook_id=request.headers["webhook-id"],
+                                       now=timezone.now(), actor=WEBHOOK)
     except calls.BadReport as problem:
         return _answer(400, str(problem))
-    result = calls.outcome_receive(call_id, report, payload=payload, webhook_id=request.headers["webhook-id"][:200],
-                                   now=timezone.now(), actor=WEBHOOK)
     messages = {
         "applied": "Outcome recorded.",
         "kept": "The call was already closed: the outcome is kept in its history and moves nothing.",

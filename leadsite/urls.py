@@ -12,4 +12,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("hooks/calls/<uuid:call_id>/", call_outcome, name="call_outcome"),
+    # The same hook without its trailing slash: a platform may drop it, and
+    # APPEND_SLASH cannot redirect a POST (a 500 with DEBUG on, a 301 the platform
+    # follows as a GET otherwise), so the outcome would be lost.
+    path("hooks/calls/<uuid:call_id>", call_outcome),
 ]

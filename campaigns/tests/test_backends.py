@@ -157,6 +157,15 @@ def test_an_address_the_backend_cannot_use_is_refused_at_start(settings, url):
         get_backend()
 
 
+@pytest.mark.parametrize("secret", ["whsec_", "notbase64", "whsec_eA=="])
+def test_an_unusable_secret_stops_the_http_backend_at_start(settings, secret):
+    # Before: "notbase64" made every call a dial error, "whsec_eA==" signed with a
+    # key of one byte.
+    settings.LEADS_DIALER = {"BACKEND": "http", "URL": "https://platform.example.com/calls", "WEBHOOK_SECRET": secret}
+    with pytest.raises(ImproperlyConfigured, match="LEADS_WEBHOOK_SECRET"):
+        get_backend()
+
+
 class BrokenBackend:
     """A backend with a bug (anyone may write one to the interface): it raises."""
 

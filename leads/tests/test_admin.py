@@ -652,3 +652,60 @@ def test_a_view_only_user_sees_the_lead_pages_real_values(viewer, campaign):
     assert "Other variables: city=Austin" in text
     assert re.search(r"\+12125550102 1 \+12125550102 contact_name=Maria", text)
     assert re.search(r"\+13055550103 2 \+13055550103 —", text)
+
+
+# --- what users wrote is shown as text ------------------------------------------------
+
+HOSTILE = '<script>window.xssRan=1</script><img src=x onerror="window.xssRan=2">'
+SHOWN = "&lt;script&gt;window.xssRan=1&lt;/script&gt;"
+
+
+def test_a_variable_description_is_escaped_on_the_lead_add_and_change_pages(admin_client_logged):
+    # Its help text: the admin prints help text as HTML, so it ran as a script.
+    assistant = make_assistant(variables=[{"name": "customer_name", "description": HOSTILE}])
+    campaign = make_campaign(assistant=assistant, default_country="US")
+    lead = make_lead(campaign=campaign)
+
+    for url in [ADD + f"?campaign={campaign.pk}", reverse("admin:leads_lead_change", args=[lead.pk])]:
+        html = admin_client_logged.get(url).content.decode()
+        assert HOSTILE not in html and "<script>window.xssRan" not in html
+        assert re.search(r'id="id_var_customer_name_helptext">\s*<div>' + re.escape(SHOWN), html), url
+
+
+def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
+    """Names, descriptions, defaults, variable names and values, numbers' own values,
+    what a call reported and why a campaign paused, on every page that shows them."""
+    from campaigns import dialer
+    from campaigns import services as campaign_services
+    from campaigns.backends import SimulatedBackend
+    from leads import calls
+    from leads.models import Call
+    from leads.transitions import Report
+
+    assistant = make_assistant(name="A " + HOSTILE, variables=[
+        {"name": "customer_name", "description": HOSTILE, "default_value": HOSTILE}])
+    campaign = make_campaign(name="C " + HOSTILE, assistant=assistant, default_country="US")
+    lead = make_lead(campaign=campaign, variables={"customer_name": HOSTILE, "note " + HOSTILE: HOSTILE},
+                     secondaries=["+14155550102"])
+    lead.contacts.filter(position=1).update(variables={"contact_name": HOSTILE})
+    campaign_services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    call = Call.objects.get()
+    calls.outcome_receive(call.pk, Report(outcome="completed", summary=HOSTILE, extracted_variables={HOSTILE: HOSTILE}),
+                          payload={"outcome": "completed", "summary": HOSTILE}, webhook_id="msg " + HOSTILE,
+                          now=call.placed_at, actor=Actor.system())
+    campaign_services.campaign_pause(campaign=campaign, reason=HOSTILE)
+
+    pages = [
+        LIST, LIST + "?q=xssRan", reverse("admin:leads_lead_change", args=[lead.pk]), ADD + f"?campaign={campaign.pk}",
+        reverse("admin:leads_call_changelist"), reverse("admin:leads_call_change", args=[call.pk]),
+        reverse("admin:leads_statuschange_changelist"),
+        reverse("admin:campaigns_campaign_changelist"), reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        reverse("admin:campaigns_campaign_dashboard", args=[campaign.pk]),
+        reverse("admin:campaigns_assistant_change", args=[assistant.pk]),
+    ]
+    for url in pages:
+        response = admin_client_logged.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        assert "<script>window.xssRan" not in html and "<img src=x" not in html, url

@@ -196,3 +196,30 @@ def test_two_statuses_survive_a_search_select_all_an_action_and_the_export(signe
     moved = set(StatusChange.objects.filter(source="admin").values_list("lead_id", flat=True))
     assert moved == chosen
     assert Lead.objects.filter(pk__in=[lead.pk for lead in bob], status=LeadStatus.COMPLETED).count() == 3
+
+
+XSS_DESCRIPTION = ('Name <script>window.xssRan = "script"</script> '
+                   '<img src="x" onerror="window.xssRan = &quot;img&quot;"> as on the invoice')
+
+
+def test_a_variable_description_is_shown_as_text_on_the_lead_pages(signed_in):
+    # The description is the form field's help text, which the admin prints
+    # unescaped: it ran as a script for everyone adding or editing a lead.
+    assistant = make_assistant(variables=[{"name": "customer_name", "description": XSS_DESCRIPTION}])
+    campaign = make_campaign(name="Renewals", assistant=assistant, default_country="US")
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+
+    page = signed_in
+    page.get_by_role("link", name=re.compile("Add lead", re.I)).click()
+    page.select_option("#id_campaign", str(campaign.pk))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#id_primary_phone")).to_be_visible()
+    pages = [page.url, f"/admin/leads/lead/{lead.pk}/change/"]
+    for url in pages:
+        page.goto(url)
+        help_text = page.locator("#id_var_customer_name_helptext")
+        expect(help_text).to_have_text(re.compile(re.escape('<script>window.xssRan = "script"</script>')))
+        expect(help_text).to_contain_text('onerror="window.xssRan = &quot;img&quot;">')
+        assert page.locator("#id_var_customer_name_helptext img, #id_var_customer_name_helptext script").count() == 0
+        page.wait_for_load_state("load")  # an <img> that fails to load has fired onerror by now
+        assert page.evaluate("window.xssRan") is None, url

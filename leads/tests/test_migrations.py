@@ -71,3 +71,30 @@ def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgr
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
+    from django.utils import timezone
+
+    from leads import calls
+    from leads.transitions import Actor, Report
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", "0010_import_batches")])
+    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
+    Lead, Call, CallReport = (apps.get_model("leads", name) for name in ("Lead", "Call", "CallReport"))
+    campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
+    now = timezone.now()
+    call = Call.objects.create(lead=Lead.objects.create(campaign=campaign), campaign=campaign, phone="+14155550101",
+                               position=0, attempt=1, backend="http", placed_at=now, ended_at=now, outcome="busy")
+    CallReport.objects.create(call=call, webhook_id="msg_before", received_at=now, payload={}, applied=True)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    again = calls.outcome_receive(call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now,
+                                  actor=Actor.system())
+    assert again == "repeat"

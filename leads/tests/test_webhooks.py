@@ -13,6 +13,7 @@ from django.utils import timezone
 from campaigns import dialer, services
 from campaigns.backends import SimulatedBackend, signed_headers
 from campaigns.tests.factories import make_campaign
+from leads import calls
 from leads.models import Call, CallReport, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead
 
@@ -104,11 +105,26 @@ def test_a_timestamp_outside_five_minutes_is_401(call, minutes):
 
 
 def test_a_body_signed_with_another_secret_is_401(call, settings):
-    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2U="}
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": "whsec_c2VjcmV0LW9mLXNvbWVib2R5LWVsc2UsIDMyIGJ5dGU="}
     text = json.dumps(GOOD)
     headers = signed_headers("msg_y", text, now=timezone.now())
     settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": ""}
     assert post(call.pk, text, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("secret", ["whsec_", "notbase64", "whsec_eA=="])
+def test_an_unusable_secret_of_this_site_answers_503_not_500(call, settings, secret):
+    # "whsec_" answered 500. `manage.py check` refuses all three (campaigns.checks);
+    # a site started without it tells the platform to retry later.
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "WEBHOOK_SECRET": secret}
+    text = json.dumps(GOOD)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(timezone.now().timestamp())),
+               "webhook-signature": "v1,AAAA"}
+    response = Client().post(reverse("call_outcome", args=[call.pk]), data=text, content_type="application/json",
+                             headers=headers)
+
+    assert response.status_code == 503 and "secret" in response.json()["message"]
+    assert Call.objects.get(pk=call.pk).ended_at is None
 
 
 def test_an_unknown_call_is_404(call):
@@ -142,6 +158,44 @@ def test_malformed_reports_are_400_with_the_reason(call, body, reason):
     assert not CallReport.objects.exists()
 
 
+def test_two_messages_whose_ids_share_a_long_prefix_are_both_applied():
+    # The id was cut to 200 characters before de-duplication: the second delivery was
+    # answered "repeat" and its outcome lost.
+    campaign = make_campaign(max_calls_in_parallel=2)
+    make_lead(campaign=campaign)
+    make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    dialer.run_pass(backend=QUIET)
+    first, second = Call.objects.order_by("lead_id")
+    prefix = "msg_" + "p" * 400
+
+    answers = [post(first.pk, {"outcome": "no-answer"}, message_id=prefix + "-1").json(),
+               post(second.pk, {"outcome": "busy"}, message_id=prefix + "-2").json()]
+
+    assert [answer["result"] for answer in answers] == ["applied", "applied"]
+    assert set(Call.objects.values_list("outcome", flat=True)) == {"no-answer", "busy"}
+    assert sorted(CallReport.objects.values_list("webhook_id", flat=True)) == [prefix + "-1", prefix + "-2"]
+    # The same long id again is still a repeat.
+    assert post(second.pk, {"outcome": "busy"}, message_id=prefix + "-2").json()["result"] == "repeat"
+
+
+def test_an_id_of_the_longest_length_is_kept_whole(call):
+    message_id = "msg_" + "x" * (calls.MAX_WEBHOOK_ID_LENGTH - 4)
+    assert post(call.pk, GOOD, message_id=message_id).json()["result"] == "applied"
+    assert CallReport.objects.get().webhook_id == message_id
+
+
+@pytest.mark.parametrize(("message_id", "reason"), [
+    ("msg_" + "x" * 997, "longer than 1000 characters"),
+    ("msg_\x01", "control character"),
+])
+def test_a_webhook_id_that_cannot_be_kept_whole_is_400(call, message_id, reason):
+    response = post(call.pk, GOOD, message_id=message_id)
+
+    assert response.status_code == 400 and reason in response.json()["message"]
+    assert Call.objects.get(pk=call.pk).ended_at is None and not CallReport.objects.exists()
+
+
 def test_an_oversized_body_is_400(call, settings):
     body = {"outcome": "completed", "summary": "x" * (settings.LEADS_WEBHOOK_MAX_BYTES + 1)}
     response = post(call.pk, body)
@@ -153,6 +207,22 @@ def test_a_body_that_is_not_utf8_is_refused(call):
                              content_type="application/json",
                              headers={"webhook-id": "m", "webhook-timestamp": "1", "webhook-signature": "v1,AA=="})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("slash", ["/", ""])
+def test_the_hook_answers_with_or_without_its_trailing_slash(call, settings, debug, slash):
+    # With DEBUG on APPEND_SLASH raised (a 500) for a POST without the slash; with it
+    # off it redirected, which a platform follows as a GET (or not at all).
+    settings.DEBUG = debug
+    text = json.dumps(GOOD)
+    response = Client(raise_request_exception=False).post(
+        f"/hooks/calls/{call.pk}{slash}", data=text, content_type="application/json",
+        headers=signed_headers(f"msg_{uuid.uuid4().hex}", text, now=timezone.now()),
+    )
+
+    assert response.status_code == 200 and response.json()["result"] == "applied"
+    assert Lead.objects.get(pk=call.lead_id).status == LeadStatus.COMPLETED
 
 
 def test_only_post(call):

@@ -1,6 +1,7 @@
 """Settings shared by every mode. Everything that differs per machine comes from the
 environment, so one code base serves a laptop, CI and production."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "import_export",
     "django_filters",
+    "axes",
     "campaigns",
     "leads",
 ]
@@ -57,7 +59,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# user name from one address, that pair is refused (even with the right password)
+# for AXES_COOLOFF_MINUTES; a successful login clears its count. The pair, not the
+# address alone, so an office behind one address is not locked out by one person,
+# and not the user name alone, so a stranger cannot lock an operator out from
+# elsewhere. Unlock early: `manage.py axes_reset_username NAME` (README, Permissions).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before checking the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "leadsite.lockout.lockout_response"
+# Failures and lockouts are still logged; this only drops the banner every command printed.
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "leadsite.urls"
 
@@ -99,6 +121,9 @@ def database_from_env() -> dict:
 
 
 DATABASES = {"default": database_from_env()}
+# The error page (DEBUG on) and error e-mails blank the password of any URL with
+# credentials, e.g. DATABASE_URL, which runserver puts in request.META.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leadsite.debug.ExceptionReporterFilter"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -171,8 +196,9 @@ LOGGING = {
 # nobody and resolves each call after a realistic duration; "http" POSTs a signed
 # call request to the voice-AI platform at URL, which reports outcomes to
 # /hooks/calls/<call id>/ (CALLBACK_BASE_URL is this site's address as the platform
-# reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + base64,
-# Standard Webhooks).
+# reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + the base64
+# of at least 24 random bytes, Standard Webhooks; campaigns.checks refuses any other).
+# Production has no default BACKEND: LEADS_DIALER_BACKEND must be set there.
 LEADS_DIALER = {
     "BACKEND": os.environ.get("LEADS_DIALER_BACKEND", "simulated"),
     "URL": os.environ.get("LEADS_DIALER_URL", ""),

@@ -1,6 +1,8 @@
-"""Production: every secret and host comes from the environment; refuses to start
-without them. ``DJANGO_SETTINGS_MODULE=leadsite.settings.production manage.py check
+"""Production: every secret and host comes from the environment, and the dialer
+backend is named there; refuses to start without them. ``DJANGO_SETTINGS_MODULE=leadsite.settings.production manage.py check
 --deploy`` passes."""
+
+import os
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -24,5 +26,10 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# No fallback here: the simulated backend invents outcomes, which would move real
+# leads as if they had been called. A deployment says which it means.
+if not os.environ.get("LEADS_DIALER_BACKEND"):
+    raise ImproperlyConfigured("LEADS_DIALER_BACKEND must be set: http to call through the voice-AI platform, "
+                               "or simulated (invents every outcome: demos only).")
 if LEADS_DIALER["BACKEND"] == "http" and not LEADS_DIALER["WEBHOOK_SECRET"]:  # noqa: F405
-    raise ImproperlyConfigured("LEADS_WEBHOOK_SECRET must be set (whsec_ + base64) for the http dialer backend.")
+    raise ImproperlyConfigured("LEADS_WEBHOOK_SECRET must be set (whsec_ + the base64 of 24+ random bytes) for the http dialer backend.")
