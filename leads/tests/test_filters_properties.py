@@ -77,8 +77,8 @@ def get(client, url: str):
 
 def shown(response) -> set[int]:
     """The leads the list shows (none when it answers with a redirect or an error)."""
-    if response.status_code != 200 or response.context is None:
-        return set()
+    if response.status_code != 200 or response.context is None or "cl" not in response.context:
+        return set()  # ?e=… (the admin's "database error" page) shows no list either
     return {lead.pk for lead in response.context["cl"].result_list}
 
 
