@@ -4,6 +4,28 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.db import reset_queries
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
+
+# Property tests (test_*_properties.py). "ci", the default: a bounded number of examples
+# per test so the property suite adds about a minute to a run, and the same examples on
+# every run (derandomize), so a failure cannot come and go between CI runs; no deadline,
+# since a database example's time depends on the machine's load. Database tests keep
+# their function-scoped fixtures across examples and undo each example's writes
+# themselves (leadsite.testing.rolled_back), hence the suppressed health checks.
+# HYPOTHESIS_PROFILE=explore searches ten times as long, with new examples each run.
+_PROPERTY_SETTINGS = {
+    "deadline": None,
+    # Not the "explain" phase: it reruns a failing test hundreds of times (half a
+    # minute for one webhook test) to list the lines only failures ran.
+    "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+hypothesis_settings.register_profile("ci", max_examples=25, derandomize=True, **_PROPERTY_SETTINGS)
+hypothesis_settings.register_profile("explore", max_examples=250, **_PROPERTY_SETTINGS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -14,6 +36,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+
+
+def pytest_report_header(config) -> str:
+    from django.conf import settings as django_settings
+
+    engine = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"leadsite: DEBUG {'on' if django_settings.DEBUG else 'off'}, {engine}"
+
+
+@pytest.fixture(autouse=True)
+def empty_query_log() -> None:
+    """With DEBUG on, each connection keeps its last 9000 queries from test to test,
+    and CaptureQueriesContext counts from the log's length: a full log would capture
+    nothing, and a query count pass without counting. Each test starts with an empty
+    log, as each request does (pytest.ini makes a full log an error)."""
+    reset_queries()
 
 
 @pytest.fixture(autouse=True)

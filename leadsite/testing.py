@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import connection
+from django.db import connection, transaction
 
 T = TypeVar("T")
 
@@ -36,3 +37,13 @@ def at_once(function: Callable[[], T], times: int = 2) -> list[T]:
     if errors:
         raise errors[0]
     return results
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """Undo what the block wrote, whatever happens in it: each example of a property
+    test runs in one, so no example sees another's rows (the test's fixtures, made
+    before, stay)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
