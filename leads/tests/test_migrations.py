@@ -3,35 +3,39 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 
+def migrated_to(name: str):
+    """The database migrated to leads' migration ``name``; the models as they were there."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("leads", name)])
+    return executor.loader.project_state([("leads", name)]).apps
+
+
+@pytest.fixture(autouse=True)
+def latest_schema_after():
+    """Every test leaves the schema as the other tests expect it, whatever it migrated to."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_imports_that_stopped_half_way_keep_their_written_batches_across_the_upgrade():
-    executor = MigrationExecutor(connection)
-    executor.migrate([("leads", "0009_export_files")])
-    apps = executor.loader.project_state([("leads", "0009_export_files")]).apps
+    apps = migrated_to("0009_export_files")
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     ImportRecord = apps.get_model("leads", "ImportRecord")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
     stopped = ImportRecord.objects.create(campaign=campaign, file="f.csv", file_name="f.csv", status="failed", batches_written=3)
     done = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="done", batches_written=5)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("leads", "0010_import_batches")])
-    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    apps = migrated_to("0010_import_batches")
     ImportBatch = apps.get_model("leads", "ImportBatch")
     assert sorted(ImportBatch.objects.filter(record_id=stopped.pk).values_list("number", flat=True)) == [1, 2, 3]
     assert not ImportBatch.objects.filter(record_id=done.pk).exists()  # never run again: nothing to mark
 
-    # The schema as the other tests expect it, whatever migrations come later.
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
 
 @pytest.mark.django_db(transaction=True)
 def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
-    executor = MigrationExecutor(connection)
-    executor.migrate([("leads", "0010_import_batches")])
-    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    apps = migrated_to("0010_import_batches")
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     ImportRecord = apps.get_model("leads", "ImportRecord")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
@@ -39,10 +43,7 @@ def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
     queued = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="validating",
                                          progress_at="2026-11-27T10:00:00Z")
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("leads", "0012_states_import_runs")])
-    apps = executor.loader.project_state([("leads", "0012_states_import_runs")]).apps
+    apps = migrated_to("0012_states_import_runs")
     ImportRecord = apps.get_model("leads", "ImportRecord")
     assert ImportRecord.objects.get(pk=left.pk).status == "mapping"
     assert ImportRecord.objects.get(pk=queued.pk).status == "validating"
@@ -53,24 +54,15 @@ def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
 def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgrade():
     import hashlib
 
-    before, after = ("leads", "0010_import_batches"), ("leads", "0013_uploads_saved_mapping_digest")
-    executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    apps = executor.loader.project_state([before]).apps
+    apps = migrated_to("0010_import_batches")
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
     apps.get_model("leads", "SavedMapping").objects.create(campaign=campaign, headers="phone\nname", mapping=["phone", ""])
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([after])
-    SavedMapping = executor.loader.project_state([after]).apps.get_model("leads", "SavedMapping")
+    SavedMapping = migrated_to("0013_uploads_saved_mapping_digest").get_model("leads", "SavedMapping")
     saved = SavedMapping.objects.get(campaign_id=campaign.pk)
     assert saved.headers_digest == hashlib.sha256(b"phone\nname").hexdigest()
     assert saved.mapping == ["phone", ""]
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,9 +72,7 @@ def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
     from leads import calls
     from leads.transitions import Actor, Report
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([("leads", "0010_import_batches")])
-    apps = executor.loader.project_state([("leads", "0010_import_batches")]).apps
+    apps = migrated_to("0010_import_batches")
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     Lead, Call, CallReport = (apps.get_model("leads", name) for name in ("Lead", "Call", "CallReport"))
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
@@ -91,10 +81,7 @@ def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
                                position=0, attempt=1, backend="http", placed_at=now, ended_at=now, outcome="busy")
     CallReport.objects.create(call=call, webhook_id="msg_before", received_at=now, payload={}, applied=True)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
+    migrated_to("0014_sec_webhook_digest")
     again = calls.outcome_receive(call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now,
                                   actor=Actor.system())
     assert again == "repeat"
