@@ -176,10 +176,10 @@ def main() -> None:
 
     common.setup_django("leadsite_bench")
     common.ensure_database()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
 
-    from django.contrib.auth import get_user_model
     from leads.models import Contact, Lead
 
     call_command("migrate", verbosity=0)

@@ -25,6 +25,7 @@ import statistics
 import time
 
 import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
+
 DATABASE = "leadsite_bench_dialer"
 CAMPAIGNS = 8
 LINES = 50
@@ -53,9 +54,8 @@ def seed(leads: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO leads_lead (campaign_id, status, timezone, attempts, last_outcome, dial_errors, created_at, "
-            "updated_at) SELECT (ARRAY[%s])[1 + i %% %s], 'created', '', 0, '', 0, "
-            "now() - interval '1 day' + i * interval '1 millisecond', now() FROM generate_series(1, %s) i"
-            % (",".join(map(str, ids)), CAMPAIGNS, leads)
+            f"updated_at) SELECT (ARRAY[{','.join(map(str, ids))}])[1 + i % {CAMPAIGNS}], 'created', '', 0, '', 0, "
+            f"now() - interval '1 day' + i * interval '1 millisecond', now() FROM generate_series(1, {leads}) i"
         )
         cursor.execute(
             "INSERT INTO leads_contact (lead_id, campaign_id, position, phone, status, attempts, last_outcome, "

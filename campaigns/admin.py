@@ -79,11 +79,11 @@ class CampaignAdmin(ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("<int:pk>/start/", self.admin_site.admin_view(self.start_view), name="%s_%s_start" % info),
-            path("<int:pk>/pause/", self.admin_site.admin_view(self.pause_view), name="%s_%s_pause" % info),
-            path("<int:pk>/dashboard/", self.admin_site.admin_view(self.dashboard_view), name="%s_%s_dashboard" % info),
+            path("<int:pk>/start/", self.admin_site.admin_view(self.start_view), name=f"{info}_start"),
+            path("<int:pk>/pause/", self.admin_site.admin_view(self.pause_view), name=f"{info}_pause"),
+            path("<int:pk>/dashboard/", self.admin_site.admin_view(self.dashboard_view), name=f"{info}_dashboard"),
             *super().get_urls(),
         ]
 

@@ -230,9 +230,10 @@ def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: Pa
     for call in open_calls:
         if call.pk in resolved:
             continue
-        if now - call.placed_at >= datetime.timedelta(minutes=call.campaign.call_timeout):
-            if transitions.record_outcome(call.pk, Report(outcome=CallOutcome.LOST), now=now, actor=DIALER):
-                report.lost += 1
+        if now - call.placed_at >= datetime.timedelta(
+            minutes=call.campaign.call_timeout
+        ) and transitions.record_outcome(call.pk, Report(outcome=CallOutcome.LOST), now=now, actor=DIALER):
+            report.lost += 1
 
 
 def complete_if_done(campaign: Campaign) -> bool:

@@ -20,6 +20,7 @@ from campaigns.admin_base import AuditTrailAdmin, HistoryInline, ModelAdmin, pro
 from campaigns.models import Campaign
 
 from . import exports, services, transitions
+from .admin_calls import CallHistoryInline  # noqa: E402
 from .admin_export import LeadExportMixin, queue_xlsx
 from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
 from .forms import (
@@ -32,14 +33,13 @@ from .forms import (
     SecondaryNumberFormSet,
     lead_form_for,
 )
-from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
-from .selectors import search_leads
-from .variables import format_pairs
-from .transitions import Actor, TransitionResult
 
 # The import wizard's pages and the list of imports, and the calls, register themselves.
 from .imports.admin import LeadImportMixin  # noqa: E402
-from .admin_calls import CallHistoryInline  # noqa: E402
+from .models import Contact, DoNotCallNumber, ExportRecord, Lead, StatusChange
+from .selectors import search_leads
+from .transitions import Actor, TransitionResult
+from .variables import format_pairs
 
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-from contextlib import suppress
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.aggregates import JSONBAgg
@@ -227,7 +227,7 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     _text = _texter(timezone.get_current_timezone())
     cells = [cell_of(column) for column in header]
     phones = [cell.kind == "phone" for cell in cells]
-    for pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
+    for _pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
         state = {"timezone": tz, "status": status, "attempts": attempts, "last_outcome": outcome,
                  "last_attempt_at": last_at, "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
         row = []
@@ -396,7 +396,7 @@ def xlsx_write(rows: Iterable[list[str]], target, *, progress: Callable[[int], o
 
 def xlsx_file(rows: Iterable[list[str]]):
     """The rows as an XLSX workbook in a temporary file, rewound for reading."""
-    handle = tempfile.TemporaryFile()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (returned open, for the caller to read)
     xlsx_write(rows, handle)
     handle.seek(0)
     return handle

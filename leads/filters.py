@@ -23,7 +23,6 @@ from campaigns.validators import VARIABLE_NAME_RE
 from .models import Contact, ContactStatus, Lead, LeadStatus
 from .phones import search_digits
 
-
 YES_NO = [("true", "Yes"), ("false", "No")]
 DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -300,7 +300,8 @@ class CallReport(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="reports")
     # The Standard Webhooks message id, whole (an over-long one is refused before it
     # gets here: leads.calls.MAX_WEBHOOK_ID_LENGTH), shown on the call's page.
-    webhook_id = models.CharField(max_length=1000, null=True, blank=True)
+    # NULL, not "": a report the dialer made itself has no message id at all.
+    webhook_id = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
     # The same message is applied once only: keyed by the SHA-256 of the whole id (hex),
     # so two ids that share a long prefix stay two, and the unique index has a fixed
     # width whatever the id's length.
@@ -453,6 +454,9 @@ class ImportBatch(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["record", "number"], name="import_batch_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.record} batch {self.number}"
+
 
 class SavedMapping(models.Model):
     """A column mapping kept for a campaign, offered again for a file with the same
@@ -470,12 +474,12 @@ class SavedMapping(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "headers_digest"], name="saved_mapping_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"
+
     @staticmethod
     def digest(headers: str) -> str:
         return hashlib.sha256(headers.encode("utf-8")).hexdigest()
-
-    def __str__(self) -> str:
-        return f"{self.campaign}: {self.headers.replace(chr(10), ', ')[:80]}"
 
 
 def export_upload_path(record: "ExportRecord", filename: str) -> str:

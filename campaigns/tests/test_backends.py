@@ -125,7 +125,7 @@ def test_a_2xx_without_json_is_still_placed(platform):
     ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
     ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
     ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
-    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {o: 0 for o in DEFAULT_ODDS}}}, "not all 0"),
+    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": dict.fromkeys(DEFAULT_ODDS, 0)}}, "not all 0"),
     ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
     ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": "often"}}}, "0 or more"),
     ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),

@@ -18,8 +18,8 @@ from leads.tests.factories import make_lead
 
 @pytest.mark.django_db
 def test_seed_demo_makes_leads_in_every_manual_status_once():
-    call_command("seed_demo", "--once", stdout=open(os.devnull, "w"))
-    call_command("seed_demo", "--once", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", "--once", stdout=io.StringIO())
+    call_command("seed_demo", "--once", stdout=io.StringIO())
     assert Assistant.objects.count() == 1
     assert Campaign.objects.count() == 2
     assert Lead.objects.count() == 300

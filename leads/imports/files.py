@@ -10,6 +10,7 @@ the whole file raise FileProblem with a message for a person.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import itertools
 import re
@@ -200,7 +201,7 @@ def read_csv(path: Path) -> LeadFile:
     # quoted cell is not.
     records = enumerate(reader, start=1)
     try:
-        for row_number, record in records:
+        for _row_number, record in records:
             if any(cell.strip() for cell in record):
                 header = _checked_header([cell.strip() for cell in record])
                 break
@@ -382,11 +383,9 @@ def _last_of_first_rows(archive: zipfile.ZipFile, sheet_path: str, rows: int) ->
 
     parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
-    with archive.open(sheet_path) as source:
-        try:
-            parser.ParseFile(source)
-        except _Counted:
-            pass
+    # _Counted is raised to stop reading once the rows are counted.
+    with archive.open(sheet_path) as source, contextlib.suppress(_Counted):
+        parser.ParseFile(source)
     return number
 
 

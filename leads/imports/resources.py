@@ -33,8 +33,8 @@ from import_export.results import Result, RowResult
 
 from campaigns.models import Campaign
 from leads.exports import Columns
-from leads.selectors import phone_in
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
+from leads.selectors import phone_in
 from leads.transitions import Actor
 
 from . import writing

@@ -44,9 +44,9 @@ from leads.exports import cell_of
 from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
+from . import workers as worker_processes
 from .columns import Mapping, MappingProblem, check_mapping, normalize_header, suggest_mapping
 from .files import FileProblem, LeadFile, LeadFileHead, estimate_rows, open_lead_file, read_head, unpacked_size
-from . import workers as worker_processes
 from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
 from .validation import ParsedRow, parse_rows
 
@@ -235,7 +235,7 @@ class _Spool:
     whatever the size of the import."""
 
     def __init__(self, *, bom: bool = False):
-        self.binary = tempfile.TemporaryFile()
+        self.binary = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the writer)
         self.text = io.TextIOWrapper(self.binary, encoding="utf-8-sig" if bom else "utf-8", newline="")
 
     def save_to(self, field, name: str) -> None:

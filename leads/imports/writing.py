@@ -112,13 +112,12 @@ def _insert_contacts(campaign: Campaign, contacts) -> None:
             f"{lead_id}\t{campaign.pk}\t{position}\t{_copy_text(phone)}\t{created}\t0\t\t{_copy_text(json.dumps(values))}\n"
             for lead_id, position, phone, values in contacts
         )
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(
-                f"COPY {Contact._meta.db_table} (lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
-                "FROM STDIN"
-            ) as copy:
-                while chunk := "".join(islice(lines, 1000)):
-                    copy.write(chunk)
+        with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {Contact._meta.db_table} (lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
+            "FROM STDIN"
+        ) as copy:
+            while chunk := "".join(islice(lines, 1000)):
+                copy.write(chunk)
     else:
         Contact.objects.bulk_create(
             [Contact(lead_id=lead_id, campaign=campaign, position=position, phone=phone, status=created, variables=values)

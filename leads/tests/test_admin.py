@@ -4,8 +4,8 @@ import re
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import services, transitions

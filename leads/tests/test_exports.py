@@ -5,9 +5,9 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
-from datetime import timedelta
 
 import openpyxl
 import psycopg

@@ -256,7 +256,7 @@ def test_random_bodies_never_cause_a_server_error(call):
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_json_that_only_python_reads_is_refused(call, literal):
-    response = post(call.pk, '{"outcome": "completed", "extracted_variables": {"score": %s}}' % literal)
+    response = post(call.pk, '{"outcome": "completed", "extracted_variables": {"score": ' + literal + "}}")
     assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
 
 

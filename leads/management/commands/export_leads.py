@@ -53,7 +53,7 @@ class Command(BaseCommand):
             export = Recorded(lambda on_done: csv_export(leads, header, bom=options["bom"], on_done=on_done),
                               record=record)
         try:
-            target = open(options["output"], "wb") if to_file else sys.stdout.buffer
+            target = open(options["output"], "wb") if to_file else sys.stdout.buffer  # noqa: SIM115 (closed below)
         except OSError as error:
             export.fail(error)
             raise CommandError(f"Cannot write {options['output']}: {error.strerror}.") from None
