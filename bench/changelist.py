@@ -25,13 +25,64 @@ from datetime import timedelta
 
 import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
-FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Keiko", "Liam",
-         "María", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Víctor", "Wen", "Yusuf", "Zoë"]
-LAST = ["Abbott", "Becker", "Castillo", "Dubois", "Eriksen", "Fujita", "García", "Hughes", "Ivanova", "Jensen",
-        "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Emeka",
+    "Fatima",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "María",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Víctor",
+    "Wen",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Abbott",
+    "Becker",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fujita",
+    "García",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "López",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+]
 CITIES = ["Austin", "Boston", "Chicago", "Denver", "Miami", "Seattle", "Portland", "Phoenix"]
-STATUSES = [("created", 50), ("scheduled", 8), ("rescheduled", 15), ("reached-max-retries", 10), ("completed", 15),
-            ("blacklisted", 2)]
+STATUSES = [
+    ("created", 50),
+    ("scheduled", 8),
+    ("rescheduled", 15),
+    ("reached-max-retries", 10),
+    ("completed", 15),
+    ("blacklisted", 2),
+]
 CAMPAIGNS = 5
 RESET_SIZE = 100_000
 
@@ -60,8 +111,14 @@ def seed(n: int) -> dict:
     raw = connection.connection  # psycopg 3
     # The primary number carries the lead's attempts and its state, as after real calls.
     lead_status, lead_attempts = {}, {}
-    contact_state = {"created": "created", "scheduled": "rescheduled", "rescheduled": "rescheduled",
-                     "reached-max-retries": "reached-max-retries", "completed": "completed", "blacklisted": "blacklisted"}
+    contact_state = {
+        "created": "created",
+        "scheduled": "rescheduled",
+        "rescheduled": "rescheduled",
+        "reached-max-retries": "reached-max-retries",
+        "completed": "completed",
+        "blacklisted": "blacklisted",
+    }
     contact_id = 0
     # Every number is distinct (E.164-shaped; the database checks only that).
     with raw.cursor() as cursor:
@@ -72,14 +129,25 @@ def seed(n: int) -> dict:
             for lead_id in range(1, n + 1):
                 status = lead_status[lead_id] = rng.choice(statuses)
                 created = now - timedelta(minutes=n - lead_id)
-                next_at = now + timedelta(minutes=rng.randint(-600, 600)) if status in ("scheduled", "rescheduled") else None
+                next_at = (
+                    now + timedelta(minutes=rng.randint(-600, 600)) if status in ("scheduled", "rescheduled") else None
+                )
                 attempted = status not in ("created",)
                 lead_attempts[lead_id] = rng.randint(1, 4) if attempted else 0
-                copy.write_row((
-                    lead_id, campaigns[lead_id % CAMPAIGNS].pk, status, "", next_at,
-                    lead_attempts[lead_id], rng.choice(["no-answer", "busy", "voicemail"]) if attempted else "",
-                    created + timedelta(minutes=5) if attempted else None, created, created,
-                ))
+                copy.write_row(
+                    (
+                        lead_id,
+                        campaigns[lead_id % CAMPAIGNS].pk,
+                        status,
+                        "",
+                        next_at,
+                        lead_attempts[lead_id],
+                        rng.choice(["no-answer", "busy", "voicemail"]) if attempted else "",
+                        created + timedelta(minutes=5) if attempted else None,
+                        created,
+                        created,
+                    )
+                )
         with cursor.copy(
             "COPY leads_contact (id, lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
             "FROM STDIN"
@@ -91,17 +159,30 @@ def seed(n: int) -> dict:
                     number += 1
                     contact_id += 1
                     variables = (
-                        {"customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "company": f"Company {lead_id % 997}",
-                         "city": rng.choice(CITIES), "appointment_type": rng.choice(["check-up", "cleaning"]),
-                         "language": rng.choice(["English", "Spanish"])}
-                        if position == 0 else ({"contact_name": rng.choice(FIRST)} if rng.random() < 0.3 else {})
+                        {
+                            "customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                            "company": f"Company {lead_id % 997}",
+                            "city": rng.choice(CITIES),
+                            "appointment_type": rng.choice(["check-up", "cleaning"]),
+                            "language": rng.choice(["English", "Spanish"]),
+                        }
+                        if position == 0
+                        else ({"contact_name": rng.choice(FIRST)} if rng.random() < 0.3 else {})
                     )
                     primary = position == 0
-                    copy.write_row((
-                        contact_id, lead_id, campaigns[lead_id % CAMPAIGNS].pk, position, f"+1{2_012_000_000 + number * 7}",
-                        contact_state[lead_status[lead_id]] if primary else "created",
-                        lead_attempts[lead_id] if primary else 0, "", json.dumps(variables),
-                    ))
+                    copy.write_row(
+                        (
+                            contact_id,
+                            lead_id,
+                            campaigns[lead_id % CAMPAIGNS].pk,
+                            position,
+                            f"+1{2_012_000_000 + number * 7}",
+                            contact_state[lead_status[lead_id]] if primary else "created",
+                            lead_attempts[lead_id] if primary else 0,
+                            "",
+                            json.dumps(variables),
+                        )
+                    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval('leads_lead_id_seq', %s)", [n])
         cursor.execute("SELECT setval('leads_contact_id_seq', %s)", [contact_id])
@@ -125,7 +206,7 @@ def median_ms(client, url: str, runs: int) -> tuple[float, int]:
 
 
 def bench_reset(client, runs: int) -> dict:
-    """"Select all" + Reset over the ~100,000 Completed leads of one campaign, posted
+    """ "Select all" + Reset over the ~100,000 Completed leads of one campaign, posted
     to the filtered list exactly as the admin page posts it."""
     from django.db import connection
 
@@ -155,15 +236,21 @@ def bench_reset(client, runs: int) -> dict:
         selected = in_campaign.filter(status=LeadStatus.COMPLETED).count()
         page_ids = list(in_campaign.filter(status=LeadStatus.COMPLETED).values_list("id", flat=True)[:100])
         started = time.perf_counter()
-        response = client.post(url, {"action": "reset_leads", "select_across": "1", "index": "0", "_selected_action": page_ids})
+        response = client.post(
+            url, {"action": "reset_leads", "select_across": "1", "index": "0", "_selected_action": page_ids}
+        )
         times.append(time.perf_counter() - started)
         if response.status_code != 302:
             raise SystemExit(f"reset answered {response.status_code}")
         moved = first.filter(status=LeadStatus.CREATED).count()
         if moved != selected:
             raise SystemExit(f"reset moved {moved} of {selected}")
-    return {"selected": selected, "moved": moved, "median_s": round(statistics.median(times), 2),
-            "runs_s": [round(t, 2) for t in times]}
+    return {
+        "selected": selected,
+        "moved": moved,
+        "median_s": round(statistics.median(times), 2),
+        "runs_s": [round(t, 2) for t in times],
+    }
 
 
 def main() -> None:
@@ -187,7 +274,9 @@ def main() -> None:
     if args.reseed or Lead.objects.count() != args.leads:
         seeded = seed(args.leads)
 
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
 

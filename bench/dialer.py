@@ -46,11 +46,17 @@ def seed(leads: int) -> None:
     from campaigns.models import Assistant, Campaign
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_callreport, leads_call, leads_statuschange, leads_contact, leads_lead, "
-                       "campaigns_campaign, campaigns_variable, campaigns_assistant RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE leads_callreport, leads_call, leads_statuschange, leads_contact, leads_lead, "
+            "campaigns_campaign, campaigns_variable, campaigns_assistant RESTART IDENTITY CASCADE"
+        )
     assistant = Assistant.objects.create(name="Bench")
-    ids = [Campaign.objects.create(name=f"Bench {i}", assistant=assistant, max_calls_in_parallel=LINES,
-                                   status=Campaign.Status.IN_PROGRESS).pk for i in range(CAMPAIGNS)]
+    ids = [
+        Campaign.objects.create(
+            name=f"Bench {i}", assistant=assistant, max_calls_in_parallel=LINES, status=Campaign.Status.IN_PROGRESS
+        ).pk
+        for i in range(CAMPAIGNS)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO leads_lead (campaign_id, status, timezone, attempts, last_outcome, dial_errors, created_at, "
@@ -60,7 +66,7 @@ def seed(leads: int) -> None:
         cursor.execute(
             "INSERT INTO leads_contact (lead_id, campaign_id, position, phone, status, attempts, last_outcome, "
             "variables) SELECT id, campaign_id, 0, '+1415' || lpad(id::text, 7, '0'), 'created', 0, '', "
-            "'{\"customer_name\": \"Bench\"}' FROM leads_lead"
+            '\'{"customer_name": "Bench"}\' FROM leads_lead'
         )
         cursor.execute("VACUUM ANALYZE leads_lead")
         cursor.execute("VACUUM ANALYZE leads_contact")
@@ -123,8 +129,12 @@ def throughput(processes: int, seconds: float) -> dict:
         worker.join()
     claims = sum(r[0] for r in results)
     leads = sum(r[1] for r in results)
-    return {"processes": processes, "claims_per_s": round(claims / seconds, 1), "leads_per_s": round(leads / seconds),
-            "mean_claim_ms": round(1000 * sum(r[2] for r in results) / max(claims, 1), 1)}
+    return {
+        "processes": processes,
+        "claims_per_s": round(claims / seconds, 1),
+        "leads_per_s": round(leads / seconds),
+        "mean_claim_ms": round(1000 * sum(r[2] for r in results) / max(claims, 1), 1),
+    }
 
 
 def main() -> None:
@@ -139,8 +149,10 @@ def main() -> None:
     for size in (args.small, args.big):
         seed(size)
         times = claim_times(samples=max(1, min(20, size // CAMPAIGNS // LINES)))
-        result["claim_ms"][str(size)] = {"median": round(1000 * statistics.median(times), 1),
-                                          "p90": round(1000 * sorted(times)[int(len(times) * 0.9)], 1)}
+        result["claim_ms"][str(size)] = {
+            "median": round(1000 * statistics.median(times), 1),
+            "p90": round(1000 * sorted(times)[int(len(times) * 0.9)], 1),
+        }
     from django.db import connection
 
     connection.close()

@@ -32,8 +32,17 @@ import common  # noqa: E402  (bench/ is on the path when a script runs; it puts 
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "María", "Zoë"]
 LAST = ["Abbott", "Becker", "García", "Hughes", "Ivanova", "Müller", "Nakamura", "O'Brien", "Patel", "Rossi"]
 AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
-HEADER = ["phone_number", "customer_name", "company", "city", "appointment_type", "language",
-          "secondary_phone_1", "secondary_1_contact_name", "secondary_phone_2"]
+HEADER = [
+    "phone_number",
+    "customer_name",
+    "company",
+    "city",
+    "appointment_type",
+    "language",
+    "secondary_phone_1",
+    "secondary_1_contact_name",
+    "secondary_phone_2",
+]
 
 
 def setup_django() -> None:
@@ -53,8 +62,17 @@ def rows(n: int, seed: int = 1):
         for k in range(3):
             j = 3 * i + k
             numbers.append(f"+1{AREAS[j % len(AREAS)]}{lines[j // len(AREAS)]:07d}")
-        yield [numbers[0], f"{rng.choice(FIRST)} {rng.choice(LAST)}", f"Company {i % 997}", rng.choice(["Austin", "Boston"]),
-               rng.choice(["check-up", "cleaning"]), rng.choice(["English", "Spanish"]), numbers[1], rng.choice(FIRST), numbers[2]]
+        yield [
+            numbers[0],
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            f"Company {i % 997}",
+            rng.choice(["Austin", "Boston"]),
+            rng.choice(["check-up", "cleaning"]),
+            rng.choice(["English", "Spanish"]),
+            numbers[1],
+            rng.choice(FIRST),
+            numbers[2],
+        ]
 
 
 def write_file(path: Path, n: int, fmt: str) -> Path:
@@ -104,10 +122,14 @@ def ours(path: Path) -> dict:
     record.refresh_from_db()
     n = record.rows_total
     return {
-        "rows": n, "new": record.rows_new, "rejected": record.rows_rejected,
-        "validate_seconds": round(validated - started, 2), "import_seconds": round(done - validated, 2),
+        "rows": n,
+        "new": record.rows_new,
+        "rejected": record.rows_rejected,
+        "validate_seconds": round(validated - started, 2),
+        "import_seconds": round(done - validated, 2),
         "total_seconds": round(done - started, 2),
-        "validate_rows_per_s": round(n / (validated - started)), "import_rows_per_s": round(n / (done - validated)),
+        "validate_rows_per_s": round(n / (validated - started)),
+        "import_rows_per_s": round(n / (done - validated)),
         "rows_per_s": round(n / (done - started)),
     }
 
@@ -134,8 +156,12 @@ def stock(path: Path, n: int) -> dict:
     real = LeadResource().import_data(dataset, dry_run=False)
     seconds = time.perf_counter() - started
     assert not dry.has_errors() and not real.has_errors()
-    return {"rows": n, "seconds": round(seconds, 2), "rows_per_s": round(n / seconds),
-            "leads_written": Lead.objects.filter(campaign=campaign).count()}
+    return {
+        "rows": n,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(n / seconds),
+        "leads_written": Lead.objects.filter(campaign=campaign).count(),
+    }
 
 
 def main() -> None:
@@ -160,8 +186,10 @@ def main() -> None:
         if args.stock_rows:
             result["stock"] = stock(path, min(args.stock_rows, args.rows))
             result["ratio"] = round(result["ours"]["rows_per_s"] / result["stock"]["rows_per_s"], 1)
-            result["ratio_note"] = ("rates compared: ours validates and writes leads with 3 numbers and 5 variables; "
-                                    "the stock flow writes bare leads, over --stock-rows rows")
+            result["ratio_note"] = (
+                "rates compared: ours validates and writes leads with 3 numbers and 5 variables; "
+                "the stock flow writes bare leads, over --stock-rows rows"
+            )
     result["targets"] = {
         "100k_under_20s": result["ours"]["total_seconds"] < 20 if args.rows == 100_000 else None,
         "peak_memory_under_1gb": result["peak_memory_mb"] + 2 * result["peak_memory_worker_mb"] < 1024,

@@ -60,7 +60,14 @@ class CampaignAdmin(ModelAdmin):
         ),
         (
             "What counts as success",
-            {"fields": ["retry_on_voicemail", "retry_on_goal_incomplete", "goal_completion_variable", "mark_complete_when_no_leads"]},
+            {
+                "fields": [
+                    "retry_on_voicemail",
+                    "retry_on_goal_incomplete",
+                    "goal_completion_variable",
+                    "mark_complete_when_no_leads",
+                ]
+            },
         ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
@@ -98,8 +105,11 @@ class CampaignAdmin(ModelAdmin):
         campaign = get_object_or_404(Campaign, pk=pk)
         if not self.has_view_or_change_permission(request, campaign):
             raise PermissionDenied
-        return TemplateResponse(request, "admin/campaigns/campaign/dashboard.html",
-                                {"dashboard": selectors.campaign_dashboard(campaign), "original": campaign})
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/dashboard.html",
+            {"dashboard": selectors.campaign_dashboard(campaign), "original": campaign},
+        )
 
     def _status_view(self, request: HttpRequest, pk: int, service, done: str):
         campaign = get_object_or_404(Campaign, pk=pk)

@@ -49,8 +49,13 @@ def out_of_range_values(queryset: QuerySet) -> list[int]:
         except KeyError:  # not an integer column
             continue
         values = lookup.rhs if isinstance(lookup.rhs, (list, tuple, set, frozenset)) else [lookup.rhs]
-        found += [v for v in values if isinstance(v, int) and not isinstance(v, bool)
-                  and ((low is not None and v < low) or (high is not None and v > high))]
+        found += [
+            v
+            for v in values
+            if isinstance(v, int)
+            and not isinstance(v, bool)
+            and ((low is not None and v < low) or (high is not None and v > high))
+        ]
     return found
 
 
@@ -106,9 +111,13 @@ class ModelAdmin(admin.ModelAdmin):
             # Django's list then answers its "incorrect filter" state (?e=1), which
             # shows every row: say so, rather than let it look like the filter's result.
             if ERROR_FLAG not in request.GET:
-                self.message_user(request, "The list could not be filtered as asked (a filter it does not have, "
-                                  "or a value it cannot read), so it shows every row, unfiltered.",
-                                  messages.ERROR, fail_silently=True)
+                self.message_user(
+                    request,
+                    "The list could not be filtered as asked (a filter it does not have, "
+                    "or a value it cannot read), so it shows every row, unfiltered.",
+                    messages.ERROR,
+                    fail_silently=True,
+                )
             raise
 
     def response_post_save_add(self, request, obj):
@@ -190,5 +199,12 @@ def progress_response(record, *, done: int, total: int, working: bool) -> JsonRe
     """What the progress script (static/leadsite/progress.js) polls for a record the
     task worker is working on (an import, an export): 99% at most until it is over."""
     percent = 100 if not working else (min(99, int(100 * done / total)) if total else 0)
-    return JsonResponse({"status": record.status, "status_display": record.get_status_display(), "done": done,
-                         "total": total, "percent": percent})
+    return JsonResponse(
+        {
+            "status": record.status,
+            "status_display": record.get_status_display(),
+            "done": done,
+            "total": total,
+            "percent": percent,
+        }
+    )

@@ -86,8 +86,10 @@ def webhook_key(secret: str) -> bytes:
     prefix, skips characters that are not base64 and accepts a key of one byte.
     """
     if not secret.startswith(SECRET_PREFIX):
-        raise ImproperlyConfigured(f"LEADS_WEBHOOK_SECRET must be {SECRET_PREFIX!r} followed by base64 (Standard Webhooks).")
-    encoded = secret[len(SECRET_PREFIX):]
+        raise ImproperlyConfigured(
+            f"LEADS_WEBHOOK_SECRET must be {SECRET_PREFIX!r} followed by base64 (Standard Webhooks)."
+        )
+    encoded = secret[len(SECRET_PREFIX) :]
     try:
         # The padding may be left out, as the standard's libraries allow.
         key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
@@ -119,8 +121,14 @@ def signed_headers(message_id: str, body: str, *, now: datetime.datetime) -> dic
 
 # Odds of each outcome, and how long each kind of call lasts (seconds, low..high).
 DEFAULT_ODDS = {"completed": 35, "voicemail": 15, "no-answer": 30, "busy": 10, "failed": 5, "invalid-number": 5}
-DURATIONS = {"completed": (40, 240), "voicemail": (20, 45), "no-answer": (25, 40), "busy": (3, 8), "failed": (1, 5),
-             "invalid-number": (1, 4)}
+DURATIONS = {
+    "completed": (40, 240),
+    "voicemail": (20, 45),
+    "no-answer": (25, 40),
+    "busy": (3, 8),
+    "failed": (1, 5),
+    "invalid-number": (1, 4),
+}
 
 
 class SimulatedBackend:
@@ -130,15 +138,24 @@ class SimulatedBackend:
 
     name = "simulated"
 
-    def __init__(self, *, seed: int | str | None = None, odds: dict[str, float] | None = None,
-                 goal_odds: float = 0.5, dial_error_odds: float = 0.0, duration_scale: float = 1.0):
+    def __init__(
+        self,
+        *,
+        seed: int | str | None = None,
+        odds: dict[str, float] | None = None,
+        goal_odds: float = 0.5,
+        dial_error_odds: float = 0.0,
+        duration_scale: float = 1.0,
+    ):
         self.seed = seed if seed is not None else random.randrange(2**32)
         self.odds = {**DEFAULT_ODDS, **(odds or {})}
         unknown = set(self.odds) - set(DEFAULT_ODDS)
         if unknown:
             raise ImproperlyConfigured(f"LEADS_DIALER SIMULATED ODDS: unknown outcomes {sorted(unknown)}")
         weights = list(self.odds.values())
-        if not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights) or not sum(weights):
+        if not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights) or not sum(
+            weights
+        ):
             raise ImproperlyConfigured("LEADS_DIALER SIMULATED ODDS: weights are numbers of 0 or more, not all 0.")
         for name, value in (("GOAL_ODDS", goal_odds), ("DIAL_ERROR_ODDS", dial_error_odds)):
             if not 0 <= value <= 1:
@@ -160,7 +177,12 @@ class SimulatedBackend:
         ends_at = now + datetime.timedelta(seconds=duration * self.duration_scale)
         return Placed(
             provider_call_id=f"sim-{call.pk.hex[:12]}",
-            backend_data={"outcome": outcome, "duration": round(duration), "goal": goal, "ends_at": ends_at.isoformat()},
+            backend_data={
+                "outcome": outcome,
+                "duration": round(duration),
+                "goal": goal,
+                "ends_at": ends_at.isoformat(),
+            },
         )
 
     def reports(self, calls: Iterable[Call], *, now: datetime.datetime) -> Iterator[tuple[Call, Report]]:
@@ -172,12 +194,15 @@ class SimulatedBackend:
                 continue
             goal_name = call.campaign.goal_completion_variable
             answered = plan["outcome"] == CallOutcome.COMPLETED
-            yield call, Report(
-                outcome=plan["outcome"],
-                duration_seconds=plan["duration"],
-                goal_achieved=plan["goal"] if answered else None,
-                extracted_variables={goal_name: plan["goal"]} if answered and goal_name else {},
-                summary="Simulated call." if answered else "",
+            yield (
+                call,
+                Report(
+                    outcome=plan["outcome"],
+                    duration_seconds=plan["duration"],
+                    goal_achieved=plan["goal"] if answered else None,
+                    extracted_variables={goal_name: plan["goal"]} if answered and goal_name else {},
+                    summary="Simulated call." if answered else "",
+                ),
             )
 
 
@@ -197,7 +222,9 @@ class HttpBackend:
         except ValueError:  # e.g. an unclosed [IPv6 address
             usable = False
         if not usable:
-            raise ImproperlyConfigured(f"The http dialer backend needs LEADS_DIALER_URL, an http(s) address, not {url!r}.")
+            raise ImproperlyConfigured(
+                f"The http dialer backend needs LEADS_DIALER_URL, an http(s) address, not {url!r}."
+            )
         # Every call request is signed: an unusable secret stops the dialer at start,
         # rather than making every call a dial error.
         signer()
@@ -215,8 +242,7 @@ class HttpBackend:
 
     def place(self, call: Call, *, now: datetime.datetime) -> Placed:
         body = json.dumps(self.request_body(call), separators=(",", ":"))
-        headers = {"Content-Type": "application/json",
-                   **signed_headers(f"msg_call_{call.pk.hex}", body, now=now)}
+        headers = {"Content-Type": "application/json", **signed_headers(f"msg_call_{call.pk.hex}", body, now=now)}
         request = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -246,10 +272,16 @@ def get_backend() -> Backend:
     if name == "simulated":
         simulated = options.get("SIMULATED", {})
         return SimulatedBackend(
-            seed=simulated.get("SEED"), odds=simulated.get("ODDS"), goal_odds=simulated.get("GOAL_ODDS", 0.5),
-            dial_error_odds=simulated.get("DIAL_ERROR_ODDS", 0.0), duration_scale=simulated.get("DURATION_SCALE", 1.0),
+            seed=simulated.get("SEED"),
+            odds=simulated.get("ODDS"),
+            goal_odds=simulated.get("GOAL_ODDS", 0.5),
+            dial_error_odds=simulated.get("DIAL_ERROR_ODDS", 0.0),
+            duration_scale=simulated.get("DURATION_SCALE", 1.0),
         )
     if name == "http":
-        return HttpBackend(url=options.get("URL", ""), callback_base_url=options.get("CALLBACK_BASE_URL", ""),
-                           timeout=options.get("TIMEOUT", 10.0))
+        return HttpBackend(
+            url=options.get("URL", ""),
+            callback_base_url=options.get("CALLBACK_BASE_URL", ""),
+            timeout=options.get("TIMEOUT", 10.0),
+        )
     raise ImproperlyConfigured(f"LEADS_DIALER BACKEND must be 'simulated' or 'http', not {name!r}.")

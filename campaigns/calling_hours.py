@@ -30,8 +30,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
-def _inside(days: tuple[str, ...], start: datetime.time, end: datetime.time, zone: str,
-            now: datetime.datetime) -> bool:
+def _inside(days: tuple[str, ...], start: datetime.time, end: datetime.time, zone: str, now: datetime.datetime) -> bool:
     """``now`` in ``zone`` is on an allowed day, between the start and the end of the
     calling hours (the end minute included: 23:59 means until midnight)."""
     local = now.astimezone(_zone(zone))
@@ -43,8 +42,13 @@ def window_filter(campaign: Campaign, now: datetime.datetime) -> Q | None:
     """A filter on leads for "inside the calling window now"; None when no lead can
     be (every zone is outside)."""
     minute = now.astimezone(datetime.UTC).replace(second=0, microsecond=0)
-    inside, outside = _zones_by_window(tuple(campaign.allowed_days), campaign.allowed_hours_start,
-                                       campaign.allowed_hours_end, campaign.effective_timezone(), minute)
+    inside, outside = _zones_by_window(
+        tuple(campaign.allowed_days),
+        campaign.allowed_hours_start,
+        campaign.allowed_hours_end,
+        campaign.effective_timezone(),
+        minute,
+    )
     if not inside:
         return None
     if not outside:
@@ -53,8 +57,9 @@ def window_filter(campaign: Campaign, now: datetime.datetime) -> Q | None:
 
 
 @lru_cache(maxsize=256)
-def _zones_by_window(days: tuple[str, ...], start: datetime.time, end: datetime.time, default_zone: str,
-                     minute: datetime.datetime) -> tuple[list[str], list[str]]:
+def _zones_by_window(
+    days: tuple[str, ...], start: datetime.time, end: datetime.time, default_zone: str, minute: datetime.datetime
+) -> tuple[list[str], list[str]]:
     """The zones inside and outside the window during ``minute`` (UTC); leads without a
     zone of their own ("") use ``default_zone``. Campaigns with the same hours share
     it, and it changes once a minute at most: cached, as a pass asks it per campaign."""

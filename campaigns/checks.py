@@ -25,9 +25,14 @@ def check_webhook_secret(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     try:
         webhook_key(secret)
     except ImproperlyConfigured as problem:
-        return [Error(str(problem), hint="Set LEADS_WEBHOOK_SECRET to whsec_ followed by the base64 of 24 or more "
-                                         "random bytes, the same secret the voice-AI platform has.",
-                      id="leadsite.E001")]
+        return [
+            Error(
+                str(problem),
+                hint="Set LEADS_WEBHOOK_SECRET to whsec_ followed by the base64 of 24 or more "
+                "random bytes, the same secret the voice-AI platform has.",
+                id="leadsite.E001",
+            )
+        ]
     return []
 
 
@@ -50,6 +55,11 @@ def check_deployed_webhook_secret(app_configs: Any = None, **kwargs: Any) -> lis
     from SECRET_KEY (which the platform could not be given without giving it that)."""
     options = dialer_settings()
     if options.get("BACKEND") == "http" and not options.get("WEBHOOK_SECRET"):
-        return [Error("LEADS_WEBHOOK_SECRET must be set for the http dialer backend.",
-                      hint="whsec_ followed by the base64 of 24 or more random bytes.", id="leadsite.E003")]
+        return [
+            Error(
+                "LEADS_WEBHOOK_SECRET must be set for the http dialer backend.",
+                hint="whsec_ followed by the base64 of 24 or more random bytes.",
+                id="leadsite.E003",
+            )
+        ]
     return []

@@ -106,9 +106,12 @@ def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> li
     """Take due leads up to the campaign's free lines, each with the number to dial,
     and open their calls (committed before any is placed)."""
     with transaction.atomic():
-        locked = Campaign.objects.select_for_update(skip_locked=True).filter(
-            pk=campaign.pk, status=Campaign.Status.IN_PROGRESS
-        ).select_related("assistant").first()
+        locked = (
+            Campaign.objects.select_for_update(skip_locked=True)
+            .filter(pk=campaign.pk, status=Campaign.Status.IN_PROGRESS)
+            .select_related("assistant")
+            .first()
+        )
         if locked is None:
             return []  # another dialer is claiming for it, or it stopped meanwhile
         campaign = locked
@@ -223,8 +226,12 @@ def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: Pa
     for call, outcome in backend.reports(open_calls, now=now):
         # One report id per call: when two dialers resolve the same call, the second
         # is a repeat, not a second report in its history.
-        if calls.outcome_receive(call.pk, outcome, payload=asdict(outcome), webhook_id=f"{backend.name}-{call.pk}",
-                                 now=now, actor=DIALER) == "applied":
+        if (
+            calls.outcome_receive(
+                call.pk, outcome, payload=asdict(outcome), webhook_id=f"{backend.name}-{call.pk}", now=now, actor=DIALER
+            )
+            == "applied"
+        ):
             report.resolved += 1
         resolved.add(call.pk)
     for call in open_calls:

@@ -99,8 +99,7 @@ class Campaign(models.Model):
         max_length=64,
         blank=True,
         validators=[validate_timezone],
-        help_text="IANA name for leads without a time zone of their own; empty means the "
-        "assistant's, else the site's.",
+        help_text="IANA name for leads without a time zone of their own; empty means the assistant's, else the site's.",
     )
     default_country = models.CharField(
         max_length=2,
@@ -121,7 +120,8 @@ class Campaign(models.Model):
         help_text="Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days).",
     )
     retry_on_voicemail = models.BooleanField(
-        default=False, help_text="On: reaching voicemail counts as unsuccessful and is retried. Off: it completes the lead."
+        default=False,
+        help_text="On: reaching voicemail counts as unsuccessful and is retried. Off: it completes the lead.",
     )
     retry_on_goal_incomplete = models.BooleanField(
         default=False,

@@ -72,7 +72,7 @@ def status_line(campaign: Campaign) -> str:
     if not reason or campaign.status in (Campaign.Status.DRAFT, Campaign.Status.IN_PROGRESS):
         return label
     if reason.lower().startswith(label.lower()):
-        return label + reason[len(label):]
+        return label + reason[len(label) :]
     return f"{label}: {reason}"
 
 
@@ -83,23 +83,43 @@ def campaign_dashboard(campaign: Campaign, *, now: datetime.datetime | None = No
     now = now or timezone.now()
     counts = dict(Lead.objects.filter(campaign=campaign).order_by().values_list("status").annotate(n=Count("pk")))
     total = sum(counts.values())
-    by_status = [(status.value, status.label, counts.get(status.value, 0),
-                  round(100 * counts.get(status.value, 0) / total, 2) if total else 0.0) for status in LeadStatus]
+    by_status = [
+        (
+            status.value,
+            status.label,
+            counts.get(status.value, 0),
+            round(100 * counts.get(status.value, 0) / total, 2) if total else 0.0,
+        )
+        for status in LeadStatus
+    ]
     head = queue(campaign).values_list("due", flat=True).first()
-    recent = dict(Call.objects.filter(campaign=campaign, placed_at__gte=now - datetime.timedelta(hours=24))
-                  .order_by().values_list("outcome").annotate(n=Count("pk")))
+    recent = dict(
+        Call.objects.filter(campaign=campaign, placed_at__gte=now - datetime.timedelta(hours=24))
+        .order_by()
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+    )
     largest = max(recent.values(), default=0)
     labels = {"": "In flight", **dict(CallOutcome.choices)}
-    outcomes = [(labels[outcome], n, round(100 * n / largest, 1)) for outcome, n in
-                sorted(recent.items(), key=lambda item: -item[1])]
-    finished = sum(counts.get(s, 0) for s in (LeadStatus.COMPLETED, LeadStatus.REACHED_MAX_RETRIES,
-                                                 LeadStatus.BLACKLISTED))
+    outcomes = [
+        (labels[outcome], n, round(100 * n / largest, 1))
+        for outcome, n in sorted(recent.items(), key=lambda item: -item[1])
+    ]
+    finished = sum(
+        counts.get(s, 0) for s in (LeadStatus.COMPLETED, LeadStatus.REACHED_MAX_RETRIES, LeadStatus.BLACKLISTED)
+    )
     return Dashboard(
-        by_status=by_status, total=total, finished=finished,
+        by_status=by_status,
+        total=total,
+        finished=finished,
         waiting=sum(counts.get(s, 0) for s in DIALABLE_LEAD_STATUSES),
         # A call in flight is a lead in Processing: they change together.
         in_flight=counts.get(LeadStatus.PROCESSING, 0),
-        next_due=head, inside_hours=window_filter(campaign, now) is not None,
-        outcomes_24h=outcomes, calls_24h=sum(recent.values()), now=now,
-        status=campaign.status, status_line=status_line(campaign),
+        next_due=head,
+        inside_hours=window_filter(campaign, now) is not None,
+        outcomes_24h=outcomes,
+        calls_24h=sum(recent.values()),
+        now=now,
+        status=campaign.status,
+        status_line=status_line(campaign),
     )

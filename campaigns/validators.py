@@ -46,8 +46,6 @@ def validate_days(value: object) -> None:
         raise ValidationError("Choose at least one calling day.", code="invalid_days")
     unknown = [day for day in value if day not in DAYS]
     if unknown:
-        raise ValidationError(
-            "Unknown day(s): %(days)s.", params={"days": ", ".join(map(str, unknown))}
-        )
+        raise ValidationError("Unknown day(s): %(days)s.", params={"days": ", ".join(map(str, unknown))})
     if len(set(value)) != len(value):
         raise ValidationError("A calling day is listed twice.", code="invalid_days")

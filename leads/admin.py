@@ -43,7 +43,7 @@ from .variables import format_pairs
 
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
-    """"Reset 120 leads. Skipped 5: 3 a call is in progress, 2 already created."""
+    """ "Reset 120 leads. Skipped 5: 3 a call is in progress, 2 already created."""
     text = f"{verb} {result.moved} lead{'' if result.moved == 1 else 's'}."
     if result.skipped:
         reasons = ", ".join(f"{count} {reason}" for reason, count in result.skipped.items())
@@ -273,7 +273,16 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     inlines = [SecondaryNumberInline, CallHistoryInline, StatusHistoryInline]
     # django-import-export's Import and Export buttons, over the list's own template.
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
-    readonly_fields = ["campaign", "status_badge", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "campaign",
+        "status_badge",
+        "attempts",
+        "last_outcome",
+        "last_attempt_at",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
 
     class Media:
         css = {"all": ["leadsite/admin.css"]}
@@ -283,8 +292,12 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     def get_queryset(self, request):
         # Only the rows of the page are fetched; their primary numbers follow in one
         # more query of at most a page of contacts.
-        return super().get_queryset(request).prefetch_related(
-            Prefetch("contacts", queryset=Contact.objects.filter(position=0), to_attr="primary_contacts")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("contacts", queryset=Contact.objects.filter(position=0), to_attr="primary_contacts")
+            )
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -317,7 +330,9 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
         values = list((primary.variables if primary else {}).items())[:3]
         if not values:
             return "—"
-        return format_html_join(" · ", "<span title=\"{}\">{}</span>", ((name, str(value)[:40]) for name, value in values))
+        return format_html_join(
+            " · ", '<span title="{}">{}</span>', ((name, str(value)[:40]) for name, value in values)
+        )
 
     @admin.display(description="Created", ordering="id")
     def created(self, lead: Lead):
@@ -441,9 +456,14 @@ class ExportRecordAdmin(AuditTrailAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="leads_exportrecord_download"),
-            path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_view),
-                 name="leads_exportrecord_progress"),
+            path(
+                "<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="leads_exportrecord_download"
+            ),
+            path(
+                "<int:pk>/progress.json",
+                self.admin_site.admin_view(self.progress_view),
+                name="leads_exportrecord_progress",
+            ),
             path("<int:pk>/again/", self.admin_site.admin_view(self.again_view), name="leads_exportrecord_again"),
             path("<int:pk>/give-up/", self.admin_site.admin_view(self.give_up_view), name="leads_exportrecord_give_up"),
             *super().get_urls(),
@@ -462,8 +482,12 @@ class ExportRecordAdmin(AuditTrailAdmin):
         if record.status != ExportRecord.Status.DONE or not record.file:
             self.message_user(request, "This export has no file to download (yet).", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
-        return FileResponse(record.file.open("rb"), as_attachment=True, filename=record.file_name,
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return FileResponse(
+            record.file.open("rb"),
+            as_attachment=True,
+            filename=record.file_name,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     def _stopped(self, request: HttpRequest, pk: int) -> ExportRecord:
         """A record someone acts on from its page: POST, by someone who may export."""
@@ -486,20 +510,29 @@ class ExportRecordAdmin(AuditTrailAdmin):
         if record.stalled:
             exports.export_give_up(record=record, user=request.user)
         else:
-            self.message_user(request, "This export is still being written: it can be given up once it has made no "
-                              "progress for a while.", messages.WARNING)
+            self.message_user(
+                request,
+                "This export is still being written: it can be given up once it has made no progress for a while.",
+                messages.WARNING,
+            )
         return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["can_act"] = request.user.has_perm("leads.export_lead")
-            context["export_again_url"] = reverse("admin:leads_lead_export") + (f"?{obj.filters}" if obj.filters else "")
+            context["export_again_url"] = reverse("admin:leads_lead_export") + (
+                f"?{obj.filters}" if obj.filters else ""
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         record = self._record(request, pk)
-        return progress_response(record, done=record.rows_written, total=record.rows_expected,
-                                 working=record.status == ExportRecord.Status.WRITING)
+        return progress_response(
+            record,
+            done=record.rows_written,
+            total=record.rows_expected,
+            working=record.status == ExportRecord.Status.WRITING,
+        )
 
 
 @admin.register(StatusChange)
@@ -547,9 +580,7 @@ class DoNotCallNumberAdmin(ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        result = services.do_not_call_add(
-            phones=[obj.phone], reason=obj.reason, actor=Actor.admin(request.user)
-        )
+        result = services.do_not_call_add(phones=[obj.phone], reason=obj.reason, actor=Actor.admin(request.user))
         obj.pk = DoNotCallNumber.objects.get(phone=obj.phone).pk
         report(self, request, "Marked do not call:", result.leads)
 

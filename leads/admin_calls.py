@@ -48,8 +48,17 @@ class CallReportInline(admin.TabularInline):
 
 @admin.register(Call)
 class CallAdmin(AuditTrailAdmin):
-    list_display = ["placed_at", "lead_link", "campaign", "phone", "attempt", "outcome_label", "duration_seconds",
-                    "goal_achieved", "ended_at"]
+    list_display = [
+        "placed_at",
+        "lead_link",
+        "campaign",
+        "phone",
+        "attempt",
+        "outcome_label",
+        "duration_seconds",
+        "goal_achieved",
+        "ended_at",
+    ]
     list_filter = ["campaign", "outcome", "goal_achieved", InFlightFilter, ("placed_at", admin.DateFieldListFilter)]
     list_select_related = ["campaign"]
     paginator = HistoryPaginator
@@ -57,9 +66,25 @@ class CallAdmin(AuditTrailAdmin):
     sortable_by = ["placed_at"]
     date_hierarchy = None
     inlines = [CallReportInline]
-    fields = ["lead_link", "campaign", "phone", "position", "attempt", "backend", "provider_call_id", "placed_at",
-              "ended_at", "outcome", "duration_seconds", "goal_achieved", "extracted_variables", "summary",
-              "recording", "variables", "backend_data"]
+    fields = [
+        "lead_link",
+        "campaign",
+        "phone",
+        "position",
+        "attempt",
+        "backend",
+        "provider_call_id",
+        "placed_at",
+        "ended_at",
+        "outcome",
+        "duration_seconds",
+        "goal_achieved",
+        "extracted_variables",
+        "summary",
+        "recording",
+        "variables",
+        "backend_data",
+    ]
     readonly_fields = fields
 
     def lookup_allowed(self, lookup, value, request=None):
@@ -68,8 +93,9 @@ class CallAdmin(AuditTrailAdmin):
 
     @admin.display(description="lead")
     def lead_link(self, call: Call) -> str:
-        return format_html('<a href="{}">Lead {}</a>', reverse("admin:leads_lead_change", args=[call.lead_id]),
-                           call.lead_id)
+        return format_html(
+            '<a href="{}">Lead {}</a>', reverse("admin:leads_lead_change", args=[call.lead_id]), call.lead_id
+        )
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_label(self, call: Call) -> str:
@@ -79,16 +105,26 @@ class CallAdmin(AuditTrailAdmin):
     def recording(self, call: Call) -> str:
         if not call.recording_url:
             return "—"
-        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', call.recording_url,
-                           call.recording_url)
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', call.recording_url, call.recording_url
+        )
 
 
 class CallHistoryInline(HistoryInline):
     """The lead's latest calls, linked to all of them in the calls list."""
 
     model = Call
-    fields = ["placed_at", "phone", "attempt", "outcome", "duration_seconds", "goal_achieved", "summary", "ended_at",
-              "details"]
+    fields = [
+        "placed_at",
+        "phone",
+        "attempt",
+        "outcome",
+        "duration_seconds",
+        "goal_achieved",
+        "summary",
+        "ended_at",
+        "details",
+    ]
     readonly_fields = fields
     ordering = ["-placed_at"]
     latest = LATEST_ON_LEAD_PAGE

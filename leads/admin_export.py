@@ -86,8 +86,9 @@ class LeadExportMixin(ExportMixin):
             # A filter the list cannot apply: back to the list, which says which.
             return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?" + request.GET.urlencode())
         formats = self.get_export_formats()
-        form = self.get_export_form_class()(formats, self.get_export_resource_classes(request),
-                                            data=request.POST or None)
+        form = self.get_export_form_class()(
+            formats, self.get_export_resource_classes(request), data=request.POST or None
+        )
         if form.is_valid():
             file_format = formats[int(form.cleaned_data["format"])]()
             picked = form.get_selected_resource_export_fields()
@@ -96,8 +97,9 @@ class LeadExportMixin(ExportMixin):
             if response is not None:
                 return response
         context = self.init_request_context_data(request, form)
-        context.update(count=changelist.result_count, filters=request.GET.urlencode(),
-                       export_url=request.get_full_path())
+        context.update(
+            count=changelist.result_count, filters=request.GET.urlencode(), export_url=request.get_full_path()
+        )
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.export_template_name], context)
 
@@ -107,18 +109,27 @@ class LeadExportMixin(ExportMixin):
         count = changelist.result_count
         fmt = file_format.get_extension()
         if fmt == "xlsx" and count > exports.XLSX_MAX_ROWS:
-            self.message_user(request, f"{count:,} leads are more than the {exports.XLSX_MAX_ROWS:,} rows an XLSX "
-                              "sheet holds: choose CSV (any size), or filter the list further.", messages.ERROR)
+            self.message_user(
+                request,
+                f"{count:,} leads are more than the {exports.XLSX_MAX_ROWS:,} rows an XLSX "
+                "sheet holds: choose CSV (any size), or filter the list further.",
+                messages.ERROR,
+            )
             return None
         if fmt == "csv" or count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
             # The picked groups become the selection's own columns (it reads the whole
             # selection's numbers: part of this request's download); the worker does
             # that for the XLSX it writes.
             header = export_header(leads, header)
-        record = ExportRecord.objects.create(created_by=request.user, file_format=fmt, filters=request.GET.urlencode(),
-                                             columns=header, file_name=self.get_export_filename(request, leads,
-                                                                                                file_format),
-                                             rows_expected=count, progress_at=timezone.now())
+        record = ExportRecord.objects.create(
+            created_by=request.user,
+            file_format=fmt,
+            filters=request.GET.urlencode(),
+            columns=header,
+            file_name=self.get_export_filename(request, leads, file_format),
+            rows_expected=count,
+            progress_at=timezone.now(),
+        )
         if fmt == "xlsx" and count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
             try:
                 response = self._do_file_export(file_format, request, leads, export_form=form)

@@ -41,7 +41,9 @@ def report_from_payload(payload: Any) -> Report:
     if outcome not in REPORTED_OUTCOMES:
         raise BadReport(f"outcome must be one of {', '.join(REPORTED_OUTCOMES)}; got {outcome!r}."[:300])
     duration = payload.get("duration_seconds")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400):
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400
+    ):
         raise BadReport("duration_seconds must be a whole number of seconds from 0 to 86400.")
     goal = payload.get("goal_achieved")
     if goal is not None and not isinstance(goal, bool):
@@ -55,12 +57,20 @@ def report_from_payload(payload: Any) -> Report:
     if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
         raise BadReport(f"summary must be text of at most {MAX_SUMMARY} characters.")
     recording = payload.get("recording_url") or ""
-    if not isinstance(recording, str) or len(recording) > 2000 or (
-        recording and (urlsplit(recording).scheme not in ("http", "https") or not urlsplit(recording).netloc)
+    if (
+        not isinstance(recording, str)
+        or len(recording) > 2000
+        or (recording and (urlsplit(recording).scheme not in ("http", "https") or not urlsplit(recording).netloc))
     ):
         raise BadReport("recording_url must be an http(s) address of at most 2000 characters.")
-    return Report(outcome=outcome, duration_seconds=duration, goal_achieved=goal, extracted_variables=extracted,
-                  summary=summary, recording_url=recording)
+    return Report(
+        outcome=outcome,
+        duration_seconds=duration,
+        goal_achieved=goal,
+        extracted_variables=extracted,
+        summary=summary,
+        recording_url=recording,
+    )
 
 
 def _deeper_than(value: Any, levels: int) -> bool:
@@ -88,8 +98,15 @@ def webhook_digest(webhook_id: str) -> str:
     return hashlib.sha256(webhook_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def outcome_receive(call_id: uuid.UUID, report: Report, *, payload: dict[str, Any], webhook_id: str | None,
-                    now: datetime.datetime, actor: Actor) -> str:
+def outcome_receive(
+    call_id: uuid.UUID,
+    report: Report,
+    *,
+    payload: dict[str, Any],
+    webhook_id: str | None,
+    now: datetime.datetime,
+    actor: Actor,
+) -> str:
     """Apply a report to its call and keep it in the history.
 
     Returns "applied"; "kept" when the call was already closed (kept, moves
@@ -108,8 +125,12 @@ def outcome_receive(call_id: uuid.UUID, report: Report, *, payload: dict[str, An
         with transaction.atomic():
             applied = transitions.record_outcome(call_id, report, now=now, actor=actor)
             CallReport.objects.create(
-                call_id=call_id, webhook_id=webhook_id or None, webhook_digest=digest, received_at=now,
-                payload=payload, applied=applied,
+                call_id=call_id,
+                webhook_id=webhook_id or None,
+                webhook_digest=digest,
+                received_at=now,
+                payload=payload,
+                applied=applied,
                 note="" if applied else "the call was already closed: kept, nothing moved",
             )
     except IntegrityError:

@@ -54,5 +54,7 @@ def neutralise_sql(expression: str, *, phone: bool = False) -> str:
     """``neutralise`` in PostgreSQL, for the text ``expression``; an empty or NULL
     value is written as an empty cell."""
     keep = f" AND {expression} !~ {_literal('^' + PHONE + '$')}" if phone else ""
-    return (f"CASE WHEN {expression} ~ {_literal('^' + QUOTED)}{keep} THEN '''' || {expression} "
-            f"ELSE NULLIF({expression}, '') END")
+    return (
+        f"CASE WHEN {expression} ~ {_literal('^' + QUOTED)}{keep} THEN '''' || {expression} "
+        f"ELSE NULLIF({expression}, '') END"
+    )

@@ -59,7 +59,7 @@ class HistoryPaginator(EstimatingPaginator):
                 return 0
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                (plan,), = cursor.fetchall()
+                ((plan,),) = cursor.fetchall()
             estimate = (plan[0] if isinstance(plan, list) else plan)["Plan"]["Plan Rows"]
             if estimate > ESTIMATE_ABOVE:
                 return int(estimate)
@@ -115,7 +115,9 @@ class LeadFilterSetListFilter(admin.ListFilter):
             params.pop(key, None)
         # The form carries the list's search and order along (not what it refused).
         self.hidden_params = [
-            (key, value) for key, values in request.GET.lists() for value in values
+            (key, value)
+            for key, values in request.GET.lists()
+            for value in values
             if key not in names and key not in self.unknown and key not in ("p", ERROR_FLAG)
         ]
 

@@ -115,8 +115,9 @@ def dial_error_backoff(campaign: Campaign, errors_in_row: int) -> datetime.timed
     return datetime.timedelta(minutes=min(minutes, campaign.retry_interval))
 
 
-def call_variables(defaults: Mapping[str, Any], lead_values: Mapping[str, Any],
-                   number_values: Mapping[str, Any]) -> dict[str, Any]:
+def call_variables(
+    defaults: Mapping[str, Any], lead_values: Mapping[str, Any], number_values: Mapping[str, Any]
+) -> dict[str, Any]:
     """What the AI receives: assistant defaults, overlaid by the lead's values,
     overlaid by the dialled number's."""
     return {**defaults, **lead_values, **number_values}

@@ -78,11 +78,17 @@ def _carried(leads: QuerySet[Lead]) -> tuple[set[str], set[str], int]:
     deepest = 0
     if connection.vendor == "postgresql":
         sql, params = contacts.values("position", "variables").query.sql_with_params()
-        rows = _raw(f"SELECT c.position, k.name FROM ({sql}) AS c LEFT JOIN LATERAL jsonb_object_keys(c.variables) "
-                    "AS k(name) ON true GROUP BY c.position, k.name", params)
+        rows = _raw(
+            f"SELECT c.position, k.name FROM ({sql}) AS c LEFT JOIN LATERAL jsonb_object_keys(c.variables) "
+            "AS k(name) ON true GROUP BY c.position, k.name",
+            params,
+        )
     else:
-        rows = ((position, name) for position, values in contacts.values_list("position", "variables").iterator()
-                for name in (values or [None]))
+        rows = (
+            (position, name)
+            for position, values in contacts.values_list("position", "variables").iterator()
+            for name in (values or [None])
+        )
     for position, name in rows:
         deepest = max(deepest, position)
         if name is not None:
@@ -105,8 +111,11 @@ def default_columns(leads: QuerySet[Lead]) -> Columns:
     primary, secondary, deepest = _carried(leads)
     # Declared variables in the assistant's order, then the others by name: the same
     # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
-    return Columns(variables=declared + sorted(primary - set(declared)),
-                   secondaries=min(deepest, MAX_SECONDARY_NUMBERS), secondary_variables=sorted(secondary))
+    return Columns(
+        variables=declared + sorted(primary - set(declared)),
+        secondaries=min(deepest, MAX_SECONDARY_NUMBERS),
+        secondary_variables=sorted(secondary),
+    )
 
 
 # The export page's choices that stand for columns only the whole selection knows.
@@ -186,15 +195,27 @@ def _texter(zone):
     return text
 
 
-LEAD_FIELDS = ["pk", "timezone", "status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at",
-               "campaign__name", "created_at"]
+LEAD_FIELDS = [
+    "pk",
+    "timezone",
+    "status",
+    "attempts",
+    "last_outcome",
+    "last_attempt_at",
+    "next_attempt_at",
+    "campaign__name",
+    "created_at",
+]
 
 
 def _numbers() -> Subquery:
     """A lead's numbers by position, as one JSON array of {"p": phone, "v": variables}."""
     return Subquery(
-        Contact.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
-        .annotate(all=JSONBAgg(JSONObject(p="phone", v="variables"), order_by="position")).values("all")
+        Contact.objects.filter(lead=OuterRef("pk"))
+        .order_by()
+        .values("lead")
+        .annotate(all=JSONBAgg(JSONObject(p="phone", v="variables"), order_by="position"))
+        .values("all")
     )
 
 
@@ -206,14 +227,17 @@ def _with_numbers(leads: QuerySet[Lead]) -> Iterator[tuple]:
     """
     leads = leads.prefetch_related(None)  # the admin list prefetches for display only
     if connection.vendor == "postgresql":
-        for *fields, agg in leads.annotate(numbers=_numbers()).values_list(*LEAD_FIELDS, "numbers").iterator(chunk_size=CHUNK):
+        for *fields, agg in (
+            leads.annotate(numbers=_numbers()).values_list(*LEAD_FIELDS, "numbers").iterator(chunk_size=CHUNK)
+        ):
             yield (*fields, [(n["p"], n["v"]) for n in agg or []])
         return
     rows = leads.values_list(*LEAD_FIELDS).iterator(chunk_size=CHUNK)
     while chunk := [row for _, row in zip(range(CHUNK), rows)]:
         by_lead: dict[int, list[tuple[str, dict]]] = {}
         for lead_id, phone, values in (
-            Contact.objects.filter(lead_id__in=[row[0] for row in chunk]).order_by("lead_id", "position")
+            Contact.objects.filter(lead_id__in=[row[0] for row in chunk])
+            .order_by("lead_id", "position")
             .values_list("lead_id", "phone", "variables")
         ):
             by_lead.setdefault(lead_id, []).append((phone, values))
@@ -228,8 +252,16 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     cells = [cell_of(column) for column in header]
     phones = [cell.kind == "phone" for cell in cells]
     for _pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
-        state = {"timezone": tz, "status": status, "attempts": attempts, "last_outcome": outcome,
-                 "last_attempt_at": last_at, "next_attempt_at": next_at, "campaign": campaign, "created_at": created}
+        state = {
+            "timezone": tz,
+            "status": status,
+            "attempts": attempts,
+            "last_outcome": outcome,
+            "last_attempt_at": last_at,
+            "next_attempt_at": next_at,
+            "campaign": campaign,
+            "created_at": created,
+        }
         row = []
         for cell in cells:
             if cell.kind == "phone":
@@ -275,8 +307,9 @@ def csv_lines(rows: Iterable[list[str]], *, bom: bool = False, line_end: str = "
         yield writer.writerow(row).encode("utf-8")
 
 
-def csv_export(leads: QuerySet[Lead], header: list[str], *, bom: bool = False,
-               on_done: Callable[[int], object] | None = None) -> Iterator[bytes]:
+def csv_export(
+    leads: QuerySet[Lead], header: list[str], *, bom: bool = False, on_done: Callable[[int], object] | None = None
+) -> Iterator[bytes]:
     """The export as encoded CSV, header first; ``on_done`` gets the number of leads
     written once they all are."""
     if connection.vendor == "postgresql":
@@ -299,9 +332,11 @@ def _copy_csv(leads: QuerySet[Lead], header: list[str], *, bom: bool, on_done) -
     # COPY ends lines with \n (and quotes any cell holding \r or \n): the header too.
     block = bytearray().join(csv_lines([header], bom=bom, line_end="\n"))
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
-                       [timezone.get_current_timezone_name()])
-        (session_zone, _), = cursor.fetchall()
+        cursor.execute(
+            "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
+            [timezone.get_current_timezone_name()],
+        )
+        ((session_zone, _),) = cursor.fetchall()
         # Neither cursor wraps copy() in Django's error classes, as it does execute().
         with connection.wrap_database_errors, cursor.copy(statement) as copy:
             for data in copy:
@@ -335,10 +370,20 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     """
     if not leads.ordered:
         leads = leads.order_by("-pk")
-    inner = leads.prefetch_related(None).annotate(x_numbers=_numbers()).values(
-        x_timezone=F("timezone"), x_status=F("status"), x_attempts=F("attempts"), x_last_outcome=F("last_outcome"),
-        x_last_attempt_at=F("last_attempt_at"), x_next_attempt_at=F("next_attempt_at"),
-        x_campaign=F("campaign__name"), x_created_at=F("created_at"), x_all=F("x_numbers"),
+    inner = (
+        leads.prefetch_related(None)
+        .annotate(x_numbers=_numbers())
+        .values(
+            x_timezone=F("timezone"),
+            x_status=F("status"),
+            x_attempts=F("attempts"),
+            x_last_outcome=F("last_outcome"),
+            x_last_attempt_at=F("last_attempt_at"),
+            x_next_attempt_at=F("next_attempt_at"),
+            x_campaign=F("campaign__name"),
+            x_created_at=F("created_at"),
+            x_all=F("x_numbers"),
+        )
     )
     inner_sql, inner_params = inner.query.sql_with_params()
     raw: list[str] = []
@@ -368,8 +413,9 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     return f"SELECT {', '.join(cells)} FROM (SELECT {middle} FROM ({inner_sql}) AS l) AS r", list(inner_params)
 
 
-def xlsx_write(rows: Iterable[list[str]], target, *, progress: Callable[[int], object] | None = None,
-               every: int = 5000) -> int:
+def xlsx_write(
+    rows: Iterable[list[str]], target, *, progress: Callable[[int], object] | None = None, every: int = 5000
+) -> int:
     """The rows (header first) as an XLSX workbook into the binary file ``target``;
     openpyxl's write-only mode keeps memory flat. ``progress`` gets the leads written
     every ``every`` rows. Returns the number of leads."""
@@ -402,8 +448,13 @@ def xlsx_file(rows: Iterable[list[str]]):
     return handle
 
 
-def xlsx_chunks(leads: QuerySet[Lead], header: list[str], *, on_done: Callable[[int], object] | None = None,
-                block: int = 1024 * 1024) -> Iterator[bytes]:
+def xlsx_chunks(
+    leads: QuerySet[Lead],
+    header: list[str],
+    *,
+    on_done: Callable[[int], object] | None = None,
+    block: int = 1024 * 1024,
+) -> Iterator[bytes]:
     """The export as an XLSX workbook, read back in blocks once it is written (a zip
     is finished only at its end); ``on_done`` gets the number of leads."""
     with xlsx_file(Counted(export_rows(leads, header), on_done=on_done)) as content:
@@ -414,6 +465,7 @@ def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
     """Write an XLSX export the export page queued (the task worker runs this): the
     record's columns, progress as it goes, then the file on the record. A run whose
     record was ended meanwhile (given up, retried as another) writes nothing more."""
+
     def progress(written: int) -> None:
         if not _writing(record).update(rows_written=written, progress_at=timezone.now()):
             raise ExportEnded("This export was ended while it was being written.")
@@ -431,8 +483,13 @@ def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
         return
     except ExportEnded:
         return
-    if not _writing(record).update(status=ExportRecord.Status.DONE, rows=written, rows_written=written,
-                                   progress_at=timezone.now(), file=record.file.name):
+    if not _writing(record).update(
+        status=ExportRecord.Status.DONE,
+        rows=written,
+        rows_written=written,
+        progress_at=timezone.now(),
+        file=record.file.name,
+    ):
         record.file.delete(save=False)  # ended meanwhile: its file belongs to nobody
 
 
@@ -462,16 +519,24 @@ def export_give_up(*, record: ExportRecord, user) -> None:
     """End a record its writer left being written (a killed worker, a request that
     died): failed, saying who gave up on it."""
     since = timezone.localtime(record.progress_at or record.created_at)
-    export_failed(record=record, message=f"Given up by {user} after no progress since {since:%Y-%m-%d %H:%M}: "
-                                         "its writer had stopped.")
+    export_failed(
+        record=record,
+        message=f"Given up by {user} after no progress since {since:%Y-%m-%d %H:%M}: its writer had stopped.",
+    )
 
 
 def export_again(*, record: ExportRecord, user) -> ExportRecord:
     """A new record for the same list and columns, written anew by the task worker
     (the caller queues it); the old one, if still being written, ends failed."""
-    again = ExportRecord.objects.create(created_by=user, file_format=record.file_format, filters=record.filters,
-                                        columns=record.columns, file_name=record.file_name,
-                                        rows_expected=record.rows_expected, progress_at=timezone.now())
+    again = ExportRecord.objects.create(
+        created_by=user,
+        file_format=record.file_format,
+        filters=record.filters,
+        columns=record.columns,
+        file_name=record.file_name,
+        rows_expected=record.rows_expected,
+        progress_at=timezone.now(),
+    )
     export_failed(record=record, message=f"Written again as export {again.pk}.")
     return again
 
@@ -519,5 +584,6 @@ class Recorded:
             export_done(record=self.record, rows=self.rows[0] if self.rows else 0)
             return
         self.chunks.close()  # unwinds the database's side first (a COPY, its transaction)
-        export_aborted(record=self.record, message=f"The download stopped before its end ({reason}) after "
-                                                   f"{self.sent:,} bytes.")
+        export_aborted(
+            record=self.record, message=f"The download stopped before its end ({reason}) after {self.sent:,} bytes."
+        )

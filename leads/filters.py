@@ -44,21 +44,27 @@ class CountFilter(django_filters.NumberFilter):
 class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices, widget=forms.CheckboxSelectMultiple)
-    created_from = django_filters.DateFilter(method="filter_from", field_name="created_at", label="Created from",
-                                             widget=DATE)
+    created_from = django_filters.DateFilter(
+        method="filter_from", field_name="created_at", label="Created from", widget=DATE
+    )
     created_to = django_filters.DateFilter(method="filter_to", field_name="created_at", label="Created to", widget=DATE)
-    last_attempt_from = django_filters.DateFilter(method="filter_from", field_name="last_attempt_at",
-                                                  label="Last attempt from", widget=DATE)
-    last_attempt_to = django_filters.DateFilter(method="filter_to", field_name="last_attempt_at", label="Last attempt to",
-                                                widget=DATE)
+    last_attempt_from = django_filters.DateFilter(
+        method="filter_from", field_name="last_attempt_at", label="Last attempt from", widget=DATE
+    )
+    last_attempt_to = django_filters.DateFilter(
+        method="filter_to", field_name="last_attempt_at", label="Last attempt to", widget=DATE
+    )
     last_outcome = django_filters.CharFilter(label="Last outcome (e.g. no-answer)")
     attempts_min = CountFilter(field_name="attempts", lookup_expr="gte", label="Attempts, at least")
     attempts_max = CountFilter(field_name="attempts", lookup_expr="lte", label="Attempts, at most")
     # Yes/no as a choice: django-filter's BooleanFilter reads an unknown value as
     # "no filter", which would silently export everything.
-    has_secondary = django_filters.ChoiceFilter(choices=YES_NO, method="filter_has_secondary", label="Has secondary numbers")
-    do_not_call = django_filters.ChoiceFilter(choices=YES_NO, method="filter_do_not_call",
-                                              label="Has a number on the do-not-call list")
+    has_secondary = django_filters.ChoiceFilter(
+        choices=YES_NO, method="filter_has_secondary", label="Has secondary numbers"
+    )
+    do_not_call = django_filters.ChoiceFilter(
+        choices=YES_NO, method="filter_do_not_call", label="Has a number on the do-not-call list"
+    )
     variable = django_filters.CharFilter(method="filter_noop", label="Variable name")
     value = django_filters.CharFilter(method="filter_noop", label="Variable equals")
     value_contains = django_filters.CharFilter(method="filter_noop", label="Variable contains")
@@ -121,7 +127,9 @@ class LeadFilter(django_filters.FilterSet):
             )
         if data.get("value_contains"):
             queryset = queryset.filter(
-                Exists(Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0))
+                Exists(
+                    Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0)
+                )
             )
         return queryset
 
@@ -130,7 +138,9 @@ class FilterProblem(ValueError):
     """Filters that cannot be applied; the message names each."""
 
 
-def filter_leads(params: Mapping[str, Iterable[str]] | QueryDict, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+def filter_leads(
+    params: Mapping[str, Iterable[str]] | QueryDict, queryset: QuerySet[Lead] | None = None
+) -> QuerySet[Lead]:
     """Leads matching ``params`` (a QueryDict, or names with their values), or
     FilterProblem naming each filter that cannot be applied."""
     if not isinstance(params, QueryDict):
@@ -143,4 +153,3 @@ def filter_leads(params: Mapping[str, Iterable[str]] | QueryDict, queryset: Quer
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in leads.form.errors.items())
         raise FilterProblem(errors)
     return leads.qs
-

@@ -60,7 +60,9 @@ class BaseLeadForm(forms.ModelForm):
             values = dict(primary.variables) if primary else {}
             self.initial.setdefault("primary_phone", primary.phone if primary else "")
             for variable in self.assistant_variables:
-                self.initial.setdefault(VARIABLE_PREFIX + variable.name, values.pop(variable.name, variable.default_value))
+                self.initial.setdefault(
+                    VARIABLE_PREFIX + variable.name, values.pop(variable.name, variable.default_value)
+                )
             self.initial.setdefault("extra_variables", format_pairs(values))
 
     @property
@@ -181,11 +183,11 @@ class SecondaryNumberFormSet(forms.BaseInlineFormSet):
         kept = [
             form
             for form in self.forms
-            if form.cleaned_data
-            and not form.cleaned_data.get("DELETE")
-            and (form.instance.pk or form.has_changed())
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and (form.instance.pk or form.has_changed())
         ]
-        return sorted(kept, key=lambda form: (form.cleaned_data.get("order") is None, form.cleaned_data.get("order") or 0))
+        return sorted(
+            kept, key=lambda form: (form.cleaned_data.get("order") is None, form.cleaned_data.get("order") or 0)
+        )
 
     def clean(self):
         super().clean()

@@ -73,8 +73,14 @@ class Lead(models.Model):
     # paid on every status change; an undo may scan) and not checked by the database
     # (one check per lead at every import's commit); the ORM nulls it on delete.
     import_record = models.ForeignKey(
-        "ImportRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
-        db_index=False, db_constraint=False,
+        "ImportRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,14 +99,15 @@ class Lead(models.Model):
             # leads have no next attempt: their creation time counts). A claim reads
             # the head of it, whatever the size of the table.
             models.Index(
-                "campaign", Coalesce("next_attempt_at", "created_at"), "id",
-                condition=Q(status__in=DIALABLE_LEAD_STATUSES), name="lead_due",
+                "campaign",
+                Coalesce("next_attempt_at", "created_at"),
+                "id",
+                condition=Q(status__in=DIALABLE_LEAD_STATUSES),
+                name="lead_due",
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"),
         ]
         permissions = [("export_lead", "Can export leads")]
 
@@ -276,9 +283,7 @@ class Call(models.Model):
         constraints = [
             # The dialer's promise, kept by the database: never two calls at once to a lead.
             models.UniqueConstraint(fields=["lead"], condition=Q(ended_at__isnull=True), name="call_one_open_per_lead"),
-            models.CheckConstraint(
-                condition=Q(outcome__in=["", *CallOutcome.values]), name="call_outcome_valid"
-            ),
+            models.CheckConstraint(condition=Q(outcome__in=["", *CallOutcome.values]), name="call_outcome_valid"),
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True, outcome="") | Q(ended_at__isnull=False) & ~Q(outcome=""),
                 name="call_closed_has_outcome",
@@ -345,7 +350,9 @@ class ImportRecord(models.Model):
         UPDATE = "update", "Update leads the campaign has already"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="imports")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     file = models.FileField(upload_to=import_upload_path, max_length=300)
     file_name = models.CharField(max_length=255)
@@ -499,7 +506,9 @@ class ExportRecord(models.Model):
         # dropped connection, `| head`): nothing failed, but nobody has the whole file.
         ABORTED = "aborted", "Stopped before its end"
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     file_format = models.CharField(max_length=8)
     filters = models.TextField(blank=True, help_text="The list's filters and search, as in its address.")
@@ -545,5 +554,8 @@ class ExportRecord(models.Model):
         was stopped or stalled can be written again from its page. A CSV streams to
         whoever asked, and export_leads writes its own file (no one asked for it in
         the admin): those are asked for again where they were."""
-        return (self.file_format == "xlsx" and self.created_by_id is not None
-                and (self.status in (self.Status.FAILED, self.Status.ABORTED) or self.stalled))
+        return (
+            self.file_format == "xlsx"
+            and self.created_by_id is not None
+            and (self.status in (self.Status.FAILED, self.Status.ABORTED) or self.stalled)
+        )

@@ -38,10 +38,14 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
         else:
             number = phonenumbers.parse("+" + compact, None)
     except phonenumbers.NumberParseException:
-        hint = "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
+        hint = (
+            "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
+        )
         raise InvalidPhoneNumber(f"“{text}” is not a valid phone number{hint}.") from None
     if not is_valid(number):
-        hint = "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
+        hint = (
+            "" if compact.startswith("+") or region else " (no country is set, so it must start with its country code)"
+        )
         raise InvalidPhoneNumber(f"“{text}” is not a valid phone number{hint}.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

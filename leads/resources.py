@@ -41,7 +41,8 @@ def lead_resource(choices: list[str]) -> type[LeadResource]:
     """A LeadResource class whose fields are the export's ``choices`` (exports.
     export_choices: columns, and groups of columns the export expands), in order."""
     header = list(choices)
-    declared = {name: fields.Field(attribute=None, column_name=GROUP_LABELS.get(name, name), readonly=True)
-                for name in header}
+    declared = {
+        name: fields.Field(attribute=None, column_name=GROUP_LABELS.get(name, name), readonly=True) for name in header
+    }
     meta = type("Meta", (), {"model": Lead, "fields": tuple(header), "export_order": tuple(header)})
     return type("LeadResource", (LeadResource,), {**declared, "Meta": meta, "__module__": __name__})

@@ -131,9 +131,7 @@ def lead_set_secondary_numbers(*, lead: Lead, numbers: Sequence[Number], actor: 
     for position, number in enumerate(numbers, start=1):
         old = existing.get(number.contact_id) if number.contact_id else None
         if old is not None and old.phone == number.phone:
-            contact = Contact(
-                pk=old.pk, status=old.status, attempts=old.attempts, last_outcome=old.last_outcome
-            )
+            contact = Contact(pk=old.pk, status=old.status, attempts=old.attempts, last_outcome=old.last_outcome)
         else:
             contact = Contact(status=transitions.new_number_status(on_do_not_call_list=number.phone in blocked))
         contact.lead = lead
@@ -144,7 +142,9 @@ def lead_set_secondary_numbers(*, lead: Lead, numbers: Sequence[Number], actor: 
         desired.append(contact)
 
     unchanged = {
-        c.pk for c in desired if c.pk in existing and (existing[c.pk].position, existing[c.pk].phone) == (c.position, c.phone)
+        c.pk
+        for c in desired
+        if c.pk in existing and (existing[c.pk].position, existing[c.pk].phone) == (c.position, c.phone)
     }
     Contact.objects.filter(lead=lead, position__gt=0).exclude(pk__in=unchanged).delete()
     for contact in desired:
@@ -178,9 +178,7 @@ class DoNotCallResult:
 
 
 @transaction.atomic
-def do_not_call_add(
-    *, phones: Iterable[str], reason: str = "", actor: Actor
-) -> DoNotCallResult:
+def do_not_call_add(*, phones: Iterable[str], reason: str = "", actor: Actor) -> DoNotCallResult:
     """Put numbers (E.164) on the list; see ``transitions.block_numbers`` for what follows."""
     phones = sorted(set(phones))
     before = DoNotCallNumber.objects.filter(phone__in=phones).count()

@@ -88,7 +88,11 @@ def _has_contact(condition: Q) -> Exists:
 
 def _attempts_total() -> Coalesce:
     per_lead = (
-        Contact.objects.filter(lead=OuterRef("pk")).order_by().values("lead").annotate(total=Sum("attempts")).values("total")
+        Contact.objects.filter(lead=OuterRef("pk"))
+        .order_by()
+        .values("lead")
+        .annotate(total=Sum("attempts"))
+        .values("total")
     )
     return Coalesce(Subquery(per_lead), Value(0))
 
@@ -222,9 +226,7 @@ _REVIVABLE = Q(status__in=[ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMP
 _DIALABLE_AFTER_RESCHEDULE = Q(status__in=[ContactStatus.CREATED, ContactStatus.RESCHEDULED]) | _REVIVABLE
 
 
-def reschedule(
-    leads: QuerySet[Lead], *, at: datetime.datetime, actor: Actor, reason: str = ""
-) -> TransitionResult:
+def reschedule(leads: QuerySet[Lead], *, at: datetime.datetime, actor: Actor, reason: str = "") -> TransitionResult:
     """Rescheduled at ``at``; numbers that ran out or completed get a fresh budget.
 
     Allowed from Completed and Max retries too. A lead with no number that could be
@@ -362,7 +364,6 @@ def release_numbers(phones: list[str], *, actor: Actor) -> TransitionResult:
     return release_do_not_call(leads, actor=actor)
 
 
-
 def mark_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
     """Do not call, for the leads every one of whose numbers is on the list.
 
@@ -377,7 +378,10 @@ def mark_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -
             skip_rules=[
                 SKIP_PROCESSING,
                 ("already do not call", Q(status=LeadStatus.BLACKLISTED)),
-                ("has a number that is not on the do-not-call list", _has_contact(~Q(status=ContactStatus.BLACKLISTED))),
+                (
+                    "has a number that is not on the do-not-call list",
+                    _has_contact(~Q(status=ContactStatus.BLACKLISTED)),
+                ),
                 ("has no number", ~_has_contact(Q())),
             ],
             lead_updates={"next_attempt_at": None},
@@ -442,32 +446,56 @@ def _audit(rows: list[tuple[int, str, str]], *, now: datetime.datetime, actor: A
     """(lead id, from, to) rows of one move, as one operation."""
     operation = uuid.uuid4()
     StatusChange.objects.bulk_create(
-        StatusChange(lead_id=lead_id, operation=operation, from_status=old, to_status=new, changed_at=now,
-                     source=actor.source, actor=actor.user, reason=reason[:300])
+        StatusChange(
+            lead_id=lead_id,
+            operation=operation,
+            from_status=old,
+            to_status=new,
+            changed_at=now,
+            source=actor.source,
+            actor=actor.user,
+            reason=reason[:300],
+        )
         for lead_id, old, new in rows
     )
 
 
-def start_calls(campaign: Campaign, picks: list[Pick], *, now: datetime.datetime, backend: str,
-                actor: Actor) -> list[Call]:
+def start_calls(
+    campaign: Campaign, picks: list[Pick], *, now: datetime.datetime, backend: str, actor: Actor
+) -> list[Call]:
     """Claimed leads (locked by the caller) go to Processing, each with one open call
     to the number picked; the attempt is counted now, when the call is placed."""
     if not picks:
         return []
     calls = Call.objects.bulk_create(
-        Call(lead_id=pick.lead.pk, campaign=campaign, phone=pick.contact.phone, position=pick.contact.position,
-             attempt=pick.contact.attempts + 1, backend=backend, placed_at=now, variables=pick.variables)
+        Call(
+            lead_id=pick.lead.pk,
+            campaign=campaign,
+            phone=pick.contact.phone,
+            position=pick.contact.position,
+            attempt=pick.contact.attempts + 1,
+            backend=backend,
+            placed_at=now,
+            variables=pick.variables,
+        )
         for pick in picks
     )
     Contact.objects.filter(pk__in=[pick.contact.pk for pick in picks]).update(
         status=ContactStatus.PROCESSING, attempts=F("attempts") + 1
     )
     Lead.objects.filter(pk__in=[pick.lead.pk for pick in picks]).update(
-        status=LeadStatus.PROCESSING, attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=None,
+        status=LeadStatus.PROCESSING,
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        next_attempt_at=None,
         updated_at=now,
     )
-    _audit([(pick.lead.pk, pick.lead.status, LeadStatus.PROCESSING) for pick in picks], now=now, actor=actor,
-           reason="call placed")
+    _audit(
+        [(pick.lead.pk, pick.lead.status, LeadStatus.PROCESSING) for pick in picks],
+        now=now,
+        actor=actor,
+        reason="call placed",
+    )
     return calls
 
 
@@ -482,9 +510,14 @@ def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: dateti
         Lead.objects.filter(pk__in=[lead.pk for lead in group]).update(
             status=status, next_attempt_at=None, next_position=None, updated_at=now
         )
-        _audit([(lead.pk, lead.status, status) for lead in group], now=now, actor=actor,
-               reason="no number left with attempts" if status != LeadStatus.BLACKLISTED
-               else "every number is on the do-not-call list")
+        _audit(
+            [(lead.pk, lead.status, status) for lead in group],
+            now=now,
+            actor=actor,
+            reason="no number left with attempts"
+            if status != LeadStatus.BLACKLISTED
+            else "every number is on the do-not-call list",
+        )
 
 
 @dataclass(frozen=True)
@@ -521,8 +554,17 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         call.summary = report.summary
         call.recording_url = report.recording_url
         # Only the outcome's fields: the dialer may be storing the provider's call id.
-        call.save(update_fields=["ended_at", "outcome", "duration_seconds", "goal_achieved", "extracted_variables",
-                                 "summary", "recording_url"])
+        call.save(
+            update_fields=[
+                "ended_at",
+                "outcome",
+                "duration_seconds",
+                "goal_achieved",
+                "extracted_variables",
+                "summary",
+                "recording_url",
+            ]
+        )
 
         lead = Lead.objects.select_for_update().get(pk=call.lead_id)
         numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
@@ -548,11 +590,18 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
             step = dialing.NextStep(LeadStatus.COMPLETED, None, None)
         else:
             step = dialing.after_unsuccessful(numbers, call.position, campaign, now)
-        _audit([(lead.pk, lead.status, step.status)], now=now, actor=actor,
-               reason=f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else ""))
+        _audit(
+            [(lead.pk, lead.status, step.status)],
+            now=now,
+            actor=actor,
+            reason=f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else ""),
+        )
         Lead.objects.filter(pk=lead.pk).update(
-            status=step.status, next_attempt_at=step.next_attempt_at, next_position=step.next_position,
-            last_outcome=report.outcome, updated_at=now,
+            status=step.status,
+            next_attempt_at=step.next_attempt_at,
+            next_position=step.next_position,
+            last_outcome=report.outcome,
+            updated_at=now,
         )
     return True
 
@@ -581,8 +630,12 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
         errors = lead.dial_errors + 1
         _audit([(lead.pk, lead.status, LeadStatus.RESCHEDULED)], now=now, actor=actor, reason=f"dial error: {error}")
         Lead.objects.filter(pk=lead.pk).update(
-            status=LeadStatus.RESCHEDULED, attempts=Greatest(F("attempts") - 1, 0), dial_errors=errors,
-            next_attempt_at=now + dialing.dial_error_backoff(call.campaign, errors), next_position=call.position,
-            last_outcome=CallOutcome.DIAL_ERROR, updated_at=now,
+            status=LeadStatus.RESCHEDULED,
+            attempts=Greatest(F("attempts") - 1, 0),
+            dial_errors=errors,
+            next_attempt_at=now + dialing.dial_error_backoff(call.campaign, errors),
+            next_position=call.position,
+            last_outcome=CallOutcome.DIAL_ERROR,
+            updated_at=now,
         )
     return True

@@ -74,8 +74,14 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
         return _answer(400, "The body is not valid JSON.")
     try:
         report = calls.report_from_payload(payload)
-        result = calls.outcome_receive(call_id, report, payload=payload, webhook_id=request.headers["webhook-id"],
-                                       now=timezone.now(), actor=WEBHOOK)
+        result = calls.outcome_receive(
+            call_id,
+            report,
+            payload=payload,
+            webhook_id=request.headers["webhook-id"],
+            now=timezone.now(),
+            actor=WEBHOOK,
+        )
     except calls.BadReport as problem:
         return _answer(400, str(problem))
     messages = {

@@ -37,5 +37,7 @@ class ExceptionReporterFilter(SafeExceptionReporterFilter):
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> list[tuple[str, Any]]:
         # A frame that read the environment (settings, a database connection) holds
         # the same URLs as local variables.
-        return [(name, self.cleanse_url_passwords(value) if isinstance(value, str) else value)
-                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
+        return [
+            (name, self.cleanse_url_passwords(value) if isinstance(value, str) else value)
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]

@@ -9,69 +9,253 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Assistant',
+            name="Assistant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('timezone', models.CharField(blank=True, help_text="IANA name (e.g. America/New_York). Campaigns without a time zone of their own use it; empty means the site's time zone.", max_length=64, validators=[campaigns.validators.validate_timezone])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "timezone",
+                    models.CharField(
+                        blank=True,
+                        help_text="IANA name (e.g. America/New_York). Campaigns without a time zone of their own use it; empty means the site's time zone.",
+                        max_length=64,
+                        validators=[campaigns.validators.validate_timezone],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('in-progress', 'In progress'), ('paused', 'Paused'), ('completed', 'Completed')], default='draft', editable=False, max_length=16)),
-                ('status_reason', models.CharField(blank=True, editable=False, help_text='Why the campaign was last paused or completed.', max_length=300)),
-                ('max_calls_in_parallel', models.PositiveIntegerField(default=3, help_text='At most this many calls of this campaign at once (1 to 1000).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000)])),
-                ('allowed_hours_start', models.TimeField(default=datetime.time(0, 0), help_text="Earliest time to call, in the lead's local time.")),
-                ('allowed_hours_end', models.TimeField(default=datetime.time(23, 59), help_text="Latest time to start a call, in the lead's local time.")),
-                ('allowed_days', models.JSONField(default=campaigns.models.all_days, help_text="Days of the week, in the lead's local time, on which calls may start.", validators=[campaigns.validators.validate_days])),
-                ('timezone', models.CharField(blank=True, help_text="IANA name for leads without a time zone of their own; empty means the assistant's, else the site's.", max_length=64, validators=[campaigns.validators.validate_timezone])),
-                ('default_country', models.CharField(blank=True, help_text='Two-letter country (e.g. US) used to read numbers typed without +. Empty: numbers must be international.', max_length=2, validators=[campaigns.validators.validate_country])),
-                ('max_retries', models.PositiveSmallIntegerField(default=3, help_text='Retries per number after its first attempt: each number gets 1 + max retries attempts (0 to 10).', validators=[django.core.validators.MaxValueValidator(10)])),
-                ('retry_interval', models.PositiveIntegerField(default=60, help_text='Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days).', validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(4320)], verbose_name='retry interval (minutes)')),
-                ('retry_on_voicemail', models.BooleanField(default=False, help_text='On: reaching voicemail counts as unsuccessful and is retried. Off: it completes the lead.')),
-                ('retry_on_goal_incomplete', models.BooleanField(default=False, help_text='On: an answered call whose goal was not achieved is retried. Needs the goal completion variable.')),
-                ('goal_completion_variable', models.CharField(blank=True, help_text='Name of the true/false value the AI extracts after a call to say the goal was achieved.', max_length=64)),
-                ('secondary_strategy', models.CharField(choices=[('exhaust', 'Exhaust: use up one number before the next'), ('cascade', 'Cascade: try every number once per round')], default='exhaust', help_text='Exhaust: retry a number until its attempts run out, then the next one at once. Cascade: after a failed attempt try the next number at once; after the last, wait the retry interval.', max_length=10)),
-                ('mark_complete_when_no_leads', models.BooleanField(default=True, help_text='Complete the campaign by itself when no lead is left to dial.')),
-                ('call_timeout', models.PositiveIntegerField(default=30, help_text='A call with no outcome after this many minutes is closed as lost (an unsuccessful attempt).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)], verbose_name='call timeout (minutes)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assistant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='campaigns.assistant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("in-progress", "In progress"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                        ],
+                        default="draft",
+                        editable=False,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status_reason",
+                    models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="Why the campaign was last paused or completed.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "max_calls_in_parallel",
+                    models.PositiveIntegerField(
+                        default=3,
+                        help_text="At most this many calls of this campaign at once (1 to 1000).",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1000),
+                        ],
+                    ),
+                ),
+                (
+                    "allowed_hours_start",
+                    models.TimeField(
+                        default=datetime.time(0, 0), help_text="Earliest time to call, in the lead's local time."
+                    ),
+                ),
+                (
+                    "allowed_hours_end",
+                    models.TimeField(
+                        default=datetime.time(23, 59),
+                        help_text="Latest time to start a call, in the lead's local time.",
+                    ),
+                ),
+                (
+                    "allowed_days",
+                    models.JSONField(
+                        default=campaigns.models.all_days,
+                        help_text="Days of the week, in the lead's local time, on which calls may start.",
+                        validators=[campaigns.validators.validate_days],
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        blank=True,
+                        help_text="IANA name for leads without a time zone of their own; empty means the assistant's, else the site's.",
+                        max_length=64,
+                        validators=[campaigns.validators.validate_timezone],
+                    ),
+                ),
+                (
+                    "default_country",
+                    models.CharField(
+                        blank=True,
+                        help_text="Two-letter country (e.g. US) used to read numbers typed without +. Empty: numbers must be international.",
+                        max_length=2,
+                        validators=[campaigns.validators.validate_country],
+                    ),
+                ),
+                (
+                    "max_retries",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        help_text="Retries per number after its first attempt: each number gets 1 + max retries attempts (0 to 10).",
+                        validators=[django.core.validators.MaxValueValidator(10)],
+                    ),
+                ),
+                (
+                    "retry_interval",
+                    models.PositiveIntegerField(
+                        default=60,
+                        help_text="Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days).",
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(4320),
+                        ],
+                        verbose_name="retry interval (minutes)",
+                    ),
+                ),
+                (
+                    "retry_on_voicemail",
+                    models.BooleanField(
+                        default=False,
+                        help_text="On: reaching voicemail counts as unsuccessful and is retried. Off: it completes the lead.",
+                    ),
+                ),
+                (
+                    "retry_on_goal_incomplete",
+                    models.BooleanField(
+                        default=False,
+                        help_text="On: an answered call whose goal was not achieved is retried. Needs the goal completion variable.",
+                    ),
+                ),
+                (
+                    "goal_completion_variable",
+                    models.CharField(
+                        blank=True,
+                        help_text="Name of the true/false value the AI extracts after a call to say the goal was achieved.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "secondary_strategy",
+                    models.CharField(
+                        choices=[
+                            ("exhaust", "Exhaust: use up one number before the next"),
+                            ("cascade", "Cascade: try every number once per round"),
+                        ],
+                        default="exhaust",
+                        help_text="Exhaust: retry a number until its attempts run out, then the next one at once. Cascade: after a failed attempt try the next number at once; after the last, wait the retry interval.",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mark_complete_when_no_leads",
+                    models.BooleanField(
+                        default=True, help_text="Complete the campaign by itself when no lead is left to dial."
+                    ),
+                ),
+                (
+                    "call_timeout",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="A call with no outcome after this many minutes is closed as lost (an unsuccessful attempt).",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                        verbose_name="call timeout (minutes)",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assistant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="campaigns", to="campaigns.assistant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('max_calls_in_parallel__gte', 1), ('max_calls_in_parallel__lte', 1000)), name='campaign_parallel_calls_range'), models.CheckConstraint(condition=models.Q(('max_retries__lte', 10)), name='campaign_max_retries_range'), models.CheckConstraint(condition=models.Q(('retry_interval__gte', 10), ('retry_interval__lte', 4320)), name='campaign_retry_interval_range'), models.CheckConstraint(condition=models.Q(('call_timeout__gte', 1), ('call_timeout__lte', 1440)), name='campaign_call_timeout_range'), models.CheckConstraint(condition=models.Q(('allowed_hours_start__lte', models.F('allowed_hours_end'))), name='campaign_hours_start_before_end'), models.CheckConstraint(condition=models.Q(('retry_on_goal_incomplete', False), models.Q(('goal_completion_variable', ''), _negated=True), _connector='OR'), name='campaign_goal_retry_needs_variable'), models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'in-progress', 'paused', 'completed'])), name='campaign_status_valid')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("max_calls_in_parallel__gte", 1), ("max_calls_in_parallel__lte", 1000)),
+                        name="campaign_parallel_calls_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_retries__lte", 10)), name="campaign_max_retries_range"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("retry_interval__gte", 10), ("retry_interval__lte", 4320)),
+                        name="campaign_retry_interval_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("call_timeout__gte", 1), ("call_timeout__lte", 1440)),
+                        name="campaign_call_timeout_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("allowed_hours_start__lte", models.F("allowed_hours_end"))),
+                        name="campaign_hours_start_before_end",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("retry_on_goal_incomplete", False),
+                            models.Q(("goal_completion_variable", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="campaign_goal_retry_needs_variable",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["draft", "in-progress", "paused", "completed"])),
+                        name="campaign_status_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Variable',
+            name="Variable",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, validators=[campaigns.validators.validate_variable_name])),
-                ('default_value', models.CharField(blank=True, max_length=1000)),
-                ('required', models.BooleanField(default=False, help_text='A lead must have a value for it, unless the default supplies one.')),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('position', models.PositiveSmallIntegerField(default=0, help_text='Order on forms and in files.')),
-                ('assistant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='variables', to='campaigns.assistant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64, validators=[campaigns.validators.validate_variable_name])),
+                ("default_value", models.CharField(blank=True, max_length=1000)),
+                (
+                    "required",
+                    models.BooleanField(
+                        default=False, help_text="A lead must have a value for it, unless the default supplies one."
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=500)),
+                ("position", models.PositiveSmallIntegerField(default=0, help_text="Order on forms and in files.")),
+                (
+                    "assistant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="variables", to="campaigns.assistant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assistant', 'position', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('assistant', 'name'), name='variable_name_unique_per_assistant')],
+                "ordering": ["assistant", "position", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("assistant", "name"), name="variable_name_unique_per_assistant")
+                ],
             },
         ),
     ]

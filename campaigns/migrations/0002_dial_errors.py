@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='campaign',
-            name='dial_errors_in_row',
+            model_name="campaign",
+            name="dial_errors_in_row",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]

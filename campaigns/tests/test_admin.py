@@ -181,11 +181,14 @@ def figures_of(client, campaign) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-@pytest.mark.parametrize(("reason", "line"), [
-    (None, "Paused by hand"),  # the Pause button's own reason
-    ("Paused by the dialer: 10 dial errors in a row.", "Paused by the dialer: 10 dial errors in a row."),
-    ("the line provider is down", "Paused: the line provider is down"),
-])
+@pytest.mark.parametrize(
+    ("reason", "line"),
+    [
+        (None, "Paused by hand"),  # the Pause button's own reason
+        ("Paused by the dialer: 10 dial errors in a row.", "Paused by the dialer: 10 dial errors in a row."),
+        ("the line provider is down", "Paused: the line provider is down"),
+    ],
+)
 def test_a_paused_campaigns_dashboard_says_why_once_and_that_no_call_is_due(admin_client_logged, reason, line):
     campaign = make_campaign()
     for _ in range(3):

@@ -7,20 +7,23 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("url", "params"), [
-    ("admin:leads_lead_changelist", {"status": "a\x00"}),
-    ("admin:leads_lead_changelist", {"variable": "a", "value": "b\x00"}),
-    ("admin:leads_lead_changelist", {"q": "a\x00b"}),
-    ("admin:leads_call_changelist", {"outcome": "\x00"}),
-    ("admin:leads_call_changelist", {"lead": "\x00"}),
-    ("admin:leads_statuschange_changelist", {"source": "\x00"}),
-    ("admin:leads_statuschange_changelist", {"to_status\x00": "created"}),
-    ("admin:leads_exportrecord_changelist", {"status": "\x00"}),
-    ("admin:leads_importrecord_changelist", {"status": "\x00"}),
-    ("admin:leads_donotcallnumber_changelist", {"q": "\x00"}),
-    ("admin:campaigns_campaign_changelist", {"status": "\x00"}),
-    ("admin:leads_lead_export", {"status": "\x00"}),
-])
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("admin:leads_lead_changelist", {"status": "a\x00"}),
+        ("admin:leads_lead_changelist", {"variable": "a", "value": "b\x00"}),
+        ("admin:leads_lead_changelist", {"q": "a\x00b"}),
+        ("admin:leads_call_changelist", {"outcome": "\x00"}),
+        ("admin:leads_call_changelist", {"lead": "\x00"}),
+        ("admin:leads_statuschange_changelist", {"source": "\x00"}),
+        ("admin:leads_statuschange_changelist", {"to_status\x00": "created"}),
+        ("admin:leads_exportrecord_changelist", {"status": "\x00"}),
+        ("admin:leads_importrecord_changelist", {"status": "\x00"}),
+        ("admin:leads_donotcallnumber_changelist", {"q": "\x00"}),
+        ("admin:campaigns_campaign_changelist", {"status": "\x00"}),
+        ("admin:leads_lead_export", {"status": "\x00"}),
+    ],
+)
 def test_a_nul_character_in_a_filter_is_an_incorrect_filter(admin_client_logged, url, params):
     response = admin_client_logged.get(reverse(url), params)
     assert response.status_code in (200, 302)
@@ -59,8 +62,15 @@ def every_list_has_rows():
 
 # Each list with its id-like and date filters.
 FILTERS = {
-    "leads_lead": ["campaign", "attempts_min", "attempts_max", "created_from", "last_attempt_to", "id",
-                   "campaign__id__exact"],
+    "leads_lead": [
+        "campaign",
+        "attempts_min",
+        "attempts_max",
+        "created_from",
+        "last_attempt_to",
+        "id",
+        "campaign__id__exact",
+    ],
     "leads_call": ["campaign__id__exact", "lead", "lead__id__exact", "id", "placed_at__gte", "placed_at__lt"],
     "leads_statuschange": ["q", "lead", "id", "pk", "id__gt"],
     "leads_importrecord": ["campaign__id__exact", "id", "created_by"],
@@ -88,7 +98,8 @@ def refused(client, url: str, params: dict) -> bool:
 
 @pytest.mark.parametrize("page", list(FILTERS))
 def test_an_out_of_range_or_malformed_id_or_date_is_an_incorrect_filter_on_every_list(
-        admin_client_logged, every_list_has_rows, page):
+    admin_client_logged, every_list_has_rows, page
+):
     url = reverse(f"admin:{page}_changelist")
     for name in FILTERS[page]:
         for value in BAD_DATES if name in DATE_FILTERS else BAD_IDS:
@@ -97,8 +108,9 @@ def test_an_out_of_range_or_malformed_id_or_date_is_an_incorrect_filter_on_every
             assert refused(admin_client_logged, url, {name: value}), (name, value)
 
 
-@pytest.mark.parametrize(("page", "name"), [("leads_call", "campaign__id__exact"),
-                                            ("campaigns_campaign", "assistant__id__exact")])
+@pytest.mark.parametrize(
+    ("page", "name"), [("leads_call", "campaign__id__exact"), ("campaigns_campaign", "assistant__id__exact")]
+)
 def test_a_filter_with_a_single_choice_is_still_applied(admin_client_logged, page, name):
     # With one campaign (one assistant) Django drops the filter from the sidebar,
     # and used to drop its parameter with it: another id showed every row.

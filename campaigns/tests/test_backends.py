@@ -83,19 +83,25 @@ def test_the_call_request_is_signed_json_with_the_merged_variables(platform):
     headers = {k.lower(): v for k, v in headers.items()}
     payload = Webhook(webhook_secret()).verify(body, headers)  # raises unless signed right
     assert payload == {
-        "call_id": str(call.pk), "campaign": {"id": call.campaign_id, "name": "Spring"}, "lead_id": call.lead_id,
-        "number": "+14155550101", "variables": {"language": "English", "customer_name": "Ana"},
+        "call_id": str(call.pk),
+        "campaign": {"id": call.campaign_id, "name": "Spring"},
+        "lead_id": call.lead_id,
+        "number": "+14155550101",
+        "variables": {"language": "English", "customer_name": "Ana"},
         "callback_url": f"https://leads.example.com/hooks/calls/{call.pk}/",
     }
     assert call.provider_call_id == "prov-123" and call.ended_at is None
     assert Lead.objects.get().status == LeadStatus.PROCESSING
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"status": 500}, "HTTP 500"),
-    ({"status": 401}, "HTTP 401"),
-    ({"delay": 1.0}, "could not be reached"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"status": 500}, "HTTP 500"),
+        ({"status": 401}, "HTTP 401"),
+        ({"delay": 1.0}, "could not be reached"),
+    ],
+)
 def test_a_failed_request_is_a_dial_error(platform, options, error):
     server = platform(**options)
     call = dial_with(HttpBackend(url=server.url, callback_base_url="http://x", timeout=0.3))
@@ -121,17 +127,20 @@ def test_a_2xx_without_json_is_still_placed(platform):
     assert call.ended_at is None and call.provider_call_id == ""
 
 
-@pytest.mark.parametrize(("dialer_settings", "message"), [
-    ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
-    ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
-    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
-    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": dict.fromkeys(DEFAULT_ODDS, 0)}}, "not all 0"),
-    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
-    ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": "often"}}}, "0 or more"),
-    ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
-    ({"BACKEND": "simulated", "SIMULATED": {"DIAL_ERROR_ODDS": -0.1}}, "DIAL_ERROR_ODDS"),
-    ({"BACKEND": "simulated", "SIMULATED": {"DURATION_SCALE": 0}}, "DURATION_SCALE"),
-])
+@pytest.mark.parametrize(
+    ("dialer_settings", "message"),
+    [
+        ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
+        ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": dict.fromkeys(DEFAULT_ODDS, 0)}}, "not all 0"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": "often"}}}, "0 or more"),
+        ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DIAL_ERROR_ODDS": -0.1}}, "DIAL_ERROR_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DURATION_SCALE": 0}}, "DURATION_SCALE"),
+    ],
+)
 def test_misconfigured_backends_say_what_is_wrong(settings, dialer_settings, message):
     settings.LEADS_DIALER = dialer_settings
     with pytest.raises(ImproperlyConfigured, match=message):

@@ -21,8 +21,9 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
     campaign = make_campaign(name="Spring", max_calls_in_parallel=2)
     for _ in range(6):
         make_lead(campaign=campaign)
-    backend = SimulatedBackend(seed=5, odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0,
-                                             "failed": 0, "invalid-number": 0})
+    backend = SimulatedBackend(
+        seed=5, odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0}
+    )
     page = signed_in
     page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
     dashboard = page.locator("#campaign-dashboard")
@@ -59,8 +60,9 @@ def test_operator_follows_a_leads_calls_to_the_calls_list_and_a_call(signed_in):
     campaign = make_campaign(name="Autumn", max_calls_in_parallel=2)
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     make_lead(campaign=campaign)
-    backend = SimulatedBackend(seed=2, odds={"completed": 0, "voicemail": 0, "no-answer": 1, "busy": 0, "failed": 0,
-                                             "invalid-number": 0})
+    backend = SimulatedBackend(
+        seed=2, odds={"completed": 0, "voicemail": 0, "no-answer": 1, "busy": 0, "failed": 0, "invalid-number": 0}
+    )
     services.campaign_start(campaign=campaign)
     now = timezone.now()
     dialer.run_pass(now=now, backend=backend)

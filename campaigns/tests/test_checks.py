@@ -20,14 +20,17 @@ def dialer(settings, **options) -> None:
     settings.LEADS_DIALER = {**settings.LEADS_DIALER, **options}
 
 
-@pytest.mark.parametrize(("secret", "reason"), [
-    ("whsec_", "a key of 0 bytes"),  # every webhook answered 500
-    ("notbase64", "must be 'whsec_' followed by base64"),  # every webhook 401, every call a dial error
-    ("whsec_eA==", "a key of 1 bytes"),  # one byte: found by trying 256 keys
-    ("whsec_" + base64.b64encode(b"x" * 23).decode(), "a key of 23 bytes"),
-    ("whsec_not*base64!", "is not base64"),
-    ("whsec_" + base64.b64encode(b"x" * 32).decode() + "\n", "is not base64"),
-])
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("whsec_", "a key of 0 bytes"),  # every webhook answered 500
+        ("notbase64", "must be 'whsec_' followed by base64"),  # every webhook 401, every call a dial error
+        ("whsec_eA==", "a key of 1 bytes"),  # one byte: found by trying 256 keys
+        ("whsec_" + base64.b64encode(b"x" * 23).decode(), "a key of 23 bytes"),
+        ("whsec_not*base64!", "is not base64"),
+        ("whsec_" + base64.b64encode(b"x" * 32).decode() + "\n", "is not base64"),
+    ],
+)
 @pytest.mark.parametrize("backend", ["http", "simulated"])
 def test_an_unusable_or_weak_webhook_secret_fails_the_check(settings, secret, reason, backend):
     # The webhook verifies with the secret whatever places the calls.
@@ -38,11 +41,14 @@ def test_an_unusable_or_weak_webhook_secret_fails_the_check(settings, secret, re
         assert reason in str(failure.value)
 
 
-@pytest.mark.parametrize("secret", [
-    GOOD_SECRET,
-    GOOD_SECRET.rstrip("="),  # unpadded base64, as the standard's libraries accept
-    "whsec_" + base64.b64encode(b"k" * 64).decode(),
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        GOOD_SECRET,
+        GOOD_SECRET.rstrip("="),  # unpadded base64, as the standard's libraries accept
+        "whsec_" + base64.b64encode(b"k" * 64).decode(),
+    ],
+)
 def test_a_secret_of_24_random_bytes_or_more_passes(settings, secret):
     dialer(settings, BACKEND="http", URL="https://platform.example.com/calls", WEBHOOK_SECRET=secret)
     check("--deploy")
@@ -56,12 +62,15 @@ def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings):
         check("--deploy")
 
 
-@pytest.mark.parametrize(("options", "reason"), [
-    ({"BACKEND": "smoke-signals"}, "must be 'simulated' or 'http'"),
-    ({"BACKEND": "http", "URL": ""}, "needs LEADS_DIALER_URL"),
-    ({"BACKEND": "http", "URL": "ftp://platform.example.com"}, "needs LEADS_DIALER_URL"),
-    ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
-])
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ({"BACKEND": "smoke-signals"}, "must be 'simulated' or 'http'"),
+        ({"BACKEND": "http", "URL": ""}, "needs LEADS_DIALER_URL"),
+        ({"BACKEND": "http", "URL": "ftp://platform.example.com"}, "needs LEADS_DIALER_URL"),
+        ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
+    ],
+)
 def test_settings_the_dialer_would_stop_at_fail_the_check(settings, options, reason):
     dialer(settings, WEBHOOK_SECRET=GOOD_SECRET, **options)
     with pytest.raises(SystemCheckError, match=r"leadsite\.E002") as failure:

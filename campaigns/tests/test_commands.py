@@ -59,13 +59,19 @@ def run_check_deploy(**env):
     environment.update(DJANGO_SETTINGS_MODULE="leadsite.settings.production", DATABASE_URL="sqlite:///:memory:", **env)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True,
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
     )
 
 
 DEPLOYED = {"SECRET_KEY": "k" * 10 + "-random-" + "x9Y2" * 12, "ALLOWED_HOSTS": "leads.example.com"}
-HTTP_DIALER = {"LEADS_DIALER_BACKEND": "http", "LEADS_DIALER_URL": "https://platform.example.com/calls",
-               "LEADS_WEBHOOK_SECRET": "whsec_" + "c2VjcmV0LWtleS1vZi0zMi1yYW5kb20tYnl0ZXMtISE="}
+HTTP_DIALER = {
+    "LEADS_DIALER_BACKEND": "http",
+    "LEADS_DIALER_URL": "https://platform.example.com/calls",
+    "LEADS_WEBHOOK_SECRET": "whsec_" + "c2VjcmV0LWtleS1vZi0zMi1yYW5kb20tYnl0ZXMtISE=",
+}
 
 
 @pytest.mark.parametrize("dialer", [HTTP_DIALER, {"LEADS_DIALER_BACKEND": "simulated"}])

@@ -36,8 +36,14 @@ def dial(now: datetime.datetime, backend=QUIET) -> list[Call]:
 
 
 def answer(call: Call, outcome: str, now: datetime.datetime, **fields) -> str:
-    return calls.outcome_receive(call.pk, Report(outcome=outcome, **fields), payload={"outcome": outcome},
-                                 webhook_id=None, now=now, actor=Actor.system())
+    return calls.outcome_receive(
+        call.pk,
+        Report(outcome=outcome, **fields),
+        payload={"outcome": outcome},
+        webhook_id=None,
+        now=now,
+        actor=Actor.system(),
+    )
 
 
 def fresh(obj):
@@ -86,8 +92,9 @@ def test_the_queue_takes_the_oldest_due_first():
     campaign = make_campaign(max_calls_in_parallel=1)
     created, retry = make_lead(campaign=campaign), make_lead(campaign=campaign)
     # A Created lead is due since its creation; a retry since its time, here earlier.
-    transitions.reschedule(Lead.objects.filter(pk=retry.pk), at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
-                           actor=Actor.system())
+    transitions.reschedule(
+        Lead.objects.filter(pk=retry.pk), at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC), actor=Actor.system()
+    )
     start(campaign)
     assert [c.lead_id for c in dial(T0)] == [retry.pk]
     assert fresh(created).status == LeadStatus.CREATED
@@ -113,14 +120,17 @@ def test_paused_and_draft_campaigns_are_not_dialled_but_calls_in_flight_finish()
 # --- outcomes -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("outcome", "options", "lead_status"), [
-    ("completed", {}, LeadStatus.COMPLETED),
-    ("voicemail", {}, LeadStatus.COMPLETED),
-    ("voicemail", {"retry_on_voicemail": True}, LeadStatus.RESCHEDULED),
-    ("no-answer", {}, LeadStatus.RESCHEDULED),
-    ("busy", {}, LeadStatus.RESCHEDULED),
-    ("failed", {}, LeadStatus.RESCHEDULED),
-])
+@pytest.mark.parametrize(
+    ("outcome", "options", "lead_status"),
+    [
+        ("completed", {}, LeadStatus.COMPLETED),
+        ("voicemail", {}, LeadStatus.COMPLETED),
+        ("voicemail", {"retry_on_voicemail": True}, LeadStatus.RESCHEDULED),
+        ("no-answer", {}, LeadStatus.RESCHEDULED),
+        ("busy", {}, LeadStatus.RESCHEDULED),
+        ("failed", {}, LeadStatus.RESCHEDULED),
+    ],
+)
 def test_success_and_failure(outcome, options, lead_status):
     campaign = make_campaign(retry_interval=30, **options)
     lead = make_lead(campaign=campaign, secondaries=["+12125550102"])
@@ -138,14 +148,17 @@ def test_success_and_failure(outcome, options, lead_status):
         assert primary.status == ContactStatus.RESCHEDULED and lead.next_attempt_at == T0 + 31 * MINUTE
 
 
-@pytest.mark.parametrize(("report", "achieved"), [
-    ({"goal_achieved": True}, True),
-    ({"goal_achieved": False, "extracted_variables": {"booked": True}}, False),  # the flag wins
-    ({"extracted_variables": {"booked": True}}, True),
-    ({"extracted_variables": {"booked": "yes"}}, True),
-    ({"extracted_variables": {"booked": False}}, False),
-    ({}, False),  # missing means not achieved
-])
+@pytest.mark.parametrize(
+    ("report", "achieved"),
+    [
+        ({"goal_achieved": True}, True),
+        ({"goal_achieved": False, "extracted_variables": {"booked": True}}, False),  # the flag wins
+        ({"extracted_variables": {"booked": True}}, True),
+        ({"extracted_variables": {"booked": "yes"}}, True),
+        ({"extracted_variables": {"booked": False}}, False),
+        ({}, False),  # missing means not achieved
+    ],
+)
 def test_goal_incomplete_is_retried_when_the_campaign_says_so(report, achieved):
     campaign = make_campaign(retry_on_goal_incomplete=True, goal_completion_variable="booked")
     lead = make_lead(campaign=campaign)
@@ -303,8 +316,11 @@ def test_a_due_lead_whose_numbers_all_joined_the_list_leaves_the_queue():
 
 
 def test_calls_start_only_inside_the_leads_local_hours_and_days():
-    campaign = make_campaign(allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(17),
-                                   allowed_days=["monday", "tuesday", "wednesday", "thursday", "friday"])
+    campaign = make_campaign(
+        allowed_hours_start=datetime.time(9),
+        allowed_hours_end=datetime.time(17),
+        allowed_days=["monday", "tuesday", "wednesday", "thursday", "friday"],
+    )
     tokyo = make_lead(campaign=campaign, timezone="Asia/Tokyo")
     berlin = make_lead(campaign=campaign, timezone="Europe/Berlin")
 
@@ -316,7 +332,9 @@ def test_calls_start_only_inside_the_leads_local_hours_and_days():
     assert [c.lead_id for c in dial(local("Asia/Tokyo", 2027, 6, 2, 9, 0))] == [tokyo.pk]
     assert dial(local("Europe/Berlin", 2027, 6, 5, 10, 0)) == []  # a Saturday
     assert dial(local("Europe/Berlin", 2027, 6, 7, 17, 1)) == []  # Monday, after hours
-    assert [c.lead_id for c in dial(local("Europe/Berlin", 2027, 6, 7, 17, 0, 59))] == [berlin.pk]  # the end minute counts
+    assert [c.lead_id for c in dial(local("Europe/Berlin", 2027, 6, 7, 17, 0, 59))] == [
+        berlin.pk
+    ]  # the end minute counts
 
 
 def test_leads_without_a_zone_use_the_campaigns_else_the_assistants():
@@ -327,13 +345,18 @@ def test_leads_without_a_zone_use_the_campaigns_else_the_assistants():
 
     start(own)
     start(inherited)
-    assert [c.lead_id for c in dial(datetime.datetime(2027, 6, 2, 9, 30, tzinfo=ZoneInfo("America/Chicago")))] == [in_chicago.pk]
-    assert [c.lead_id for c in dial(datetime.datetime(2027, 6, 3, 9, 30, tzinfo=ZoneInfo("Asia/Tokyo")))] == [in_tokyo.pk]
+    assert [c.lead_id for c in dial(datetime.datetime(2027, 6, 2, 9, 30, tzinfo=ZoneInfo("America/Chicago")))] == [
+        in_chicago.pk
+    ]
+    assert [c.lead_id for c in dial(datetime.datetime(2027, 6, 3, 9, 30, tzinfo=ZoneInfo("Asia/Tokyo")))] == [
+        in_tokyo.pk
+    ]
 
 
 def test_the_window_follows_a_daylight_saving_change():
-    campaign = make_campaign(allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(10),
-                                   max_calls_in_parallel=5)
+    campaign = make_campaign(
+        allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(10), max_calls_in_parallel=5
+    )
     lead = make_lead(campaign=campaign, timezone="America/New_York")
     # 13:30 UTC is 08:30 in New York on Saturday 13 March 2027 (EST) and 09:30 on
     # Monday the 15th (EDT, since the 14th).
@@ -441,12 +464,17 @@ def test_a_campaign_set_not_to_complete_keeps_running():
 
 
 def test_the_ai_receives_assistant_defaults_under_lead_values_under_the_numbers_own():
-    assistant = make_assistant(variables=[{"name": "customer_name", "default_value": "there"},
-                                          {"name": "language", "default_value": "English"},
-                                          {"name": "contact_name", "default_value": "friend"}])
+    assistant = make_assistant(
+        variables=[
+            {"name": "customer_name", "default_value": "there"},
+            {"name": "language", "default_value": "English"},
+            {"name": "contact_name", "default_value": "friend"},
+        ]
+    )
     campaign = make_campaign(assistant=assistant, secondary_strategy="cascade")
-    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana", "contact_name": "Ana"},
-                     secondaries=["+12125550102"])
+    lead = make_lead(
+        campaign=campaign, variables={"customer_name": "Ana", "contact_name": "Ana"}, secondaries=["+12125550102"]
+    )
     Contact.objects.filter(lead=lead, position=1).update(variables={"contact_name": "Ben"})
     start(campaign)
     [first] = dial(T0)
@@ -494,8 +522,9 @@ def test_the_simulated_backend_is_the_same_for_a_seed():
     assert plans(7) != plans(8)
 
 
-@pytest.mark.parametrize("odds", [{"busy": 0}, {"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0,
-                                                "failed": 0, "invalid-number": 0}])
+@pytest.mark.parametrize(
+    "odds", [{"busy": 0}, {"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0}]
+)
 def test_the_simulated_odds_are_configurable(odds):
     campaign = make_campaign(max_calls_in_parallel=30)
     for _ in range(30):

@@ -34,10 +34,21 @@ def database_url() -> str:
 
 
 def start_dialer(*args: str, scale: str = "0.002") -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "leadsite.settings.test",
-           "LEADS_SIMULATED_DURATION_SCALE": scale, "LEADS_SIMULATED_SEED": "11"}
-    return subprocess.Popen([sys.executable, "manage.py", "run_dialer", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "leadsite.settings.test",
+        "LEADS_SIMULATED_DURATION_SCALE": scale,
+        "LEADS_SIMULATED_SEED": "11",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_dialer", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(processes: list[subprocess.Popen]) -> tuple[list[int], str]:
@@ -96,8 +107,9 @@ def test_four_dialers_on_ten_thousand_due_leads():
 
 def _waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
         return cursor.fetchone()[0]
 
 
@@ -159,8 +171,16 @@ def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
     services.campaign_start(campaign=campaign)
     dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
-    results = at_once(lambda: calls.outcome_receive(call.pk, Report(outcome="busy"), payload={"outcome": "busy"},
-                                                    webhook_id="msg-twice", now=call.placed_at, actor=Actor.system()))
+    results = at_once(
+        lambda: calls.outcome_receive(
+            call.pk,
+            Report(outcome="busy"),
+            payload={"outcome": "busy"},
+            webhook_id="msg-twice",
+            now=call.placed_at,
+            actor=Actor.system(),
+        )
+    )
 
     assert sorted(results) == ["applied", "repeat"]
     assert CallReport.objects.filter(call=call).count() == 1

@@ -46,7 +46,7 @@ REFUSED_PER_PAGE = 50
 
 
 def _campaign_query(request: HttpRequest) -> str:
-    """"?campaign=N" for the campaign a page was opened for, to open the Import page
+    """ "?campaign=N" for the campaign a page was opened for, to open the Import page
     with it chosen ("" for none, or for anything that is not an id)."""
     campaign = request.GET.get("campaign", "")
     return f"?campaign={campaign}" if campaign.isdigit() else ""
@@ -58,8 +58,18 @@ def _in_background(record: ImportRecord) -> bool:
 
 @admin.register(ImportRecord)
 class ImportRecordAdmin(ModelAdmin):
-    list_display = ["created_at", "file_name", "campaign", "status", "rows_new", "rows_updated", "rows_skipped",
-                    "rows_rejected", "created_by", "link"]
+    list_display = [
+        "created_at",
+        "file_name",
+        "campaign",
+        "status",
+        "rows_new",
+        "rows_updated",
+        "rows_skipped",
+        "rows_rejected",
+        "created_by",
+        "link",
+    ]
     list_filter = ["status", "campaign"]
     list_select_related = ["campaign", "created_by"]
     search_fields = ["file_name"]
@@ -132,9 +142,13 @@ class ImportRecordAdmin(ModelAdmin):
             (form[f"column_{i}"], [cells[i] if i < len(cells) else "" for cells in samples])
             for i in range(len(record.header))
         ]
-        return TemplateResponse(request, "admin/leads/importrecord/mapping.html",
-                                self._context(request, f"Import {record.file_name}: match the columns", record=record,
-                                              form=form, columns=columns))
+        return TemplateResponse(
+            request,
+            "admin/leads/importrecord/mapping.html",
+            self._context(
+                request, f"Import {record.file_name}: match the columns", record=record, form=form, columns=columns
+            ),
+        )
 
     def _validate(self, record: ImportRecord) -> None:
         # The run mapping_save or import_validate_again started: a later start fences it off.
@@ -172,9 +186,17 @@ class ImportRecordAdmin(ModelAdmin):
     def detail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = self._record(request, pk)
         refused = self._refused_page(record, request.GET.get("page"))
-        return TemplateResponse(request, "admin/leads/importrecord/detail.html",
-                                self._context(request, f"Import of {record.file_name}", record=record, refused=refused,
-                                              can_act=self.has_add_permission(request)))
+        return TemplateResponse(
+            request,
+            "admin/leads/importrecord/detail.html",
+            self._context(
+                request,
+                f"Import of {record.file_name}",
+                record=record,
+                refused=refused,
+                can_act=self.has_add_permission(request),
+            ),
+        )
 
     def _refused_page(self, record: ImportRecord, page: str | None):
         if not record.error_report or record.status == ImportRecord.Status.FAILED:
@@ -322,9 +344,14 @@ class LeadImportMixin(ImportMixin):
             data = form.cleaned_data
             try:
                 record = services.import_create(
-                    campaign=data["campaign"], file=data["import_file"], file_name=data["import_file"].name,
-                    user=request.user, number_format=data["number_format"], country=data["country"],
-                    on_duplicate=data["on_duplicate"], dry_run=data["dry_run"],
+                    campaign=data["campaign"],
+                    file=data["import_file"],
+                    file_name=data["import_file"].name,
+                    user=request.user,
+                    number_format=data["number_format"],
+                    country=data["country"],
+                    on_duplicate=data["on_duplicate"],
+                    dry_run=data["dry_run"],
                 )
             except ImportProblem as problem:
                 form.add_error("import_file", str(problem))

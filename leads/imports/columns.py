@@ -24,8 +24,17 @@ PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone"]
 # Other systems' names for a second number (a VICIdial export has alt_phone).
 SECONDARY_ALIASES = ["alt_phone", "alternate_phone", "secondary_phone", "phone_2", "mobile_2"]
 # What an export adds and the error report's own columns: read back, never imported.
-IGNORED = {"status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at",
-           "row", "errors"}
+IGNORED = {
+    "status",
+    "attempts",
+    "last_outcome",
+    "last_attempt_at",
+    "next_attempt_at",
+    "campaign",
+    "created_at",
+    "row",
+    "errors",
+}
 
 _SECONDARY_PHONE = re.compile(r"^secondary_phone_(\d+)$")
 _SECONDARY_VARIABLE = re.compile(r"^secondary_(\d+)_([a-z_][a-z0-9_]*)$")
@@ -59,9 +68,7 @@ def suggest_mapping(header: Sequence[str], assistant_variables: Iterable[str]) -
     normalized = [normalize_header(h) for h in header]
     # The primary number: the first column whose header is one of the aliases, in
     # the order of the aliases (phone_number wins over mobile).
-    phone_index = next(
-        (normalized.index(alias) for alias in PHONE_ALIASES if alias in normalized), None
-    )
+    phone_index = next((normalized.index(alias) for alias in PHONE_ALIASES if alias in normalized), None)
     next_free_secondary = 1
     explicit_secondaries = {int(m.group(1)) for n in normalized if (m := _SECONDARY_PHONE.match(n))}
     for index, name in enumerate(normalized):

@@ -84,10 +84,10 @@ def _from_first_line(stream) -> str:
         found = _CONTENT.search(chunk)
         if found is None:
             line += chunk
-            line = line[max(line.rfind("\n"), line.rfind("\r")) + 1:][-SAMPLE_CHARS:]
+            line = line[max(line.rfind("\n"), line.rfind("\r")) + 1 :][-SAMPLE_CHARS:]
             continue
         start = max(chunk.rfind("\n", 0, found.start()), chunk.rfind("\r", 0, found.start()))
-        return ((line + chunk if start < 0 else chunk[start + 1:]) + stream.read(SAMPLE_CHARS))[:SAMPLE_CHARS]
+        return ((line + chunk if start < 0 else chunk[start + 1 :]) + stream.read(SAMPLE_CHARS))[:SAMPLE_CHARS]
     return ""
 
 
@@ -138,7 +138,7 @@ def _check_width(stream, delimiter: str) -> None:
             position = 0
             for match in token.finditer(chunk):
                 if match.start() > position:
-                    text(chunk[position:match.start()])
+                    text(chunk[position : match.start()])
                 position, char = match.end(), match.group()
                 if state == quoted:
                     if char == '"':
@@ -238,10 +238,15 @@ def _check_archive(path: Path) -> None:
         raise FileProblem("The file is not a valid XLSX workbook (is it really .xlsx?).") from None
     limit = settings.LEADS_IMPORT_MAX_XLSX_UNPACKED
     if sum(info.file_size for info in members) > limit:
-        raise FileProblem(f"The XLSX workbook unpacks to more than {limit // (1024 * 1024)} MB; save it as CSV instead.")
+        raise FileProblem(
+            f"The XLSX workbook unpacks to more than {limit // (1024 * 1024)} MB; save it as CSV instead."
+        )
     for info in members:
-        if (info.filename.lower().endswith("sharedstrings.xml") and info.file_size > 1024 * 1024
-                and info.file_size > STRINGS_MAX_RATIO * max(info.compress_size, 1)):
+        if (
+            info.filename.lower().endswith("sharedstrings.xml")
+            and info.file_size > 1024 * 1024
+            and info.file_size > STRINGS_MAX_RATIO * max(info.compress_size, 1)
+        ):
             raise FileProblem(
                 f"The XLSX workbook's text unpacks {info.file_size // max(info.compress_size, 1):,} times over "
                 f"({info.file_size // (1024 * 1024)} MB): it is made to fill memory, not a spreadsheet's; "

@@ -23,22 +23,42 @@ class LeadImportForm(ImportForm):
     The format is read from the file's name when it is left empty."""
 
     campaign = forms.ModelChoiceField(queryset=Campaign.objects.select_related("assistant").order_by("name"))
-    number_format = forms.ChoiceField(choices=ImportRecord.NumberFormat.choices, initial=ImportRecord.NumberFormat.INTERNATIONAL,
-                                      widget=forms.RadioSelect)
-    country = forms.CharField(max_length=2, required=False, validators=[validate_country],
-                              help_text="For national numbers: the two-letter country (GB reads 07911 123456 as +447911123456).")
-    on_duplicate = forms.ChoiceField(choices=ImportRecord.OnDuplicate.choices, initial=ImportRecord.OnDuplicate.SKIP,
-                                     widget=forms.RadioSelect, label="Leads the campaign already has")
+    number_format = forms.ChoiceField(
+        choices=ImportRecord.NumberFormat.choices,
+        initial=ImportRecord.NumberFormat.INTERNATIONAL,
+        widget=forms.RadioSelect,
+    )
+    country = forms.CharField(
+        max_length=2,
+        required=False,
+        validators=[validate_country],
+        help_text="For national numbers: the two-letter country (GB reads 07911 123456 as +447911123456).",
+    )
+    on_duplicate = forms.ChoiceField(
+        choices=ImportRecord.OnDuplicate.choices,
+        initial=ImportRecord.OnDuplicate.SKIP,
+        widget=forms.RadioSelect,
+        label="Leads the campaign already has",
+    )
     dry_run = forms.BooleanField(required=False, label="Dry run: validate and count, write nothing")
 
-    field_order = ["resource", "campaign", "import_file", "format", "number_format", "country", "on_duplicate", "dry_run"]
+    field_order = [
+        "resource",
+        "campaign",
+        "import_file",
+        "format",
+        "number_format",
+        "country",
+        "on_duplicate",
+        "dry_run",
+    ]
 
     def __init__(self, formats, resources, **kwargs):
         super().__init__(formats, resources, **kwargs)
         self.formats = formats
-        self.fields["import_file"].help_text = (
-            "CSV (UTF-8 or Windows-1252; , ; tab or | between columns), XLSX or XLS; header row first."
-        )
+        self.fields[
+            "import_file"
+        ].help_text = "CSV (UTF-8 or Windows-1252; , ; tab or | between columns), XLSX or XLS; header row first."
         self.fields["format"].required = False
         self.fields["format"].help_text = "Read from the file's name when left empty."
 
@@ -66,8 +86,11 @@ class LeadImportForm(ImportForm):
             named = file_format(upload.name)
             picked = self.formats[int(chosen)]().get_extension()
             if named != picked:
-                self.add_error("format", f"The file's name says {named.upper()}, not {picked.upper()}: choose "
-                                         f"{named.upper()}, or leave the format empty.")
+                self.add_error(
+                    "format",
+                    f"The file's name says {named.upper()}, not {picked.upper()}: choose "
+                    f"{named.upper()}, or leave the format empty.",
+                )
         return cleaned
 
 
@@ -103,8 +126,9 @@ class ColumnSelect(forms.Widget):
         if value:  # "" (ignore) is the first option: chosen when none is marked
             plain = format_html('<option value="{}">', value)
             options = options.replace(plain, plain[:-1] + " selected>", 1)
-        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)),
-                           mark_safe(options))
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), mark_safe(options)
+        )
 
 
 class TargetField(forms.Field):
@@ -120,12 +144,15 @@ class TargetField(forms.Field):
     def validate(self, value):
         super().validate(value)
         if value and value not in self.allowed and value not in self.own:
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
-                                        params={"value": value})
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
 
 
 class MappingForm(forms.Form):
-    remember = forms.BooleanField(required=False, initial=True, label="Offer this mapping again for files with the same columns")
+    remember = forms.BooleanField(
+        required=False, initial=True, label="Offer this mapping again for files with the same columns"
+    )
 
     def __init__(self, *args, record: ImportRecord, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,11 +162,18 @@ class MappingForm(forms.Form):
         for index, header in enumerate(record.header):
             current = record.mapping[index] if index < len(record.mapping) else ""
             # Its own extra variable, and where a saved mapping sends it.
-            own = [t for t in dict.fromkeys([f"var:{variable_name(header)}" if variable_name(header) else "", current])
-                   if t and t not in common]
+            own = [
+                t
+                for t in dict.fromkeys([f"var:{variable_name(header)}" if variable_name(header) else "", current])
+                if t and t not in common
+            ]
             self.fields[f"column_{index}"] = TargetField(
-                label=header or f"column {index + 1}", required=False, initial=current,
-                common=common, own=own, common_html=common_html,
+                label=header or f"column {index + 1}",
+                required=False,
+                initial=current,
+                common=common,
+                own=own,
+                common_html=common_html,
             )
 
     def targets(self) -> list[str]:

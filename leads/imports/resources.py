@@ -42,8 +42,12 @@ from .columns import Mapping, MappingProblem, check_mapping, suggest_mapping
 from .files import cell_text
 from .validation import ParsedRow, parse_rows
 
-NEW, UPDATE, SKIP, INVALID = (RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE, RowResult.IMPORT_TYPE_SKIP,
-                              RowResult.IMPORT_TYPE_INVALID)
+NEW, UPDATE, SKIP, INVALID = (
+    RowResult.IMPORT_TYPE_NEW,
+    RowResult.IMPORT_TYPE_UPDATE,
+    RowResult.IMPORT_TYPE_SKIP,
+    RowResult.IMPORT_TYPE_INVALID,
+)
 
 
 def layout(variables: Iterable[str], *, every_column: bool = True) -> list[str]:
@@ -96,8 +100,14 @@ class LeadImportResource(resources.ModelResource):
 
     @classmethod
     def for_record(cls, record: ImportRecord) -> LeadImportResource:
-        return cls(record.campaign, number_format=record.number_format, country=record.country,
-                   on_duplicate=record.on_duplicate, mapping=record.mapping or None, import_record=record)
+        return cls(
+            record.campaign,
+            number_format=record.number_format,
+            country=record.country,
+            on_duplicate=record.on_duplicate,
+            mapping=record.mapping or None,
+            import_record=record,
+        )
 
     @classmethod
     def get_display_name(cls) -> str:
@@ -169,8 +179,14 @@ class LeadImportResource(resources.ModelResource):
     def write_rows(self, rows: list[ParsedRow], *, actor: Actor) -> None:
         """Write checked rows (new and updated leads) in bulk; the caller holds the
         transaction."""
-        writing.write_rows(self.campaign, rows, update=self.update, replace_secondaries=self.mapping.has_secondary_columns,
-                           actor=actor, import_record=self.import_record)
+        writing.write_rows(
+            self.campaign,
+            rows,
+            update=self.update,
+            replace_secondaries=self.mapping.has_secondary_columns,
+            actor=actor,
+            import_record=self.import_record,
+        )
 
     # --- django-import-export's entry point ----------------------------------
 
@@ -225,7 +241,9 @@ class LeadImportResource(resources.ModelResource):
                     if collect_failed_rows:
                         result.append_failed_row(row_result.row_values, row_result.validation_error)
                     if raise_errors:
-                        raise exceptions.ImportError(row_result.validation_error, number=number, row=row_result.row_values)
+                        raise exceptions.ImportError(
+                            row_result.validation_error, number=number, row=row_result.row_values
+                        )
                 elif outcome != SKIP:
                     to_write.append(row)
                 if outcome != SKIP or self._meta.report_skipped:

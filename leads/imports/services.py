@@ -97,7 +97,16 @@ def _take_over(
             locked.save(update_fields=list(changes))
     except OperationalError:
         raise ImportProblem("The import's worker is saving a batch right now; try again in a moment.") from None
-    for name in ("run", "status", "progress_at", "message", "mapping", "rows_written", "rows_validated", "leads_removed"):
+    for name in (
+        "run",
+        "status",
+        "progress_at",
+        "message",
+        "mapping",
+        "rows_written",
+        "rows_validated",
+        "leads_removed",
+    ):
         setattr(record, name, getattr(locked, name))
     return locked.run
 
@@ -175,9 +184,13 @@ def import_create(
     if number_format == ImportRecord.NumberFormat.NATIONAL and not country:
         raise ImportProblem("National numbers need the country they are from.")
     record = ImportRecord(
-        campaign=campaign, created_by=user, file_name=Path(file_name).name[:255], number_format=number_format,
+        campaign=campaign,
+        created_by=user,
+        file_name=Path(file_name).name[:255],
+        number_format=number_format,
         country=country.upper() if number_format == ImportRecord.NumberFormat.NATIONAL else "",
-        on_duplicate=on_duplicate, dry_run=dry_run,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
     )
     record.save()
     record.file.save(record.file_name, file, save=False)
@@ -217,14 +230,18 @@ def mapping_save(*, record: ImportRecord, targets: list[str], remember: bool) ->
     # stopped (its worker died or is stuck) writes nothing more. From now on, no
     # progress for a while means no worker took it up (ImportRecord.stalled).
     _take_over(
-        record, status=ImportRecord.Status.VALIDATING, allowed=lambda r: r.can_map,
+        record,
+        status=ImportRecord.Status.VALIDATING,
+        allowed=lambda r: r.can_map,
         refused=lambda r: f"This import is {_status_of(r)}; its columns cannot change now.",
-        mapping=targets, rows_validated=0,
+        mapping=targets,
+        rows_validated=0,
     )
     if remember:
         headers = _headers_key(record.header)
         SavedMapping.objects.update_or_create(
-            campaign=record.campaign, headers_digest=SavedMapping.digest(headers),
+            campaign=record.campaign,
+            headers_digest=SavedMapping.digest(headers),
             defaults={"headers": headers, "mapping": targets},
         )
     return record
@@ -261,8 +278,9 @@ class _ErrorReport(_Spool):
 
     def add(self, row: int, cells: list[str], errors: list[str]) -> None:
         values = [cells[i] if i < len(cells) else "" for i in self.keep]
-        self.writer.writerow([neutralise(v, phone=p) for v, p in zip(values, self.phones)]
-                             + [row, neutralise("; ".join(errors))])
+        self.writer.writerow(
+            [neutralise(v, phone=p) for v, p in zip(values, self.phones)] + [row, neutralise("; ".join(errors))]
+        )
 
 
 def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, parallel: bool):
@@ -304,7 +322,8 @@ def import_validate(*, record: ImportRecord, progress: Progress | None = None, r
     lost the import stops at its next batch and saves nothing."""
     if run is None:
         run = _take_over(
-            record, status=ImportRecord.Status.VALIDATING,
+            record,
+            status=ImportRecord.Status.VALIDATING,
             allowed=lambda r: r.status in (ImportRecord.Status.MAPPING, ImportRecord.Status.VALIDATING),
             refused=lambda r: f"This import is {_status_of(r)}; it cannot be validated now.",
         )
@@ -325,10 +344,19 @@ def _validate(record: ImportRecord, progress: Progress | None, run: int) -> Impo
     record.status = ImportRecord.Status.READY
     try:
         _fenced_save(
-            record, run, status=record.status, validation_seconds=record.validation_seconds,
-            rows_validated=record.rows_validated, rows_total=record.rows_total, rows_new=record.rows_new,
-            rows_updated=record.rows_updated, rows_skipped=record.rows_skipped, rows_rejected=record.rows_rejected,
-            error_report=record.error_report.name, valid_rows=record.valid_rows.name, progress_at=timezone.now(),
+            record,
+            run,
+            status=record.status,
+            validation_seconds=record.validation_seconds,
+            rows_validated=record.rows_validated,
+            rows_total=record.rows_total,
+            rows_new=record.rows_new,
+            rows_updated=record.rows_updated,
+            rows_skipped=record.rows_skipped,
+            rows_rejected=record.rows_rejected,
+            error_report=record.error_report.name,
+            valid_rows=record.valid_rows.name,
+            progress_at=timezone.now(),
         )
     except RunLost:
         # Its files were kept for nothing: the import is another run's now.
@@ -351,8 +379,18 @@ def _fail(record: ImportRecord, message: str, run: int) -> ImportRecord:
     record.status = ImportRecord.Status.FAILED
     record.message = message
     record.rows_new = record.rows_updated = record.rows_skipped = record.rows_rejected = 0
-    _fenced_save(record, run, status=record.status, message=message, rows_new=0, rows_updated=0, rows_skipped=0,
-                 rows_rejected=0, rows_total=record.rows_total, rows_validated=record.rows_validated)
+    _fenced_save(
+        record,
+        run,
+        status=record.status,
+        message=message,
+        rows_new=0,
+        rows_updated=0,
+        rows_skipped=0,
+        rows_rejected=0,
+        rows_total=record.rows_total,
+        rows_validated=record.rows_validated,
+    )
     return record
 
 
@@ -410,7 +448,8 @@ def import_run(
     commits, and saves no status."""
     if run is None:
         run = _take_over(
-            record, status=ImportRecord.Status.IMPORTING,
+            record,
+            status=ImportRecord.Status.IMPORTING,
             allowed=lambda r: r.can_run or r.status == ImportRecord.Status.IMPORTING,
             refused=lambda r: str(_cannot_run(r)),
         )
@@ -444,7 +483,9 @@ def _run(record: ImportRecord, actor: Actor, progress: Progress | None, run: int
     return record
 
 
-def _write_batches(record: ImportRecord, resource: LeadImportResource, batches, actor: Actor, run: int) -> Iterator[int]:
+def _write_batches(
+    record: ImportRecord, resource: LeadImportResource, batches, actor: Actor, run: int
+) -> Iterator[int]:
     """Write (number, rows) batches; yield the rows of each batch written, in order.
 
     On PostgreSQL LEADS_IMPORT_WRITERS batches are written side by side, each on its
@@ -509,8 +550,9 @@ def import_queue(*, record: ImportRecord) -> ImportRecord:
     stopped (ImportRecord.stalled) if no worker takes it up."""
     # Taken over as a new run (the one the worker gets): a run that stopped, or whose
     # worker is only slow, writes nothing more.
-    _take_over(record, status=ImportRecord.Status.IMPORTING, allowed=lambda r: r.can_run,
-               refused=lambda r: str(_cannot_run(r)))
+    _take_over(
+        record, status=ImportRecord.Status.IMPORTING, allowed=lambda r: r.can_run, refused=lambda r: str(_cannot_run(r))
+    )
     return record
 
 
@@ -530,7 +572,9 @@ def import_validate_again(*, record: ImportRecord) -> int:
     """Start a validation that stopped again, as it was mapped; the new run's number
     (the one that stopped, if its worker is only slow, saves nothing more)."""
     return _take_over(
-        record, status=ImportRecord.Status.VALIDATING, allowed=lambda r: r.can_validate_again,
+        record,
+        status=ImportRecord.Status.VALIDATING,
+        allowed=lambda r: r.can_validate_again,
         refused=lambda r: f"This import is {_status_of(r)}; its validation cannot start again now.",
         rows_validated=0,
     )
@@ -541,9 +585,13 @@ def import_cancel(*, record: ImportRecord, user=None) -> ImportRecord:
     still at it is fenced off), validated, or stopped before its first batch."""
     who = f" by {user}" if user is not None else ""
     _take_over(
-        record, status=ImportRecord.Status.CANCELLED, allowed=lambda r: r.can_cancel,
-        refused=lambda r: f"This import is {_status_of(r)}; it cannot be cancelled now"
-                          + (" (undo it instead)." if r.can_undo else "."),
+        record,
+        status=ImportRecord.Status.CANCELLED,
+        allowed=lambda r: r.can_cancel,
+        refused=lambda r: (
+            f"This import is {_status_of(r)}; it cannot be cancelled now"
+            + (" (undo it instead)." if r.can_undo else ".")
+        ),
         message=f"Cancelled{who}, {timezone.localtime():%Y-%m-%d %H:%M}.",
     )
     return record
@@ -564,7 +612,9 @@ def import_undo(*, record: ImportRecord) -> UndoResult:
     # Taken over first: a run still writing (its worker only slow) writes nothing more,
     # and a batch it has in flight rolls back.
     run = _take_over(
-        record, status=ImportRecord.Status.UNDOING, allowed=lambda r: r.can_undo,
+        record,
+        status=ImportRecord.Status.UNDOING,
+        allowed=lambda r: r.can_undo,
         refused=lambda r: f"This import is {_status_of(r)}; there is nothing to undo now.",
     )
     try:
@@ -586,8 +636,11 @@ def _undo(record: ImportRecord, run: int) -> UndoResult:
         with transaction.atomic():
             # Locked, and still untouched once locked: the dialer (which skips locked
             # leads) cannot claim one whose numbers are being deleted.
-            ids = list(created.filter(untouched).select_for_update().values_list("pk", flat=True)[
-                : settings.LEADS_IMPORT_BATCH_ROWS])
+            ids = list(
+                created.filter(untouched)
+                .select_for_update()
+                .values_list("pk", flat=True)[: settings.LEADS_IMPORT_BATCH_ROWS]
+            )
             if not ids:
                 break
             Contact.objects.filter(lead_id__in=ids).delete()
@@ -599,9 +652,7 @@ def _undo(record: ImportRecord, run: int) -> UndoResult:
             _fenced_save(record, run, leads_removed=F("leads_removed") + count, progress_at=timezone.now())
     record.status = ImportRecord.Status.UNDONE
     kept = {reason: count for reason, count in kept.items() if count}
-    record.message = (
-        "Kept: " + ", ".join(f"{count} {reason}" for reason, count in kept.items()) + "." if kept else ""
-    )
+    record.message = "Kept: " + ", ".join(f"{count} {reason}" for reason, count in kept.items()) + "." if kept else ""
     _fenced_save(record, run, status=record.status, message=record.message)
     record.refresh_from_db(fields=["leads_removed"])
     return UndoResult(removed=removed, kept=kept)
@@ -615,8 +666,14 @@ def sample_rows(campaign: Campaign) -> list[list[str]]:
     export's cells are (a default such as =HYPERLINK(…) is text, not a formula)."""
     variables = list(campaign.assistant.variables.all())
     header = ["phone_number", *[v.name for v in variables], "secondary_phone_1", "timezone"]
-    example = ["+14155550123", *[v.default_value or f"example {v.name}" for v in variables], "+12125550123",
-               campaign.effective_timezone()]
+    example = [
+        "+14155550123",
+        *[v.default_value or f"example {v.name}" for v in variables],
+        "+12125550123",
+        campaign.effective_timezone(),
+    ]
     phones = [cell_of(name).kind == "phone" for name in header]
-    return [[neutralise(name) for name in header],
-            [neutralise(value, phone=phone) for value, phone in zip(example, phones)]]
+    return [
+        [neutralise(name) for name in header],
+        [neutralise(value, phone=phone) for value, phone in zip(example, phones)],
+    ]

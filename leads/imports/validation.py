@@ -34,13 +34,23 @@ class ParsedRow:
     timezone: str = ""
 
     def as_json(self) -> dict:
-        return {"row": self.row, "phone": self.phone, "variables": self.variables,
-                "secondaries": self.secondaries, "timezone": self.timezone}
+        return {
+            "row": self.row,
+            "phone": self.phone,
+            "variables": self.variables,
+            "secondaries": self.secondaries,
+            "timezone": self.timezone,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> ParsedRow:
-        return cls(row=data["row"], phone=data["phone"], variables=data["variables"],
-                   secondaries=[(p, v) for p, v in data["secondaries"]], timezone=data["timezone"])
+        return cls(
+            row=data["row"],
+            phone=data["phone"],
+            variables=data["variables"],
+            secondaries=[(p, v) for p, v in data["secondaries"]],
+            timezone=data["timezone"],
+        )
 
 
 def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | None) -> tuple[ParsedRow, list[str]]:
@@ -114,7 +124,9 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
     return ParsedRow(row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone), errors
 
 
-def parse_rows(mapping: Mapping, rows: list[tuple[int, list[str]]], region: str | None) -> list[tuple[ParsedRow, list[str]]]:
+def parse_rows(
+    mapping: Mapping, rows: list[tuple[int, list[str]]], region: str | None
+) -> list[tuple[ParsedRow, list[str]]]:
     """parse_row over a batch; what the parallel workers run (a top-level function, so
     it can be sent to another process)."""
     return [parse_row(mapping, row, cells, region=region) for row, cells in rows]

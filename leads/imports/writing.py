@@ -46,9 +46,11 @@ def write_rows(
     new_ids = _insert_leads(campaign, import_record, [r.timezone for r in new_rows])
     _insert_contacts(
         campaign,
-        ((lead_id, position, phone, values)
-         for lead_id, r in zip(new_ids, new_rows)
-         for position, (phone, values) in enumerate([(r.phone, r.variables), *r.secondaries])),
+        (
+            (lead_id, position, phone, values)
+            for lead_id, r in zip(new_ids, new_rows)
+            for position, (phone, values) in enumerate([(r.phone, r.variables), *r.secondaries])
+        ),
     )
     if new_ids:
         # Numbers on the do-not-call list start blocked (one listed since validation,
@@ -60,7 +62,9 @@ def write_rows(
             Contact.objects.filter(lead_id__gte=min(new_ids), lead_id__lte=max(new_ids)), actor=actor
         )
     if update:
-        existing = {phone: lead_id for phone, (lead_id, status) in in_campaign.items() if status != LeadStatus.PROCESSING}
+        existing = {
+            phone: lead_id for phone, (lead_id, status) in in_campaign.items() if status != LeadStatus.PROCESSING
+        }
         _update_existing(campaign, [r for r in rows if r.phone in existing], existing, replace_secondaries)
 
 
@@ -112,16 +116,23 @@ def _insert_contacts(campaign: Campaign, contacts) -> None:
             f"{lead_id}\t{campaign.pk}\t{position}\t{_copy_text(phone)}\t{created}\t0\t\t{_copy_text(json.dumps(values))}\n"
             for lead_id, position, phone, values in contacts
         )
-        with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {Contact._meta.db_table} (lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
-            "FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {Contact._meta.db_table} (lead_id, campaign_id, position, phone, status, attempts, last_outcome, variables) "
+                "FROM STDIN"
+            ) as copy,
+        ):
             while chunk := "".join(islice(lines, 1000)):
                 copy.write(chunk)
     else:
         Contact.objects.bulk_create(
-            [Contact(lead_id=lead_id, campaign=campaign, position=position, phone=phone, status=created, variables=values)
-             for lead_id, position, phone, values in contacts],
+            [
+                Contact(
+                    lead_id=lead_id, campaign=campaign, position=position, phone=phone, status=created, variables=values
+                )
+                for lead_id, position, phone, values in contacts
+            ],
             batch_size=2000,
         )
 
@@ -155,11 +166,19 @@ def _update_existing(campaign, rows: list[ParsedRow], existing: dict[str, int], 
             lead_id = existing[r.phone]
             for position, (phone, values) in enumerate(r.secondaries, start=1):
                 before = old.get((lead_id, phone))
-                fresh.append(Contact(
-                    lead_id=lead_id, campaign=campaign, position=position, phone=phone, variables=values,
-                    status=before.status if before else transitions.new_number_status(on_do_not_call_list=phone in listed),
-                    attempts=before.attempts if before else 0,
-                    last_outcome=before.last_outcome if before else "",
-                ))
+                fresh.append(
+                    Contact(
+                        lead_id=lead_id,
+                        campaign=campaign,
+                        position=position,
+                        phone=phone,
+                        variables=values,
+                        status=before.status
+                        if before
+                        else transitions.new_number_status(on_do_not_call_list=phone in listed),
+                        attempts=before.attempts if before else 0,
+                        last_outcome=before.last_outcome if before else "",
+                    )
+                )
         Contact.objects.bulk_create(fresh, batch_size=2000)
         transitions.recount_attempts(Lead.objects.filter(pk__in=lead_ids))

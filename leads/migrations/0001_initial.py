@@ -8,132 +8,301 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('created', 'Created'), ('scheduled', 'Scheduled'), ('processing', 'Processing'), ('rescheduled', 'Rescheduled'), ('reached-max-retries', 'Max retries'), ('completed', 'Completed'), ('blacklisted', 'Do not call')], default='created', editable=False, max_length=24)),
-                ('timezone', models.CharField(blank=True, help_text="IANA name for this lead's calling hours; empty means the campaign's.", max_length=64, validators=[campaigns.validators.validate_timezone])),
-                ('next_attempt_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0, editable=False)),
-                ('last_outcome', models.CharField(blank=True, editable=False, max_length=24)),
-                ('last_attempt_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('campaign', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='leads', to='campaigns.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("scheduled", "Scheduled"),
+                            ("processing", "Processing"),
+                            ("rescheduled", "Rescheduled"),
+                            ("reached-max-retries", "Max retries"),
+                            ("completed", "Completed"),
+                            ("blacklisted", "Do not call"),
+                        ],
+                        default="created",
+                        editable=False,
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        blank=True,
+                        help_text="IANA name for this lead's calling hours; empty means the campaign's.",
+                        max_length=64,
+                        validators=[campaigns.validators.validate_timezone],
+                    ),
+                ),
+                ("next_attempt_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0, editable=False)),
+                ("last_outcome", models.CharField(blank=True, editable=False, max_length=24)),
+                ("last_attempt_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('phone', models.CharField(max_length=16)),
-                ('status', models.CharField(choices=[('created', 'Created'), ('processing', 'Processing'), ('rescheduled', 'Rescheduled'), ('reached-max-retries', 'No attempts left'), ('completed', 'Completed'), ('blacklisted', 'Do not call')], default='created', editable=False, max_length=24)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, editable=False)),
-                ('last_outcome', models.CharField(blank=True, editable=False, max_length=24)),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('campaign', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='campaigns.campaign')),
-                ('lead', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='leads.lead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("phone", models.CharField(max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("processing", "Processing"),
+                            ("rescheduled", "Rescheduled"),
+                            ("reached-max-retries", "No attempts left"),
+                            ("completed", "Completed"),
+                            ("blacklisted", "Do not call"),
+                        ],
+                        default="created",
+                        editable=False,
+                        max_length=24,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, editable=False)),
+                ("last_outcome", models.CharField(blank=True, editable=False, max_length=24)),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="campaigns.campaign",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['lead_id', 'position'],
+                "ordering": ["lead_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='StatusChange',
+            name="StatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('operation', models.UUIDField(db_index=True, default=uuid.uuid4)),
-                ('from_status', models.CharField(blank=True, choices=[('created', 'Created'), ('scheduled', 'Scheduled'), ('processing', 'Processing'), ('rescheduled', 'Rescheduled'), ('reached-max-retries', 'Max retries'), ('completed', 'Completed'), ('blacklisted', 'Do not call')], max_length=24)),
-                ('to_status', models.CharField(choices=[('created', 'Created'), ('scheduled', 'Scheduled'), ('processing', 'Processing'), ('rescheduled', 'Rescheduled'), ('reached-max-retries', 'Max retries'), ('completed', 'Completed'), ('blacklisted', 'Do not call')], max_length=24)),
-                ('changed_at', models.DateTimeField()),
-                ('source', models.CharField(choices=[('admin', 'Admin'), ('dialer', 'Dialer'), ('webhook', 'Outcome webhook'), ('import', 'Import'), ('system', 'System')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('actor', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='leads.lead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("operation", models.UUIDField(db_index=True, default=uuid.uuid4)),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("created", "Created"),
+                            ("scheduled", "Scheduled"),
+                            ("processing", "Processing"),
+                            ("rescheduled", "Rescheduled"),
+                            ("reached-max-retries", "Max retries"),
+                            ("completed", "Completed"),
+                            ("blacklisted", "Do not call"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("scheduled", "Scheduled"),
+                            ("processing", "Processing"),
+                            ("rescheduled", "Rescheduled"),
+                            ("reached-max-retries", "Max retries"),
+                            ("completed", "Completed"),
+                            ("blacklisted", "Do not call"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Admin"),
+                            ("dialer", "Dialer"),
+                            ("webhook", "Outcome webhook"),
+                            ("import", "Import"),
+                            ("system", "System"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DoNotCallNumber',
+            name="DoNotCallNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(max_length=16, unique=True)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone", models.CharField(max_length=16, unique=True)),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'do-not-call number',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('phone__regex', '^\\+[1-9][0-9]{6,14}$')), name='dnc_phone_e164')],
+                "verbose_name": "do-not-call number",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("phone__regex", "^\\+[1-9][0-9]{6,14}$")), name="dnc_phone_e164"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['status', 'id'], name='lead_status'),
+            model_name="lead",
+            index=models.Index(fields=["status", "id"], name="lead_status"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['campaign', 'status', 'id'], name='lead_campaign_status'),
+            model_name="lead",
+            index=models.Index(fields=["campaign", "status", "id"], name="lead_campaign_status"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['next_attempt_at', 'id'], name='lead_next_attempt'),
+            model_name="lead",
+            index=models.Index(fields=["next_attempt_at", "id"], name="lead_next_attempt"),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['created', 'scheduled', 'processing', 'rescheduled', 'reached-max-retries', 'completed', 'blacklisted'])), name='lead_status_valid'),
+            model_name="lead",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "created",
+                            "scheduled",
+                            "processing",
+                            "rescheduled",
+                            "reached-max-retries",
+                            "completed",
+                            "blacklisted",
+                        ],
+                    )
+                ),
+                name="lead_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['phone'], name='contact_phone'),
+            model_name="contact",
+            index=models.Index(fields=["phone"], name="contact_phone"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(condition=models.Q(('status', 'blacklisted')), fields=['lead'], name='contact_do_not_call'),
+            model_name="contact",
+            index=models.Index(
+                condition=models.Q(("status", "blacklisted")), fields=["lead"], name="contact_do_not_call"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('lead', 'position'), name='contact_position_unique_per_lead'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(fields=("lead", "position"), name="contact_position_unique_per_lead"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(fields=('lead', 'phone'), name='contact_phone_unique_per_lead'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(fields=("lead", "phone"), name="contact_phone_unique_per_lead"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('position', 0)), fields=('campaign', 'phone'), name='primary_phone_unique_per_campaign'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("position", 0)),
+                fields=("campaign", "phone"),
+                name="primary_phone_unique_per_campaign",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('position__gte', 0), ('position__lte', 10)), name='contact_position_range'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position__gte", 0), ("position__lte", 10)), name="contact_position_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('phone__regex', '^\\+[1-9][0-9]{6,14}$')), name='contact_phone_e164'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phone__regex", "^\\+[1-9][0-9]{6,14}$")), name="contact_phone_e164"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['created', 'processing', 'rescheduled', 'reached-max-retries', 'completed', 'blacklisted'])), name='contact_status_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["created", "processing", "rescheduled", "reached-max-retries", "completed", "blacklisted"],
+                    )
+                ),
+                name="contact_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='statuschange',
-            index=models.Index(fields=['lead', 'changed_at'], name='statuschange_lead'),
+            model_name="statuschange",
+            index=models.Index(fields=["lead", "changed_at"], name="statuschange_lead"),
         ),
     ]

@@ -19,7 +19,10 @@ CREATE = [
     "CREATE INDEX IF NOT EXISTS lead_created_brin ON leads_lead USING brin (created_at)",
 ]
 DROP = [
-    "DROP INDEX IF EXISTS lead_created_brin","DROP INDEX IF EXISTS contact_values_trgm", "DROP INDEX IF EXISTS contact_phone_trgm"]
+    "DROP INDEX IF EXISTS lead_created_brin",
+    "DROP INDEX IF EXISTS contact_values_trgm",
+    "DROP INDEX IF EXISTS contact_phone_trgm",
+]
 
 
 def forwards(apps, schema_editor):

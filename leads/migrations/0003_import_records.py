@@ -7,58 +7,126 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('leads', '0002_postgres_search_indexes'),
+        ("campaigns", "0001_initial"),
+        ("leads", "0002_postgres_search_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='contact',
-            name='campaign',
-            field=models.ForeignKey(db_constraint=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='campaigns.campaign'),
+            model_name="contact",
+            name="campaign",
+            field=models.ForeignKey(
+                db_constraint=False,
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="campaigns.campaign",
+            ),
         ),
         migrations.CreateModel(
-            name='ImportRecord',
+            name="ImportRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('file', models.FileField(max_length=300, upload_to=leads.models.import_upload_path)),
-                ('file_name', models.CharField(max_length=255)),
-                ('number_format', models.CharField(choices=[('international', 'International (+country code)'), ('national', 'National, in one country')], default='international', max_length=16)),
-                ('country', models.CharField(blank=True, help_text='For national numbers.', max_length=2)),
-                ('on_duplicate', models.CharField(choices=[('skip', 'Skip leads the campaign has already'), ('update', 'Update leads the campaign has already')], default='skip', max_length=8)),
-                ('header', models.JSONField(blank=True, default=list)),
-                ('mapping', models.JSONField(blank=True, default=list, help_text='One target per column of the file.')),
-                ('dry_run', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('validating', 'Validating'), ('ready', 'Validated, ready to import'), ('importing', 'Importing'), ('done', 'Done'), ('failed', 'Failed'), ('undone', 'Undone')], default='validating', max_length=12)),
-                ('message', models.TextField(blank=True, help_text='Why the import failed, or what undo could not remove.')),
-                ('rows_total', models.PositiveIntegerField(default=0)),
-                ('rows_new', models.PositiveIntegerField(default=0)),
-                ('rows_updated', models.PositiveIntegerField(default=0)),
-                ('rows_skipped', models.PositiveIntegerField(default=0)),
-                ('rows_rejected', models.PositiveIntegerField(default=0)),
-                ('rows_validated', models.PositiveIntegerField(default=0)),
-                ('rows_written', models.PositiveIntegerField(default=0)),
-                ('batches_written', models.PositiveIntegerField(default=0)),
-                ('validation_seconds', models.FloatField(blank=True, null=True)),
-                ('import_seconds', models.FloatField(blank=True, null=True)),
-                ('error_report', models.FileField(blank=True, max_length=300, upload_to=leads.models.import_upload_path)),
-                ('valid_rows', models.FileField(blank=True, max_length=300, upload_to=leads.models.import_upload_path)),
-                ('leads_removed', models.PositiveIntegerField(default=0)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='imports', to='campaigns.campaign')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("file", models.FileField(max_length=300, upload_to=leads.models.import_upload_path)),
+                ("file_name", models.CharField(max_length=255)),
+                (
+                    "number_format",
+                    models.CharField(
+                        choices=[
+                            ("international", "International (+country code)"),
+                            ("national", "National, in one country"),
+                        ],
+                        default="international",
+                        max_length=16,
+                    ),
+                ),
+                ("country", models.CharField(blank=True, help_text="For national numbers.", max_length=2)),
+                (
+                    "on_duplicate",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip leads the campaign has already"),
+                            ("update", "Update leads the campaign has already"),
+                        ],
+                        default="skip",
+                        max_length=8,
+                    ),
+                ),
+                ("header", models.JSONField(blank=True, default=list)),
+                ("mapping", models.JSONField(blank=True, default=list, help_text="One target per column of the file.")),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("validating", "Validating"),
+                            ("ready", "Validated, ready to import"),
+                            ("importing", "Importing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("undone", "Undone"),
+                        ],
+                        default="validating",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "message",
+                    models.TextField(blank=True, help_text="Why the import failed, or what undo could not remove."),
+                ),
+                ("rows_total", models.PositiveIntegerField(default=0)),
+                ("rows_new", models.PositiveIntegerField(default=0)),
+                ("rows_updated", models.PositiveIntegerField(default=0)),
+                ("rows_skipped", models.PositiveIntegerField(default=0)),
+                ("rows_rejected", models.PositiveIntegerField(default=0)),
+                ("rows_validated", models.PositiveIntegerField(default=0)),
+                ("rows_written", models.PositiveIntegerField(default=0)),
+                ("batches_written", models.PositiveIntegerField(default=0)),
+                ("validation_seconds", models.FloatField(blank=True, null=True)),
+                ("import_seconds", models.FloatField(blank=True, null=True)),
+                (
+                    "error_report",
+                    models.FileField(blank=True, max_length=300, upload_to=leads.models.import_upload_path),
+                ),
+                ("valid_rows", models.FileField(blank=True, max_length=300, upload_to=leads.models.import_upload_path)),
+                ("leads_removed", models.PositiveIntegerField(default=0)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="imports", to="campaigns.campaign"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "import",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='lead',
-            name='import_record',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='leads.importrecord'),
+            model_name="lead",
+            name="import_record",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="leads.importrecord",
+            ),
         ),
     ]

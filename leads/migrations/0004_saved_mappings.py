@@ -5,29 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0001_initial'),
-        ('leads', '0003_import_records'),
+        ("campaigns", "0001_initial"),
+        ("leads", "0003_import_records"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrecord',
-            name='rows_expected',
-            field=models.PositiveIntegerField(default=0, help_text='Rows counted on upload, for the progress bar.'),
+            model_name="importrecord",
+            name="rows_expected",
+            field=models.PositiveIntegerField(default=0, help_text="Rows counted on upload, for the progress bar."),
         ),
         migrations.CreateModel(
-            name='SavedMapping',
+            name="SavedMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('headers', models.TextField()),
-                ('mapping', models.JSONField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_mappings', to='campaigns.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("headers", models.TextField()),
+                ("mapping", models.JSONField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_mappings",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('campaign', 'headers'), name='saved_mapping_unique')],
+                "constraints": [models.UniqueConstraint(fields=("campaign", "headers"), name="saved_mapping_unique")],
             },
         ),
     ]

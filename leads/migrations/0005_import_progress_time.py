@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0004_saved_mappings'),
+        ("leads", "0004_saved_mappings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrecord',
-            name='progress_at',
-            field=models.DateTimeField(blank=True, help_text='When the work last moved on.', null=True),
+            model_name="importrecord",
+            name="progress_at",
+            field=models.DateTimeField(blank=True, help_text="When the work last moved on.", null=True),
         ),
     ]

@@ -6,31 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0005_import_progress_time'),
+        ("leads", "0005_import_progress_time"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='lead',
-            options={'ordering': ['-id'], 'permissions': [('export_lead', 'Can export leads')]},
+            name="lead",
+            options={"ordering": ["-id"], "permissions": [("export_lead", "Can export leads")]},
         ),
         migrations.CreateModel(
-            name='ExportRecord',
+            name="ExportRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('file_format', models.CharField(max_length=8)),
-                ('filters', models.TextField(blank=True, help_text="The list's filters and search, as in its address.")),
-                ('columns', models.JSONField(default=list)),
-                ('rows', models.PositiveIntegerField(blank=True, help_text='Empty until the download has finished.', null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("file_format", models.CharField(max_length=8)),
+                (
+                    "filters",
+                    models.TextField(blank=True, help_text="The list's filters and search, as in its address."),
+                ),
+                ("columns", models.JSONField(default=list)),
+                (
+                    "rows",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty until the download has finished.", null=True
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "export",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

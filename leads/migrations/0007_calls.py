@@ -7,102 +7,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0002_dial_errors'),
-        ('leads', '0006_exports'),
+        ("campaigns", "0002_dial_errors"),
+        ("leads", "0006_exports"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('phone', models.CharField(max_length=16)),
-                ('position', models.PositiveSmallIntegerField()),
-                ('attempt', models.PositiveSmallIntegerField()),
-                ('backend', models.CharField(max_length=32)),
-                ('provider_call_id', models.CharField(blank=True, max_length=200)),
-                ('placed_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, choices=[('completed', 'Completed (a conversation)'), ('voicemail', 'Voicemail'), ('no-answer', 'No answer'), ('busy', 'Busy'), ('failed', 'Failed (carrier or network)'), ('invalid-number', 'Invalid number'), ('lost', 'Lost (no outcome in time)'), ('dial-error', 'Dial error (never reached the provider)')], max_length=24)),
-                ('duration_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('goal_achieved', models.BooleanField(blank=True, null=True)),
-                ('extracted_variables', models.JSONField(blank=True, default=dict)),
-                ('summary', models.TextField(blank=True)),
-                ('recording_url', models.URLField(blank=True, max_length=2000)),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('backend_data', models.JSONField(blank=True, default=dict)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("phone", models.CharField(max_length=16)),
+                ("position", models.PositiveSmallIntegerField()),
+                ("attempt", models.PositiveSmallIntegerField()),
+                ("backend", models.CharField(max_length=32)),
+                ("provider_call_id", models.CharField(blank=True, max_length=200)),
+                ("placed_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("completed", "Completed (a conversation)"),
+                            ("voicemail", "Voicemail"),
+                            ("no-answer", "No answer"),
+                            ("busy", "Busy"),
+                            ("failed", "Failed (carrier or network)"),
+                            ("invalid-number", "Invalid number"),
+                            ("lost", "Lost (no outcome in time)"),
+                            ("dial-error", "Dial error (never reached the provider)"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("duration_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("goal_achieved", models.BooleanField(blank=True, null=True)),
+                ("extracted_variables", models.JSONField(blank=True, default=dict)),
+                ("summary", models.TextField(blank=True)),
+                ("recording_url", models.URLField(blank=True, max_length=2000)),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                ("backend_data", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-placed_at'],
+                "ordering": ["-placed_at"],
             },
         ),
         migrations.CreateModel(
-            name='CallReport',
+            name="CallReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('webhook_id', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('received_at', models.DateTimeField()),
-                ('payload', models.JSONField(default=dict)),
-                ('applied', models.BooleanField()),
-                ('note', models.CharField(blank=True, max_length=300)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("webhook_id", models.CharField(blank=True, max_length=200, null=True, unique=True)),
+                ("received_at", models.DateTimeField()),
+                ("payload", models.JSONField(default=dict)),
+                ("applied", models.BooleanField()),
+                ("note", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='lead',
-            name='dial_errors',
+            model_name="lead",
+            name="dial_errors",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='next_position',
+            model_name="lead",
+            name="next_position",
             field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(models.F('campaign'), django.db.models.functions.comparison.Coalesce('next_attempt_at', 'created_at'), models.F('id'), condition=models.Q(('status__in', ('created', 'scheduled', 'rescheduled'))), name='lead_due'),
+            model_name="lead",
+            index=models.Index(
+                models.F("campaign"),
+                django.db.models.functions.comparison.Coalesce("next_attempt_at", "created_at"),
+                models.F("id"),
+                condition=models.Q(("status__in", ("created", "scheduled", "rescheduled"))),
+                name="lead_due",
+            ),
         ),
         migrations.AddField(
-            model_name='call',
-            name='campaign',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='campaigns.campaign'),
+            model_name="call",
+            name="campaign",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="calls",
+                to="campaigns.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='call',
-            name='lead',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='calls', to='leads.lead'),
+            model_name="call",
+            name="lead",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="calls", to="leads.lead"
+            ),
         ),
         migrations.AddField(
-            model_name='callreport',
-            name='call',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='leads.call'),
+            model_name="callreport",
+            name="call",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="reports", to="leads.call"
+            ),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['lead', '-placed_at'], name='call_lead'),
+            model_name="call",
+            index=models.Index(fields=["lead", "-placed_at"], name="call_lead"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['campaign', '-placed_at'], name='call_campaign'),
+            model_name="call",
+            index=models.Index(fields=["campaign", "-placed_at"], name="call_campaign"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(condition=models.Q(('ended_at__isnull', True)), fields=['campaign', 'placed_at'], name='call_open'),
+            model_name="call",
+            index=models.Index(
+                condition=models.Q(("ended_at__isnull", True)), fields=["campaign", "placed_at"], name="call_open"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='call',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('lead',), name='call_one_open_per_lead'),
+            model_name="call",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)), fields=("lead",), name="call_one_open_per_lead"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='call',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['', 'completed', 'voicemail', 'no-answer', 'busy', 'failed', 'invalid-number', 'lost', 'dial-error'])), name='call_outcome_valid'),
+            model_name="call",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        [
+                            "",
+                            "completed",
+                            "voicemail",
+                            "no-answer",
+                            "busy",
+                            "failed",
+                            "invalid-number",
+                            "lost",
+                            "dial-error",
+                        ],
+                    )
+                ),
+                name="call_outcome_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='call',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ended_at__isnull', True), ('outcome', '')), models.Q(('ended_at__isnull', False), models.Q(('outcome', ''), _negated=True)), _connector='OR'), name='call_closed_has_outcome'),
+            model_name="call",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("ended_at__isnull", True), ("outcome", "")),
+                    models.Q(("ended_at__isnull", False), models.Q(("outcome", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="call_closed_has_outcome",
+            ),
         ),
     ]

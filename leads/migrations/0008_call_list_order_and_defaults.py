@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0002_dial_errors'),
-        ('leads', '0007_calls'),
+        ("campaigns", "0002_dial_errors"),
+        ("leads", "0007_calls"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='lead',
-            name='dial_errors',
+            model_name="lead",
+            name="dial_errors",
             field=models.PositiveSmallIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['-placed_at'], name='call_placed'),
+            model_name="call",
+            index=models.Index(fields=["-placed_at"], name="call_placed"),
         ),
     ]

@@ -5,51 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0008_call_list_order_and_defaults'),
+        ("leads", "0008_call_list_order_and_defaults"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportrecord',
-            name='file',
+            model_name="exportrecord",
+            name="file",
             field=models.FileField(blank=True, max_length=300, upload_to=leads.models.export_upload_path),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='file_name',
+            model_name="exportrecord",
+            name="file_name",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='message',
+            model_name="exportrecord",
+            name="message",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='progress_at',
+            model_name="exportrecord",
+            name="progress_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='rows_expected',
+            model_name="exportrecord",
+            name="rows_expected",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='rows_written',
+            model_name="exportrecord",
+            name="rows_written",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='exportrecord',
-            name='status',
-            field=models.CharField(choices=[('writing', 'Being written'), ('done', 'Done'), ('failed', 'Failed')], default='writing', max_length=8),
+            model_name="exportrecord",
+            name="status",
+            field=models.CharField(
+                choices=[("writing", "Being written"), ("done", "Done"), ("failed", "Failed")],
+                default="writing",
+                max_length=8,
+            ),
         ),
         # Exports recorded before: those with a row count had finished.
         migrations.RunPython(
-            lambda apps, schema_editor: apps.get_model("leads", "ExportRecord").objects.filter(rows__isnull=False)
-            .update(status="done"),
+            lambda apps, schema_editor: (
+                apps.get_model("leads", "ExportRecord").objects.filter(rows__isnull=False).update(status="done")
+            ),
             migrations.RunPython.noop,
         ),
     ]

@@ -15,24 +15,28 @@ def mark_batches_written(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0009_export_files'),
+        ("leads", "0009_export_files"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to='leads.importrecord')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="batches", to="leads.importrecord"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('record', 'number'), name='import_batch_unique')],
+                "constraints": [models.UniqueConstraint(fields=("record", "number"), name="import_batch_unique")],
             },
         ),
         migrations.RunPython(mark_batches_written, migrations.RunPython.noop),
         # How many are written is now the count of their marks.
-        migrations.RemoveField(model_name='importrecord', name='batches_written'),
+        migrations.RemoveField(model_name="importrecord", name="batches_written"),
     ]

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0010_import_batches'),
+        ("leads", "0010_import_batches"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='exportrecord',
-            name='status',
-            field=models.CharField(choices=[('writing', 'Being written'), ('done', 'Done'), ('failed', 'Failed'), ('aborted', 'Stopped before its end')], default='writing', max_length=8),
+            model_name="exportrecord",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("writing", "Being written"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                    ("aborted", "Stopped before its end"),
+                ],
+                default="writing",
+                max_length=8,
+            ),
         ),
     ]

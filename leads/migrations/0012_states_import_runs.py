@@ -13,21 +13,34 @@ def mark_validating(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0011_export_stopped'),
+        ("leads", "0011_export_stopped"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrecord',
-            name='run',
-            field=models.PositiveIntegerField(default=0, help_text='Which start of its work holds the import now.'),
+            model_name="importrecord",
+            name="run",
+            field=models.PositiveIntegerField(default=0, help_text="Which start of its work holds the import now."),
         ),
         migrations.AlterField(
-            model_name='importrecord',
-            name='status',
-            field=models.CharField(choices=[('mapping', 'Waiting for its columns'), ('validating', 'Validating'), ('ready', 'Validated, ready to import'), ('importing', 'Importing'), ('done', 'Done'), ('failed', 'Failed'), ('undoing', 'Undoing'), ('undone', 'Undone'), ('cancelled', 'Cancelled')], default='mapping', max_length=12),
+            model_name="importrecord",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("mapping", "Waiting for its columns"),
+                    ("validating", "Validating"),
+                    ("ready", "Validated, ready to import"),
+                    ("importing", "Importing"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                    ("undoing", "Undoing"),
+                    ("undone", "Undone"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="mapping",
+                max_length=12,
+            ),
         ),
         migrations.RunPython(mark_waiting_for_columns, mark_validating),
     ]

@@ -23,7 +23,9 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RemoveConstraint(model_name="savedmapping", name="saved_mapping_unique"),
         migrations.AddField(
-            model_name="savedmapping", name="headers_digest", field=models.CharField(default="", max_length=64),
+            model_name="savedmapping",
+            name="headers_digest",
+            field=models.CharField(default="", max_length=64),
             preserve_default=False,
         ),
         migrations.RunPython(digest_headers, migrations.RunPython.noop),

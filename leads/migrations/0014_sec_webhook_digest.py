@@ -19,20 +19,19 @@ def digest_received_ids(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0013_uploads_saved_mapping_digest'),
+        ("leads", "0013_uploads_saved_mapping_digest"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='callreport',
-            name='webhook_digest',
+            model_name="callreport",
+            name="webhook_digest",
             field=models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
         ),
         migrations.AlterField(
-            model_name='callreport',
-            name='webhook_id',
+            model_name="callreport",
+            name="webhook_id",
             field=models.CharField(blank=True, max_length=1000, null=True),
         ),
         migrations.RunPython(digest_received_ids, migrations.RunPython.noop),

@@ -54,7 +54,9 @@ def test_list_shows_number_variables_and_status_badge(admin_client_logged, campa
     assert 'class="lead-status lead-status-created"' in html
 
 
-def test_list_page_costs_the_same_number_of_queries_for_10_or_100_leads(admin_client_logged, campaign, django_assert_max_num_queries):
+def test_list_page_costs_the_same_number_of_queries_for_10_or_100_leads(
+    admin_client_logged, campaign, django_assert_max_num_queries
+):
     for _ in range(10):
         make_lead(campaign=campaign, secondaries=[phone()])
     with django_assert_max_num_queries(12) as few:
@@ -106,7 +108,11 @@ def test_filters_by_campaign_status_dates_and_secondary_numbers(admin_client_log
 
     assert shown({"campaign": campaign.pk}) == {with_secondary.pk, completed.pk, old.pk}
     assert shown({"campaign": campaign.pk, "status": "completed"}) == {completed.pk}
-    assert shown({"campaign": campaign.pk, "status": ["completed", "created"]}) == {with_secondary.pk, completed.pk, old.pk}
+    assert shown({"campaign": campaign.pk, "status": ["completed", "created"]}) == {
+        with_secondary.pk,
+        completed.pk,
+        old.pk,
+    }
     assert shown({"has_secondary": "true"}) == {with_secondary.pk}
     today = timezone.localdate().isoformat()
     assert old.pk not in shown({"created_from": today, "created_to": today})
@@ -208,8 +214,12 @@ def test_reschedule_by_default_waits_each_campaigns_retry_interval(admin_client_
     run_action(admin_client_logged, "reschedule_leads", leads=[here, there], apply="1", when="interval")
     here.refresh_from_db()
     there.refresh_from_db()
-    assert here.next_attempt_at - before == pytest.approx(datetime.timedelta(minutes=60), abs=datetime.timedelta(seconds=30))
-    assert there.next_attempt_at - before == pytest.approx(datetime.timedelta(minutes=240), abs=datetime.timedelta(seconds=30))
+    assert here.next_attempt_at - before == pytest.approx(
+        datetime.timedelta(minutes=60), abs=datetime.timedelta(seconds=30)
+    )
+    assert there.next_attempt_at - before == pytest.approx(
+        datetime.timedelta(minutes=240), abs=datetime.timedelta(seconds=30)
+    )
 
 
 @pytest.mark.parametrize(
@@ -253,7 +263,10 @@ def test_an_unknown_action_or_empty_selection_is_answered_with_a_message(admin_c
     make_lead(campaign=campaign)
     assert run_action(admin_client_logged, "reset_leads").status_code == 200
     assert run_action(admin_client_logged, "drop_everything", leads=Lead.objects.all()).status_code == 200
-    assert admin_client_logged.post(LIST, {"action": "reset_leads", "_selected_action": ["abc"]}).status_code in (200, 302)
+    assert admin_client_logged.post(LIST, {"action": "reset_leads", "_selected_action": ["abc"]}).status_code in (
+        200,
+        302,
+    )
 
 
 # --- permissions ------------------------------------------------------------------
@@ -325,7 +338,9 @@ def test_add_lead_first_asks_for_the_campaign(admin_client_logged, campaign):
     assert response.templates[0].name == "admin/leads/lead/choose_campaign.html"
     assert campaign.name in response.content.decode()
     assert admin_client_logged.get(ADD + "?campaign=abc").templates[0].name == "admin/leads/lead/choose_campaign.html"
-    assert admin_client_logged.get(ADD + "?campaign=999999").templates[0].name == "admin/leads/lead/choose_campaign.html"
+    assert (
+        admin_client_logged.get(ADD + "?campaign=999999").templates[0].name == "admin/leads/lead/choose_campaign.html"
+    )
 
 
 def test_add_lead_form_has_one_prefilled_field_per_assistant_variable(admin_client_logged, campaign):
@@ -377,7 +392,9 @@ def test_add_lead_normalises_numbers_and_stores_only_overrides(admin_client_logg
         ({"timezone": "Moon/Base"}, "timezone", "not a time zone"),
     ],
 )
-def test_add_lead_with_malformed_input_shows_the_reason_and_saves_nothing(admin_client_logged, campaign, changes, field, message):
+def test_add_lead_with_malformed_input_shows_the_reason_and_saves_nothing(
+    admin_client_logged, campaign, changes, field, message
+):
     data = {"primary_phone": "+14155550101", "var_customer_name": "Ana", **inline_management(), **changes}
     response = admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data)
     assert response.status_code == 200
@@ -434,7 +451,12 @@ def edit_data(lead: Lead, **changes) -> dict:
 
 def test_editing_reorders_removes_and_adds_secondary_numbers_keeping_each_numbers_state(admin_client_logged, campaign):
     first, second, third = "+12125550102", "+13055550103", "+16175550104"
-    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=[first, second, third], variables={"customer_name": "Ana"})
+    lead = make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=[first, second, third],
+        variables={"customer_name": "Ana"},
+    )
     Contact.objects.filter(lead=lead, phone=second).update(attempts=2, status=ContactStatus.RESCHEDULED)
     Lead.objects.filter(pk=lead.pk).update(attempts=2)
     data = edit_data(lead)
@@ -534,21 +556,28 @@ def test_a_filter_that_cannot_be_read_shows_why_and_no_leads(admin_client_logged
 
 @pytest.mark.parametrize(
     ("page", "action"),
-    [("leads_lead", "reset_leads"), ("leads_donotcallnumber", "remove_from_list"), ("campaigns_assistant", "delete_selected")],
+    [
+        ("leads_lead", "reset_leads"),
+        ("leads_donotcallnumber", "remove_from_list"),
+        ("campaigns_assistant", "delete_selected"),
+    ],
 )
 @pytest.mark.parametrize("selected", ["abc", "1.5", "", "1; DROP TABLE leads_lead"])
 def test_a_malformed_selection_is_refused_on_every_page_with_actions(admin_client_logged, page, action, selected):
     lead = make_lead()
     response = admin_client_logged.post(
-        reverse(f"admin:{page}_changelist"), {"action": action, "_selected_action": [selected], "index": "0"}, follow=True
+        reverse(f"admin:{page}_changelist"),
+        {"action": action, "_selected_action": [selected], "index": "0"},
+        follow=True,
     )
     assert response.status_code == 200
     assert "The selection was not understood" in " ".join(str(m) for m in response.context["messages"])
     assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CREATED
 
 
-@pytest.mark.parametrize(("variable", "value"), [("isnull", "x"), ("has_key", "customer_name"), ("regex", "."),
-                                                 ("gt", "a")])
+@pytest.mark.parametrize(
+    ("variable", "value"), [("isnull", "x"), ("has_key", "customer_name"), ("regex", "."), ("gt", "a")]
+)
 def test_the_list_reads_a_lookup_named_variable_as_a_variable(admin_client_logged, campaign, variable, value):
     make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     carrier = make_lead(campaign=campaign, variables={"customer_name": "Ben", variable: value})
@@ -569,8 +598,17 @@ def test_the_status_changes_search_finds_a_lead_by_its_id_on_its_index(admin_cli
         assert response.status_code == 200 and not list(response.context["cl"].result_list), term
 
 
-@pytest.mark.parametrize("params", [{"goal": "true"}, {"Status": "completed"}, {"status__in": "completed"},
-                                    {"id": "1"}, {"campaign__id__exact": "1"}, {"goal": "true", "status": "created"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"goal": "true"},
+        {"Status": "completed"},
+        {"status__in": "completed"},
+        {"id": "1"},
+        {"campaign__id__exact": "1"},
+        {"goal": "true", "status": "created"},
+    ],
+)
 def test_a_parameter_that_is_no_filter_of_the_list_is_named_and_shows_no_lead(admin_client_logged, campaign, params):
     make_lead(campaign=campaign)
     response = admin_client_logged.get(LIST, params)
@@ -583,13 +621,23 @@ def test_a_parameter_that_is_no_filter_of_the_list_is_named_and_shows_no_lead(ad
     spec = response.context["cl"].filter_specs[0]
     assert unknown not in spec.without_unknown
     assert ("status=created" in spec.without_unknown) == ("status" in params)
-    filter_form = html[html.index('id="lead-filters"'):]
-    assert f'name="{unknown}"' not in filter_form[:filter_form.index("</form>")]  # nor does its form carry it
+    filter_form = html[html.index('id="lead-filters"') :]
+    assert f'name="{unknown}"' not in filter_form[: filter_form.index("</form>")]  # nor does its form carry it
 
 
-@pytest.mark.parametrize("params", [{"o": "-8"}, {"q": "Ana"}, {"p": "1"}, {"all": ""}, {"e": "1"},
-                                    {"_changelist_filters": "status=created"}, {"_popup": "1", "_to_field": "id"},
-                                    {"_facets": "True"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"o": "-8"},
+        {"q": "Ana"},
+        {"p": "1"},
+        {"all": ""},
+        {"e": "1"},
+        {"_changelist_filters": "status=created"},
+        {"_popup": "1", "_to_field": "id"},
+        {"_facets": "True"},
+    ],
+)
 def test_the_admins_own_parameters_are_not_refused(admin_client_logged, campaign, params):
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     response = admin_client_logged.get(LIST, params)
@@ -599,12 +647,16 @@ def test_the_admins_own_parameters_are_not_refused(admin_client_logged, campaign
 
 
 @pytest.mark.parametrize("query", ["goal=true", "status=created&goal=true", "attempts_min=many", "status=lost"])
-def test_the_export_of_a_list_with_a_filter_it_cannot_apply_sends_back_to_the_list(admin_client_logged, campaign,
-                                                                                    query):
+def test_the_export_of_a_list_with_a_filter_it_cannot_apply_sends_back_to_the_list(
+    admin_client_logged, campaign, query
+):
     make_lead(campaign=campaign)
-    for response in (admin_client_logged.get(reverse("admin:leads_lead_export") + "?" + query),
-                     admin_client_logged.post(reverse("admin:leads_lead_export") + "?" + query,
-                                              {"format": "0", "leadresource_phone_number": "on"})):
+    for response in (
+        admin_client_logged.get(reverse("admin:leads_lead_export") + "?" + query),
+        admin_client_logged.post(
+            reverse("admin:leads_lead_export") + "?" + query, {"format": "0", "leadresource_phone_number": "on"}
+        ),
+    ):
         assert response.status_code == 302 and response["Location"] == f"{LIST}?{query}"
     assert not ExportRecord.objects.exists()
 
@@ -612,8 +664,8 @@ def test_the_export_of_a_list_with_a_filter_it_cannot_apply_sends_back_to_the_li
 def test_the_search_form_carries_every_value_of_a_multi_valued_filter(admin_client_logged, campaign):
     make_lead(campaign=campaign)
     html = admin_client_logged.get(LIST + "?status=rescheduled&status=completed&o=-8").content.decode()
-    search_form = html[html.index('id="changelist-search"'):]
-    search_form = search_form[:search_form.index("</form>")]
+    search_form = html[html.index('id="changelist-search"') :]
+    search_form = search_form[: search_form.index("</form>")]
     for value in ("rescheduled", "completed"):
         assert f'<input type="hidden" name="status" value="{value}">' in search_form
     assert '<input type="hidden" name="o" value="-8">' in search_form
@@ -621,8 +673,10 @@ def test_the_search_form_carries_every_value_of_a_multi_valued_filter(admin_clie
 
 def test_the_export_file_name_names_every_status_of_the_list(admin_client_logged, campaign):
     make_lead(campaign=campaign)
-    response = admin_client_logged.post(reverse("admin:leads_lead_export") + "?status=rescheduled&status=created",
-                                        {"format": "0", "bom": "", "leadresource_phone_number": "on"})
+    response = admin_client_logged.post(
+        reverse("admin:leads_lead_export") + "?status=rescheduled&status=created",
+        {"format": "0", "bom": "", "leadresource_phone_number": "on"},
+    )
     assert "-rescheduled-created-" in response["Content-Disposition"]
 
 
@@ -636,14 +690,18 @@ def test_saving_a_lead_returns_to_the_list_with_every_value_of_its_filters(admin
 
 
 def test_a_view_only_user_sees_the_lead_pages_real_values(viewer, campaign):
-    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana López", "city": "Austin"})
+    lead = make_lead(
+        campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana López", "city": "Austin"}
+    )
     services.lead_set_secondary_numbers(
-        lead=lead, actor=Actor.system(),
-        numbers=[services.Number("+12125550102", variables={"contact_name": "Maria"}), services.Number("+13055550103")])
+        lead=lead,
+        actor=Actor.system(),
+        numbers=[services.Number("+12125550102", variables={"contact_name": "Maria"}), services.Number("+13055550103")],
+    )
     response = viewer.get(reverse("admin:leads_lead_change", args=[lead.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    form = html[html.index('id="lead_form"'):]
+    form = html[html.index('id="lead_form"') :]
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", form))
     assert "None" not in text
     assert "Primary number: +14155550101" in text
@@ -682,25 +740,39 @@ def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
     from leads.models import Call
     from leads.transitions import Report
 
-    assistant = make_assistant(name="A " + HOSTILE, variables=[
-        {"name": "customer_name", "description": HOSTILE, "default_value": HOSTILE}])
+    assistant = make_assistant(
+        name="A " + HOSTILE, variables=[{"name": "customer_name", "description": HOSTILE, "default_value": HOSTILE}]
+    )
     campaign = make_campaign(name="C " + HOSTILE, assistant=assistant, default_country="US")
-    lead = make_lead(campaign=campaign, variables={"customer_name": HOSTILE, "note " + HOSTILE: HOSTILE},
-                     secondaries=["+14155550102"])
+    lead = make_lead(
+        campaign=campaign,
+        variables={"customer_name": HOSTILE, "note " + HOSTILE: HOSTILE},
+        secondaries=["+14155550102"],
+    )
     lead.contacts.filter(position=1).update(variables={"contact_name": HOSTILE})
     campaign_services.campaign_start(campaign=campaign)
     dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
-    calls.outcome_receive(call.pk, Report(outcome="completed", summary=HOSTILE, extracted_variables={HOSTILE: HOSTILE}),
-                          payload={"outcome": "completed", "summary": HOSTILE}, webhook_id="msg " + HOSTILE,
-                          now=call.placed_at, actor=Actor.system())
+    calls.outcome_receive(
+        call.pk,
+        Report(outcome="completed", summary=HOSTILE, extracted_variables={HOSTILE: HOSTILE}),
+        payload={"outcome": "completed", "summary": HOSTILE},
+        webhook_id="msg " + HOSTILE,
+        now=call.placed_at,
+        actor=Actor.system(),
+    )
     campaign_services.campaign_pause(campaign=campaign, reason=HOSTILE)
 
     pages = [
-        LIST, LIST + "?q=xssRan", reverse("admin:leads_lead_change", args=[lead.pk]), ADD + f"?campaign={campaign.pk}",
-        reverse("admin:leads_call_changelist"), reverse("admin:leads_call_change", args=[call.pk]),
+        LIST,
+        LIST + "?q=xssRan",
+        reverse("admin:leads_lead_change", args=[lead.pk]),
+        ADD + f"?campaign={campaign.pk}",
+        reverse("admin:leads_call_changelist"),
+        reverse("admin:leads_call_change", args=[call.pk]),
         reverse("admin:leads_statuschange_changelist"),
-        reverse("admin:campaigns_campaign_changelist"), reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        reverse("admin:campaigns_campaign_changelist"),
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
         reverse("admin:campaigns_campaign_dashboard", args=[campaign.pk]),
         reverse("admin:campaigns_assistant_change", args=[assistant.pk]),
     ]

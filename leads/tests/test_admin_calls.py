@@ -29,11 +29,22 @@ def dialled():
     services.campaign_start(campaign=campaign)
     dialer.run_pass(backend=QUIET)
     first = Call.objects.get(lead=leads[0])
-    calls.outcome_receive(first.pk, Report(outcome="completed", summary="Booked.",
-                                           recording_url="https://rec.example.com/1.mp3"),
-                          payload={"outcome": "completed"}, webhook_id="msg-1", now=first.placed_at, actor=Actor.system())
-    calls.outcome_receive(first.pk, Report(outcome="busy"), payload={"outcome": "busy"}, webhook_id="msg-2",
-                          now=first.placed_at, actor=Actor.system())
+    calls.outcome_receive(
+        first.pk,
+        Report(outcome="completed", summary="Booked.", recording_url="https://rec.example.com/1.mp3"),
+        payload={"outcome": "completed"},
+        webhook_id="msg-1",
+        now=first.placed_at,
+        actor=Actor.system(),
+    )
+    calls.outcome_receive(
+        first.pk,
+        Report(outcome="busy"),
+        payload={"outcome": "busy"},
+        webhook_id="msg-2",
+        now=first.placed_at,
+        actor=Actor.system(),
+    )
     return campaign, leads
 
 
@@ -42,13 +53,26 @@ def test_the_calls_list_filters_by_campaign_outcome_and_in_flight(admin_client_l
     other = make_campaign()
     assert len(admin_client_logged.get(CALLS).context["cl"].result_list) == 3
     assert len(admin_client_logged.get(CALLS, {"campaign__id__exact": other.pk}).context["cl"].result_list) == 0
-    assert [c.lead_id for c in admin_client_logged.get(CALLS, {"outcome": "completed"}).context["cl"].result_list] == [leads[0].pk]
+    assert [c.lead_id for c in admin_client_logged.get(CALLS, {"outcome": "completed"}).context["cl"].result_list] == [
+        leads[0].pk
+    ]
     assert len(admin_client_logged.get(CALLS, {"open": "yes"}).context["cl"].result_list) == 2
-    assert [c.lead_id for c in admin_client_logged.get(CALLS, {"lead": leads[1].pk}).context["cl"].result_list] == [leads[1].pk]
+    assert [c.lead_id for c in admin_client_logged.get(CALLS, {"lead": leads[1].pk}).context["cl"].result_list] == [
+        leads[1].pk
+    ]
 
 
-@pytest.mark.parametrize("query", [{"lead": "abc"}, {"campaign__id__exact": "x"}, {"open": "maybe"},
-                                   {"placed_at__gte": "yesterday"}, {"o": "99"}, {"outcome": "<script>"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"lead": "abc"},
+        {"campaign__id__exact": "x"},
+        {"open": "maybe"},
+        {"placed_at__gte": "yesterday"},
+        {"o": "99"},
+        {"outcome": "<script>"},
+    ],
+)
 def test_malformed_list_addresses_are_not_a_server_error(admin_client_logged, dialled, query):
     response = admin_client_logged.get(CALLS, query)
     assert response.status_code in (200, 302)
@@ -74,9 +98,17 @@ def test_the_lead_page_shows_its_latest_calls_and_links_to_all(admin_client_logg
     _, leads = dialled
     lead = leads[0]
     for _ in range(LATEST_ON_LEAD_PAGE + 5):  # a long history: the page shows the latest only
-        Call.objects.create(lead=lead, campaign=lead.campaign, phone="+14155550199", position=0, attempt=1,
-                            backend="simulated", placed_at="2020-01-01T00:00:00Z", ended_at="2020-01-01T00:01:00Z",
-                            outcome="busy")
+        Call.objects.create(
+            lead=lead,
+            campaign=lead.campaign,
+            phone="+14155550199",
+            position=0,
+            attempt=1,
+            backend="simulated",
+            placed_at="2020-01-01T00:00:00Z",
+            ended_at="2020-01-01T00:01:00Z",
+            outcome="busy",
+        )
     response = admin_client_logged.get(reverse("admin:leads_lead_change", args=[lead.pk]))
     assert len(response.context["inline_admin_formsets"][1].formset.forms) == LATEST_ON_LEAD_PAGE
     page = response.content.decode()
@@ -98,14 +130,26 @@ def test_the_lead_page_shows_the_latest_status_changes_only(admin_client_logged,
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's")
-def test_a_large_filtered_history_shows_the_planners_estimate_instead_of_counting(admin_client_logged, dialled,
-                                                                                  monkeypatch):
+def test_a_large_filtered_history_shows_the_planners_estimate_instead_of_counting(
+    admin_client_logged, dialled, monkeypatch
+):
     campaign, leads = dialled
 
     def add(n):
-        Call.objects.bulk_create(Call(lead=leads[0], campaign=campaign, phone="+14155550199", position=0, attempt=1,
-                                      backend="simulated", placed_at="2020-01-01T00:00:00Z",
-                                      ended_at="2020-01-01T00:01:00Z", outcome="busy") for _ in range(n))
+        Call.objects.bulk_create(
+            Call(
+                lead=leads[0],
+                campaign=campaign,
+                phone="+14155550199",
+                position=0,
+                attempt=1,
+                backend="simulated",
+                placed_at="2020-01-01T00:00:00Z",
+                ended_at="2020-01-01T00:01:00Z",
+                outcome="busy",
+            )
+            for _ in range(n)
+        )
 
     add(30)
     with connection.cursor() as cursor:

@@ -139,7 +139,9 @@ def test_operator_exports_xlsx_follows_its_progress_and_downloads_it(signed_in, 
     expect(page.locator("#export-status")).to_have_text("Done", timeout=10_000)
     with page.expect_download() as download:
         page.click("#export-download")
-    assert download.value.suggested_filename.startswith("leads-renewals-") and download.value.suggested_filename.endswith(".xlsx")
+    assert download.value.suggested_filename.startswith(
+        "leads-renewals-"
+    ) and download.value.suggested_filename.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active
     header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
     assert "timezone" not in header and header[:2] == ["phone_number", "customer_name"]
@@ -198,8 +200,10 @@ def test_two_statuses_survive_a_search_select_all_an_action_and_the_export(signe
     assert Lead.objects.filter(pk__in=[lead.pk for lead in bob], status=LeadStatus.COMPLETED).count() == 3
 
 
-XSS_DESCRIPTION = ('Name <script>window.xssRan = "script"</script> '
-                   '<img src="x" onerror="window.xssRan = &quot;img&quot;"> as on the invoice')
+XSS_DESCRIPTION = (
+    'Name <script>window.xssRan = "script"</script> '
+    '<img src="x" onerror="window.xssRan = &quot;img&quot;"> as on the invoice'
+)
 
 
 def test_a_variable_description_is_shown_as_text_on_the_lead_pages(signed_in):

@@ -20,11 +20,20 @@ def test_dial_error_backoff_doubles_up_to_the_retry_interval(errors, minutes):
     assert dialing.dial_error_backoff(Campaign(retry_interval=30), errors) == datetime.timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize(("flag", "extracted", "achieved"), [
-    (True, {}, True), (False, {"done": True}, False), (None, {"done": True}, True), (None, {"done": "Yes "}, True),
-    (None, {"done": 1}, True), (None, {"done": "no"}, False), (None, {"done": 0}, False), (None, {}, False),
-    (None, {"done": [True]}, False),
-])
+@pytest.mark.parametrize(
+    ("flag", "extracted", "achieved"),
+    [
+        (True, {}, True),
+        (False, {"done": True}, False),
+        (None, {"done": True}, True),
+        (None, {"done": "Yes "}, True),
+        (None, {"done": 1}, True),
+        (None, {"done": "no"}, False),
+        (None, {"done": 0}, False),
+        (None, {}, False),
+        (None, {"done": [True]}, False),
+    ],
+)
 def test_the_goal_is_the_flag_else_the_goal_variable(flag, extracted, achieved):
     assert dialing.goal_achieved(Campaign(goal_completion_variable="done"), flag, extracted) is achieved
 
@@ -33,19 +42,31 @@ def test_without_a_goal_variable_only_the_flag_counts():
     assert dialing.goal_achieved(Campaign(), None, {"done": True}) is False
 
 
-@pytest.mark.parametrize(("outcome", "options", "success"), [
-    ("completed", {}, True), ("completed", {"retry_on_goal_incomplete": True}, False),
-    ("voicemail", {}, True), ("voicemail", {"retry_on_voicemail": True}, False),
-    ("no-answer", {}, False), ("busy", {}, False), ("failed", {}, False), ("invalid-number", {}, False),
-    ("lost", {}, False),
-])
+@pytest.mark.parametrize(
+    ("outcome", "options", "success"),
+    [
+        ("completed", {}, True),
+        ("completed", {"retry_on_goal_incomplete": True}, False),
+        ("voicemail", {}, True),
+        ("voicemail", {"retry_on_voicemail": True}, False),
+        ("no-answer", {}, False),
+        ("busy", {}, False),
+        ("failed", {}, False),
+        ("invalid-number", {}, False),
+        ("lost", {}, False),
+    ],
+)
 def test_what_counts_as_success(outcome, options, success):
     assert dialing.is_success(Campaign(**options), outcome, goal=False) is success
 
 
 def test_numbers_without_attempts_left_are_passed_over():
-    numbers = [Number(0, attempts=2), Number(1, ContactStatus.BLACKLISTED), Number(2, ContactStatus.REACHED_MAX_RETRIES),
-               Number(3, attempts=1)]
+    numbers = [
+        Number(0, attempts=2),
+        Number(1, ContactStatus.BLACKLISTED),
+        Number(2, ContactStatus.REACHED_MAX_RETRIES),
+        Number(3, attempts=1),
+    ]
     assert dialing.number_to_dial(numbers, budget=2, next_position=None).position == 3
     assert dialing.number_to_dial(numbers, budget=3, next_position=None).position == 0
     assert dialing.number_to_dial(numbers, budget=3, next_position=1).position == 3  # the cursor first
@@ -53,5 +74,8 @@ def test_numbers_without_attempts_left_are_passed_over():
 
 
 def test_the_ai_receives_defaults_under_lead_values_under_the_numbers_own():
-    assert dialing.call_variables({"a": "1", "b": "1", "c": "1"}, {"b": "2", "c": "2"}, {"c": "3"}) == \
-        {"a": "1", "b": "2", "c": "3"}
+    assert dialing.call_variables({"a": "1", "b": "1", "c": "1"}, {"b": "2", "c": "2"}, {"c": "3"}) == {
+        "a": "1",
+        "b": "2",
+        "c": "3",
+    }

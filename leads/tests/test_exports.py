@@ -37,15 +37,17 @@ EXPORT = reverse("admin:leads_lead_export")
 
 @pytest.fixture
 def campaign():
-    return make_campaign(assistant=make_assistant(variables=[{"name": "customer_name", "required": True},
-                                                             {"name": "city"}]))
+    return make_campaign(
+        assistant=make_assistant(variables=[{"name": "customer_name", "required": True}, {"name": "city"}])
+    )
 
 
 FORMATS = {"csv": "0", "xlsx": "1"}
 
 
-def post_export(client, query: dict | None = None, *, fmt: str = "csv", columns: list[str] | None = None,
-                bom: bool = False, **extra):
+def post_export(
+    client, query: dict | None = None, *, fmt: str = "csv", columns: list[str] | None = None, bom: bool = False, **extra
+):
     """Submit django-import-export's export page as an operator would: the format, the
     columns ticked (all of them unless ``columns``), for the list at ``query``."""
     url = EXPORT + ("?" + urlencode(query or {}, doseq=True) if query else "")
@@ -84,7 +86,9 @@ def test_export_is_exactly_the_filtered_and_searched_list_in_its_order(admin_cli
     transitions.complete(Lead.objects.filter(pk=leads[0].pk), actor=Actor.system())
     query = {"campaign": campaign.pk, "q": "ana", "o": "-8"}
 
-    shown = [lead.contacts.get(position=0).phone for lead in admin_client_logged.get(LIST, query).context["cl"].result_list]
+    shown = [
+        lead.contacts.get(position=0).phone for lead in admin_client_logged.get(LIST, query).context["cl"].result_list
+    ]
     rows = download(admin_client_logged, query)
 
     assert [row[0] for row in rows[1:]] == shown
@@ -98,13 +102,22 @@ def test_an_empty_selection_gives_a_header_only_file(admin_client_logged, campai
 
 
 def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logged, campaign, tmp_path):
-    make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102", "+13055550103"],
-              variables={"customer_name": "Zoë Müller", "city": "Köln", "note": "=SUM(A1)"}, timezone="Europe/Berlin")
+    make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=["+12125550102", "+13055550103"],
+        variables={"customer_name": "Zoë Müller", "city": "Köln", "note": "=SUM(A1)"},
+        timezone="Europe/Berlin",
+    )
     make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "李雷 🎉"})
     # What a spreadsheet would read as a formula or a number comes back as it was.
     for index, value in enumerate(["+10", "-5", "@x", "'=x", "''+1", "'tis", "+1 555 0101", "=1+1"]):
-        make_lead(campaign=campaign, primary=f"+1415555012{index}", secondaries=[f"+1212555012{index}"],
-                  variables={"customer_name": value, "city": value})
+        make_lead(
+            campaign=campaign,
+            primary=f"+1415555012{index}",
+            secondaries=[f"+1212555012{index}"],
+            variables={"customer_name": value, "city": value},
+        )
         Contact.objects.filter(phone=f"+1212555012{index}").update(variables={"contact_name": value})
     rows = download(admin_client_logged, {"campaign": campaign.pk})
     path = tmp_path / "export.csv"
@@ -128,8 +141,9 @@ def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logg
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 @pytest.mark.parametrize("in_memory_max", [0, 5000])  # XLSX by the worker, or django-import-export's own
-def test_formula_cells_are_neutralised_but_phone_numbers_keep_their_plus(admin_client_logged, campaign, start,
-                                                                         in_memory_max, settings):
+def test_formula_cells_are_neutralised_but_phone_numbers_keep_their_plus(
+    admin_client_logged, campaign, start, in_memory_max, settings
+):
     settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max
     make_lead(campaign=campaign, variables={"customer_name": f"{start}cmd"})
     for fmt in ("csv", "xlsx"):
@@ -185,11 +199,13 @@ def test_the_file_name_says_campaign_filter_and_time(admin_client_logged, campai
 
 @pytest.mark.parametrize(
     "data",
-    [{"format": "7", "resource": "0", "leadresource_status": "on"},  # no such format
-     {"format": "pdf", "resource": "0", "leadresource_status": "on"},
-     {"format": "0", "resource": "3", "leadresource_status": "on"},  # no such resource
-     {"format": "0", "resource": "0"},  # no column
-     {"format": "0", "resource": "0", "leadresource_password": "on"}],  # not a column: no column picked
+    [
+        {"format": "7", "resource": "0", "leadresource_status": "on"},  # no such format
+        {"format": "pdf", "resource": "0", "leadresource_status": "on"},
+        {"format": "0", "resource": "3", "leadresource_status": "on"},  # no such resource
+        {"format": "0", "resource": "0"},  # no column
+        {"format": "0", "resource": "0", "leadresource_password": "on"},
+    ],  # not a column: no column picked
 )
 def test_malformed_export_choices_show_the_form_again(admin_client_logged, campaign, data):
     make_lead(campaign=campaign)
@@ -219,8 +235,7 @@ def test_export_needs_the_export_permission(client, django_user_model, campaign)
     assert "export_link" in client.get(LIST).content.decode()
 
 
-def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_client_logged, campaign,
-                                                                          monkeypatch):
+def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_client_logged, campaign, monkeypatch):
     monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)  # Excel's 1,048,575, made small
     for _ in range(3):
         make_lead(campaign=campaign)
@@ -249,12 +264,16 @@ def test_a_large_xlsx_export_is_written_by_the_worker_with_its_progress(admin_cl
 
 def test_an_xlsx_export_whose_author_lost_the_permission_fails_with_a_reason(client, django_user_model, campaign):
     user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_lead"), Permission.objects.get(codename="export_lead"),
-                              Permission.objects.get(codename="view_exportrecord"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_lead"),
+        Permission.objects.get(codename="export_lead"),
+        Permission.objects.get(codename="view_exportrecord"),
+    )
     client.force_login(user)
     make_lead(campaign=campaign)
-    record = ExportRecord.objects.create(created_by=user, file_format="xlsx", file_name="x.xlsx",
-                                         columns=["phone_number"])
+    record = ExportRecord.objects.create(
+        created_by=user, file_format="xlsx", file_name="x.xlsx", columns=["phone_number"]
+    )
     user.user_permissions.remove(Permission.objects.get(codename="export_lead"))
     with pytest.raises(PermissionDenied):
         tasks.export_xlsx.call(record.pk)
@@ -272,22 +291,35 @@ def test_an_export_not_written_yet_has_nothing_to_download(admin_client_logged):
     assert admin_client_logged.get(reverse("admin:leads_exportrecord_download", args=[999999])).status_code == 404
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's: elsewhere CSV is written by Python")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="COPY is PostgreSQL's: elsewhere CSV is written by Python"
+)
 def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
     """On PostgreSQL the CSV comes from COPY; it must match the rows Python writes for
     XLSX and on SQLite, cell for cell: dates in the operator's zone, empty cells,
     neutralised formulas, quotes, commas and line breaks inside cells."""
     settings.TIME_ZONE = "America/St_Johns"  # a half-hour offset, with DST
-    make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102"],
-              variables={"customer_name": 'O"Brien, Jr.', "city": "=cmd", "note": "two\nlines"}, timezone="Asia/Kolkata")
+    make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=["+12125550102"],
+        variables={"customer_name": 'O"Brien, Jr.', "city": "=cmd", "note": "two\nlines"},
+        timezone="Asia/Kolkata",
+    )
     lead = make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "@x", "city": ""})
-    transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=timezone.now() + timedelta(days=200), actor=Actor.system())
+    transitions.reschedule(
+        Lead.objects.filter(pk=lead.pk), at=timezone.now() + timedelta(days=200), actor=Actor.system()
+    )
     make_lead(campaign=make_campaign(name="-minus"), primary="+14155550105", variables={"customer_name": "+1 (415)"})
     # Hostile values in every kind of column: one rule, decided by the column, both ways.
     hostile = ["=1+1", "+10", "-5", "@SUM(A1)", "\tx", "\rx", "+1 555 0101", "+14155550106", "'=x", "''+1", "'tis"]
     for index, value in enumerate(hostile):
-        make_lead(campaign=make_campaign(name=value if index % 2 else f"c{index}"), primary=f"+1415555011{index}",
-                  secondaries=[f"+1212555011{index}"], variables={"customer_name": value, "city": value[::-1]})
+        make_lead(
+            campaign=make_campaign(name=value if index % 2 else f"c{index}"),
+            primary=f"+1415555011{index}",
+            secondaries=[f"+1212555011{index}"],
+            variables={"customer_name": value, "city": value[::-1]},
+        )
         Contact.objects.filter(phone=f"+1212555011{index}").update(variables={"contact_name": value})
     leads = Lead.objects.order_by("-id")
     header = exports.default_columns(leads).header()
@@ -347,8 +379,12 @@ def test_a_download_the_database_stops_ends_its_record_failed_with_the_reason(ad
     make_lead(campaign=campaign)
     response = post_export(admin_client_logged)  # the page's queries are done; the COPY runs as it is read
     db = connection.settings_dict
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                         dbname=db["NAME"]) as other, connection.cursor() as cursor:
+    with (
+        psycopg.connect(
+            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+        ) as other,
+        connection.cursor() as cursor,
+    ):
         other.execute("LOCK TABLE leads_contact IN ACCESS EXCLUSIVE MODE")  # e.g. a migration running
         cursor.execute("SET lock_timeout = '200ms'")
         try:
@@ -387,8 +423,13 @@ def stalled(record: ExportRecord, minutes: int = 61) -> None:
 
 def test_a_stalled_export_can_be_written_again_or_given_up_from_its_page(admin_client_logged, campaign, admin_user):
     make_lead(campaign=campaign)
-    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
-                                         columns=["phone_number"], progress_at=timezone.now())
+    record = ExportRecord.objects.create(
+        created_by=admin_user,
+        file_format="xlsx",
+        file_name="x.xlsx",
+        columns=["phone_number"],
+        progress_at=timezone.now(),
+    )
     page = page_of(admin_client_logged, record)
     assert 'id="export-stalled"' not in page and 'id="export-again"' not in page  # fresh: maybe working
     give_up = reverse("admin:leads_exportrecord_give_up", args=[record.pk])
@@ -405,13 +446,14 @@ def test_a_stalled_export_can_be_written_again_or_given_up_from_its_page(admin_c
     record.refresh_from_db()
     assert record.status == "failed" and f"export {again.pk}" in record.message
 
-    streamed = ExportRecord.objects.create(created_by=admin_user, file_format="csv", filters="status=created",
-                                           progress_at=timezone.now())
+    streamed = ExportRecord.objects.create(
+        created_by=admin_user, file_format="csv", filters="status=created", progress_at=timezone.now()
+    )
     stalled(streamed, minutes=6)
     assert 'id="export-stalled"' not in page_of(admin_client_logged, streamed)  # a slow link streams for long
     stalled(streamed)
     page = page_of(admin_client_logged, streamed)
-    assert 'id="export-give-up"' in page and f'{EXPORT}?status=created' in page  # asked for again from the list
+    assert 'id="export-give-up"' in page and f"{EXPORT}?status=created" in page  # asked for again from the list
     admin_client_logged.post(reverse("admin:leads_exportrecord_give_up", args=[streamed.pk]))
     streamed.refresh_from_db()
     assert streamed.status == "failed" and "Given up by admin" in streamed.message
@@ -420,8 +462,9 @@ def test_a_stalled_export_can_be_written_again_or_given_up_from_its_page(admin_c
 def test_an_export_writer_that_comes_back_after_its_record_was_ended_writes_nothing(campaign, admin_user):
     """A worker stopped (SIGSTOP) and given up on, then woken: the ending stays."""
     make_lead(campaign=campaign)
-    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
-                                         columns=["phone_number"])
+    record = ExportRecord.objects.create(
+        created_by=admin_user, file_format="xlsx", file_name="x.xlsx", columns=["phone_number"]
+    )
     exports.export_give_up(record=record, user=admin_user)
     exports.export_xlsx_run(record=record, leads=Lead.objects.all())
     record.refresh_from_db()
@@ -430,8 +473,13 @@ def test_an_export_writer_that_comes_back_after_its_record_was_ended_writes_noth
 
 
 def test_an_export_the_worker_fails_ends_failed(admin_client_logged, campaign, admin_user):
-    record = ExportRecord.objects.create(created_by=admin_user, file_format="xlsx", file_name="x.xlsx",
-                                         columns=["phone_number"], filters="bogus__lookup=1")
+    record = ExportRecord.objects.create(
+        created_by=admin_user,
+        file_format="xlsx",
+        file_name="x.xlsx",
+        columns=["phone_number"],
+        filters="bogus__lookup=1",
+    )
     with pytest.raises(IncorrectLookupParameters):  # the list refuses its filters now
         tasks.export_xlsx.call(record.pk)
     record.refresh_from_db()
@@ -441,12 +489,21 @@ def test_an_export_the_worker_fails_ends_failed(admin_client_logged, campaign, a
 
 def start_worker() -> subprocess.Popen:
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-           f"{db['NAME']}", "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev", "DEBUG": "0",
-           "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
-    return subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.1"],
-                            cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev",
+        "DEBUG": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.1"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(condition, seconds: float = 60) -> None:
@@ -458,8 +515,9 @@ def wait_for(condition, seconds: float = 60) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker process shares PostgreSQL only")
-def test_an_xlsx_export_whose_worker_is_stopped_or_killed_mid_file_has_a_way_out(admin_client_logged, campaign,
-                                                                                  settings):
+def test_an_xlsx_export_whose_worker_is_stopped_or_killed_mid_file_has_a_way_out(
+    admin_client_logged, campaign, settings
+):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     settings.LEADS_EXPORT_IN_MEMORY_MAX = 0
     bulk_leads(campaign, 20_000)
@@ -510,8 +568,18 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
     oldest, second = sorted(leads, key=lambda lead: lead.pk)[:2]
     Contact.objects.filter(lead=oldest, position=0).update(variables={"customer_name": "Ana", "notes": "call at 9"})
     Contact.objects.filter(lead=second, position=0).update(variables={"notes": "=not a formula"})
-    Contact.objects.bulk_create([Contact(lead=oldest, campaign=campaign, position=n, phone=f"+1212555013{n}",
-                                         variables={"relation": f"cousin {n}"} if n == 3 else {}) for n in (1, 2, 3)])
+    Contact.objects.bulk_create(
+        [
+            Contact(
+                lead=oldest,
+                campaign=campaign,
+                position=n,
+                phone=f"+1212555013{n}",
+                variables={"relation": f"cousin {n}"} if n == 3 else {},
+            )
+            for n in (1, 2, 3)
+        ]
+    )
 
     form = admin_client_logged.get(EXPORT).context["form"]
     assert exports.OTHER_VARIABLES in form.resources[0]().get_export_order()  # offered without reading 30,002 leads
@@ -522,7 +590,10 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
         assert len(rows) == 30_003
         last, before = (dict(zip(header, row)) for row in (rows[-1], rows[-2]))
         assert (last["notes"], last["secondary_phone_3"], last["secondary_3_relation"]) == (
-            "call at 9", "+12125550133", "cousin 3")
+            "call at 9",
+            "+12125550133",
+            "cousin 3",
+        )
         assert before["notes"] == "'=not a formula"
 
     check(download(admin_client_logged))

@@ -20,12 +20,18 @@ def leads():
     """Five leads that differ in one way each."""
     spring, autumn = make_campaign(name="Spring"), make_campaign(name="Autumn")
     plain = make_lead(campaign=spring, primary="+14155550101", variables={"customer_name": "Ana", "city": "Austin"})
-    second = make_lead(campaign=spring, secondaries=["+12125550102"], variables={"customer_name": "Ben", "city": "Boston"})
+    second = make_lead(
+        campaign=spring, secondaries=["+12125550102"], variables={"customer_name": "Ben", "city": "Boston"}
+    )
     done = make_lead(campaign=autumn, variables={"customer_name": "Cy"})
     transitions.complete(Lead.objects.filter(pk=done.pk), actor=Actor.system())
     old = make_lead(campaign=autumn, variables={"customer_name": "Dee"})
-    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=40), attempts=3,
-                                          last_outcome="busy", last_attempt_at=timezone.now() - datetime.timedelta(days=39))
+    Lead.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=40),
+        attempts=3,
+        last_outcome="busy",
+        last_attempt_at=timezone.now() - datetime.timedelta(days=39),
+    )
     listed = make_lead(campaign=autumn, secondaries=[phone()], variables={"customer_name": "Eve"})
     services.do_not_call_add(phones=[listed.contacts.get(position=1).phone], actor=Actor.system())
     return {"plain": plain, "second": second, "done": done, "old": old, "listed": listed, "spring": spring}
@@ -93,7 +99,9 @@ def test_a_number_filter_that_is_not_a_number_matches_nothing(leads):
 
 def test_export_leads_writes_the_filtered_leads(leads, tmp_path):
     out = tmp_path / "out.csv"
-    call_command("export_leads", "--campaign", "Spring", "--filter", "has_secondary=false", "-o", str(out), stderr=io.StringIO())
+    call_command(
+        "export_leads", "--campaign", "Spring", "--filter", "has_secondary=false", "-o", str(out), stderr=io.StringIO()
+    )
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("phone_number,city,customer_name")  # no declared variables: by name
     assert len(lines) == 2 and lines[1].startswith("+14155550101,Austin,Ana")
@@ -129,9 +137,26 @@ def test_export_leads_fails_clearly(leads, args, message):
 
 # --- a variable's name is data, never a lookup --------------------------------------
 
-LOOKUP_NAMES = ["isnull", "has_key", "has_keys", "has_any_keys", "regex", "iregex", "gt", "lt", "contains",
-                "icontains", "contained_by", "exact", "in", "startswith", "key", "a__b", "customer_name__isnull",
-                "_"]
+LOOKUP_NAMES = [
+    "isnull",
+    "has_key",
+    "has_keys",
+    "has_any_keys",
+    "regex",
+    "iregex",
+    "gt",
+    "lt",
+    "contains",
+    "icontains",
+    "contained_by",
+    "exact",
+    "in",
+    "startswith",
+    "key",
+    "a__b",
+    "customer_name__isnull",
+    "_",
+]
 
 
 @pytest.fixture
@@ -139,8 +164,10 @@ def named_like_lookups():
     """One lead carrying each name as a variable (value "x <name>"), and two leads
     with only the usual customer_name, which a lookup read into the name would match."""
     campaign = make_campaign(name="Lookups")
-    carriers = {name: make_lead(campaign=campaign, variables={"customer_name": name, name: f"x {name}"})
-                for name in LOOKUP_NAMES}
+    carriers = {
+        name: make_lead(campaign=campaign, variables={"customer_name": name, name: f"x {name}"})
+        for name in LOOKUP_NAMES
+    }
     make_lead(campaign=campaign, variables={"customer_name": "Plain", "city": "Austin"})
     make_lead(campaign=campaign, variables={"customer_name": "Other", "city": "customer_name"})
     return carriers
@@ -153,11 +180,24 @@ def test_a_variable_named_like_a_lookup_is_compared_as_a_variable(named_like_loo
     assert names({"variable": [name], "value": ["x"]}) == set()
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("isnull", "x"), ("isnull", "true"), ("has_key", "customer_name"), ("has_keys", "customer_name"),
-    ("regex", "."), ("iregex", ".*"), ("gt", "a"), ("lt", "zzz"), ("contains", "customer_name"),
-    ("contained_by", "{}"), ("in", "x"), ("a__b", "x"), ("customer_name__isnull", "false"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("isnull", "x"),
+        ("isnull", "true"),
+        ("has_key", "customer_name"),
+        ("has_keys", "customer_name"),
+        ("regex", "."),
+        ("iregex", ".*"),
+        ("gt", "a"),
+        ("lt", "zzz"),
+        ("contains", "customer_name"),
+        ("contained_by", "{}"),
+        ("in", "x"),
+        ("a__b", "x"),
+        ("customer_name__isnull", "false"),
+    ],
+)
 def test_a_lookup_name_that_no_lead_carries_matches_no_lead(leads, name, value):
     # Read as lookups, these matched every lead with a customer_name (or failed).
     assert names({"variable": [name], "value": [value]}) == set()
@@ -172,10 +212,24 @@ def test_a_like_pattern_in_the_value_is_text(leads):
     assert names({"variable": ["city"], "value": ["100%"]}) == set()
 
 
-@pytest.mark.parametrize("name", [
-    "city'", "ci\"ty", "c%", "a\x00b", "<b>x</b>", "a" * 65, "x" * 10_000, "City", "a b", "a.b", "$.a", "a->b",
-    "0",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "city'",
+        'ci"ty',
+        "c%",
+        "a\x00b",
+        "<b>x</b>",
+        "a" * 65,
+        "x" * 10_000,
+        "City",
+        "a b",
+        "a.b",
+        "$.a",
+        "a->b",
+        "0",
+    ],
+)
 def test_a_name_no_variable_can_have_is_refused_by_name(leads, name):
     with pytest.raises(FilterProblem, match="variable"):
         filter_leads({"variable": [name], "value": ["x"]})
@@ -184,8 +238,16 @@ def test_a_name_no_variable_can_have_is_refused_by_name(leads, name):
 @pytest.mark.parametrize("name", ["isnull", "has_key", "a__b"])
 def test_export_leads_compares_a_lookup_named_variable_as_a_variable(named_like_lookups, tmp_path, name):
     out = tmp_path / "out.csv"
-    call_command("export_leads", "--filter", f"variable={name}", "--filter", f"value=x {name}", "-o", str(out),
-                 stderr=io.StringIO())
+    call_command(
+        "export_leads",
+        "--filter",
+        f"variable={name}",
+        "--filter",
+        f"value=x {name}",
+        "-o",
+        str(out),
+        stderr=io.StringIO(),
+    )
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2 and f"x {name}" in lines[1]
 

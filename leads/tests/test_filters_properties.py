@@ -37,34 +37,126 @@ def leads(admin_client_logged):
 
 
 # Lookups and transforms, as a variable name or a value: text that must stay data.
-LOOKUPS = ["isnull", "has_key", "has_keys", "has_any_keys", "regex", "iregex", "gt", "gte", "lt", "contains",
-           "icontains", "in", "exact", "startswith", "contained_by", "keys", "len", "customer_name",
-           "customer_name__isnull", "notes__regex", "__", "_", "pk", "id", "0", "1__gt"]
+LOOKUPS = [
+    "isnull",
+    "has_key",
+    "has_keys",
+    "has_any_keys",
+    "regex",
+    "iregex",
+    "gt",
+    "gte",
+    "lt",
+    "contains",
+    "icontains",
+    "in",
+    "exact",
+    "startswith",
+    "contained_by",
+    "keys",
+    "len",
+    "customer_name",
+    "customer_name__isnull",
+    "notes__regex",
+    "__",
+    "_",
+    "pk",
+    "id",
+    "0",
+    "1__gt",
+]
 HOSTILE = [
-    "", " ", "0", "-1", "1.5", "99999999999999999999", "-99999999999999999999", str(2**63), "1e309", "NaN", "inf",
-    "\x00", "a\x00b", SCRIPT, '"><img src=x onerror=alert(1)>', "'; DROP TABLE leads_lead; --", "%", "%%", "_", "\\",
-    "true", "false", "yes", "None", "null", "[]", "{}", "2026-13-45", "0001-01-01", "9999-12-31", "2026-02-29",
-    "+14155550101", "415", "+", "Ana", "an", "VIP", "ß", "İ", "🙂", "\u202e", "a" * 3000,
+    "",
+    " ",
+    "0",
+    "-1",
+    "1.5",
+    "99999999999999999999",
+    "-99999999999999999999",
+    str(2**63),
+    "1e309",
+    "NaN",
+    "inf",
+    "\x00",
+    "a\x00b",
+    SCRIPT,
+    '"><img src=x onerror=alert(1)>',
+    "'; DROP TABLE leads_lead; --",
+    "%",
+    "%%",
+    "_",
+    "\\",
+    "true",
+    "false",
+    "yes",
+    "None",
+    "null",
+    "[]",
+    "{}",
+    "2026-13-45",
+    "0001-01-01",
+    "9999-12-31",
+    "2026-02-29",
+    "+14155550101",
+    "415",
+    "+",
+    "Ana",
+    "an",
+    "VIP",
+    "ß",
+    "İ",
+    "🙂",
+    "\u202e",
+    "a" * 3000,
 ]
 values = st.sampled_from(HOSTILE) | st.sampled_from(LOOKUPS) | st.text(max_size=30) | st.integers().map(str)
 
 LEAD_PARAMS = sorted(LeadFilter.base_filters)
 ADMIN_PARAMS = ["q", "o", "p", "all", "e", "_facets", "_changelist_filters", "_to_field", "_popup", "action"]
-ORM_PARAMS = ["campaign__id__exact", "campaign__id", "status__exact", "status__in", "attempts__gt", "id__gte", "pk",
-              "contacts__phone__regex", "contacts__variables__has_key", "campaign__assistant__name", "lead__id__exact",
-              "outcome__exact", "goal_achieved__exact", "goal_achieved__isnull", "placed_at__gte", "placed_at__lt",
-              "open", "source__exact", "to_status__exact", "from_status__exact", "assistant__id__exact",
-              "file_format__exact", "created_at__gte", "password", "created_by__password__startswith"]
+ORM_PARAMS = [
+    "campaign__id__exact",
+    "campaign__id",
+    "status__exact",
+    "status__in",
+    "attempts__gt",
+    "id__gte",
+    "pk",
+    "contacts__phone__regex",
+    "contacts__variables__has_key",
+    "campaign__assistant__name",
+    "lead__id__exact",
+    "outcome__exact",
+    "goal_achieved__exact",
+    "goal_achieved__isnull",
+    "placed_at__gte",
+    "placed_at__lt",
+    "open",
+    "source__exact",
+    "to_status__exact",
+    "from_status__exact",
+    "assistant__id__exact",
+    "file_format__exact",
+    "created_at__gte",
+    "password",
+    "created_by__password__startswith",
+]
 keys = (
-    st.sampled_from(LEAD_PARAMS) | st.sampled_from(ADMIN_PARAMS) | st.sampled_from(ORM_PARAMS)
+    st.sampled_from(LEAD_PARAMS)
+    | st.sampled_from(ADMIN_PARAMS)
+    | st.sampled_from(ORM_PARAMS)
     | st.builds(lambda a, b: f"{a}__{b}", st.sampled_from(LEAD_PARAMS + ORM_PARAMS), st.sampled_from(LOOKUPS))
     | st.text(max_size=20)
 )
 querystrings = st.lists(st.tuples(keys, values), max_size=6).map(urlencode)
 
 OTHER_LISTS = [
-    "/admin/leads/call/", "/admin/leads/statuschange/", "/admin/leads/exportrecord/", "/admin/leads/importrecord/",
-    "/admin/leads/donotcallnumber/", "/admin/campaigns/campaign/", "/admin/campaigns/assistant/",
+    "/admin/leads/call/",
+    "/admin/leads/statuschange/",
+    "/admin/leads/exportrecord/",
+    "/admin/leads/importrecord/",
+    "/admin/leads/donotcallnumber/",
+    "/admin/campaigns/campaign/",
+    "/admin/campaigns/assistant/",
 ]
 
 
@@ -90,8 +182,12 @@ def test_the_leads_list_answers_any_querystring(leads, query):
         get(leads, f"/admin/leads/lead/?{query}")
 
 
-@given(variable=st.sampled_from(["customer_name", "notes", *LOOKUPS]) | st.text(max_size=20), value=values,
-       which=st.sampled_from(["value", "value_contains"]), before=querystrings)
+@given(
+    variable=st.sampled_from(["customer_name", "notes", *LOOKUPS]) | st.text(max_size=20),
+    value=values,
+    which=st.sampled_from(["value", "value_contains"]),
+    before=querystrings,
+)
 @example(variable="isnull", value="x", which="value", before="")
 @example(variable="has_key", value="customer_name", which="value", before="")
 @example(variable="regex", value="^A", which="value", before="")

@@ -24,8 +24,12 @@ def test_imports_that_stopped_half_way_keep_their_written_batches_across_the_upg
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     ImportRecord = apps.get_model("leads", "ImportRecord")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
-    stopped = ImportRecord.objects.create(campaign=campaign, file="f.csv", file_name="f.csv", status="failed", batches_written=3)
-    done = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="done", batches_written=5)
+    stopped = ImportRecord.objects.create(
+        campaign=campaign, file="f.csv", file_name="f.csv", status="failed", batches_written=3
+    )
+    done = ImportRecord.objects.create(
+        campaign=campaign, file="g.csv", file_name="g.csv", status="done", batches_written=5
+    )
 
     apps = migrated_to("0010_import_batches")
     ImportBatch = apps.get_model("leads", "ImportBatch")
@@ -40,8 +44,9 @@ def test_imports_never_mapped_wait_for_their_columns_after_the_upgrade():
     ImportRecord = apps.get_model("leads", "ImportRecord")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
     left = ImportRecord.objects.create(campaign=campaign, file="f.csv", file_name="f.csv", status="validating")
-    queued = ImportRecord.objects.create(campaign=campaign, file="g.csv", file_name="g.csv", status="validating",
-                                         progress_at="2026-11-27T10:00:00Z")
+    queued = ImportRecord.objects.create(
+        campaign=campaign, file="g.csv", file_name="g.csv", status="validating", progress_at="2026-11-27T10:00:00Z"
+    )
 
     apps = migrated_to("0012_states_import_runs")
     ImportRecord = apps.get_model("leads", "ImportRecord")
@@ -57,7 +62,9 @@ def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgr
     apps = migrated_to("0010_import_batches")
     Assistant, Campaign = apps.get_model("campaigns", "Assistant"), apps.get_model("campaigns", "Campaign")
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
-    apps.get_model("leads", "SavedMapping").objects.create(campaign=campaign, headers="phone\nname", mapping=["phone", ""])
+    apps.get_model("leads", "SavedMapping").objects.create(
+        campaign=campaign, headers="phone\nname", mapping=["phone", ""]
+    )
 
     SavedMapping = migrated_to("0013_uploads_saved_mapping_digest").get_model("leads", "SavedMapping")
     saved = SavedMapping.objects.get(campaign_id=campaign.pk)
@@ -77,11 +84,21 @@ def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
     Lead, Call, CallReport = (apps.get_model("leads", name) for name in ("Lead", "Call", "CallReport"))
     campaign = Campaign.objects.create(name="c", assistant=Assistant.objects.create(name="a"))
     now = timezone.now()
-    call = Call.objects.create(lead=Lead.objects.create(campaign=campaign), campaign=campaign, phone="+14155550101",
-                               position=0, attempt=1, backend="http", placed_at=now, ended_at=now, outcome="busy")
+    call = Call.objects.create(
+        lead=Lead.objects.create(campaign=campaign),
+        campaign=campaign,
+        phone="+14155550101",
+        position=0,
+        attempt=1,
+        backend="http",
+        placed_at=now,
+        ended_at=now,
+        outcome="busy",
+    )
     CallReport.objects.create(call=call, webhook_id="msg_before", received_at=now, payload={}, applied=True)
 
     migrated_to("0014_sec_webhook_digest")
-    again = calls.outcome_receive(call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now,
-                                  actor=Actor.system())
+    again = calls.outcome_receive(
+        call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now, actor=Actor.system()
+    )
     assert again == "repeat"

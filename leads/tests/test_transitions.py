@@ -198,7 +198,9 @@ def test_reschedule_gives_exhausted_and_completed_numbers_a_fresh_budget_but_not
 
 def test_reschedule_skips_a_lead_with_no_number_that_could_be_dialled():
     lead = make_lead(secondaries=[phone()])
-    set_state(lead, LeadStatus.REACHED_MAX_RETRIES, status=ContactStatus.REACHED_MAX_RETRIES, last_outcome="invalid-number")
+    set_state(
+        lead, LeadStatus.REACHED_MAX_RETRIES, status=ContactStatus.REACHED_MAX_RETRIES, last_outcome="invalid-number"
+    )
 
     result = transitions.reschedule(one(lead), at=timezone.now(), actor=ACTOR)
 
@@ -225,7 +227,9 @@ def test_move_to_campaign_resets_counters_keeps_history_and_moves_numbers():
     assert lead.campaign == target
     assert lead.status == LeadStatus.CREATED
     assert lead.attempts == 0
-    assert set(lead.contacts.values_list("campaign_id", "status", "attempts")) == {(target.pk, ContactStatus.CREATED, 0)}
+    assert set(lead.contacts.values_list("campaign_id", "status", "attempts")) == {
+        (target.pk, ContactStatus.CREATED, 0)
+    }
     assert list(StatusChange.objects.filter(lead=lead).order_by("id").values_list("to_status", flat=True)) == [
         LeadStatus.COMPLETED,
         LeadStatus.CREATED,

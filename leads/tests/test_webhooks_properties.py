@@ -43,8 +43,11 @@ def call() -> Call:
 HEADER_TEXT = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=16,
 )
@@ -59,14 +62,15 @@ report_fields = {
 }
 reports = st.fixed_dictionaries({}, optional=report_fields)
 # Mostly reports (valid or nearly), also any JSON and text that is not JSON at all.
-bodies = st.one_of(
-    reports.map(json.dumps), reports.map(json.dumps), json_values.map(json.dumps), st.text(max_size=200)
-)
+bodies = st.one_of(reports.map(json.dumps), reports.map(json.dumps), json_values.map(json.dumps), st.text(max_size=200))
 # Reports that apply: how a platform retries, and how two deliveries race.
 valid_reports = st.fixed_dictionaries(
     {"outcome": st.sampled_from(REPORTED_OUTCOMES)},
-    optional={"duration_seconds": st.integers(min_value=0, max_value=86_400), "goal_achieved": st.booleans(),
-              "summary": st.text(max_size=100)},
+    optional={
+        "duration_seconds": st.integers(min_value=0, max_value=86_400),
+        "goal_achieved": st.booleans(),
+        "summary": st.text(max_size=100),
+    },
 ).map(json.dumps)
 
 
@@ -75,8 +79,11 @@ def webhook_ids(draw) -> list[str]:
     """Ids of a few deliveries, sharing a prefix (short, or as long as a platform's
     ids may be): equal ids are the same delivery, different ids are different ones."""
     short = st.text(HEADER_TEXT, max_size=20)
-    long = st.builds(lambda head, size: (head * size)[:size], st.text(HEADER_TEXT, min_size=1, max_size=8),
-                     st.integers(min_value=190, max_value=320))
+    long = st.builds(
+        lambda head, size: (head * size)[:size],
+        st.text(HEADER_TEXT, min_size=1, max_size=8),
+        st.integers(min_value=190, max_value=320),
+    )
     prefix = draw(short | long)
     suffixes = draw(st.lists(st.text(HEADER_TEXT, max_size=6), min_size=2, max_size=4))
     return [prefix + suffix for suffix in suffixes if prefix + suffix]
@@ -135,8 +142,12 @@ def test_the_same_delivery_twice_moves_the_lead_once(call, body, message_id):
 
 
 path_segments = st.one_of(
-    st.just("{call}"), st.just("{CALL}"), st.builds(lambda: str(uuid.uuid4())),
-    st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=40).map(lambda s: quote(s, safe="")),
+    st.just("{call}"),
+    st.just("{CALL}"),
+    st.builds(lambda: str(uuid.uuid4())),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=40).map(
+        lambda s: quote(s, safe="")
+    ),
     st.sampled_from(["", "..", "%00", "%2F", "%u0000", "null", "0" * 40]),
 )
 
@@ -152,10 +163,19 @@ path_segments = st.one_of(
     message_id=st.text(HEADER_TEXT, min_size=1, max_size=40),
 )
 # The webhook's own address without its trailing slash (what the probe found).
-@example(prefix="/hooks/calls/", segment="{call}", slash=False, query="", method="POST", signed=True, body=COMPLETED,
-         message_id="msg_1")
-def test_any_path_and_method_gets_a_documented_answer(call, prefix, segment, slash, query, method, signed, body,
-                                                      message_id):
+@example(
+    prefix="/hooks/calls/",
+    segment="{call}",
+    slash=False,
+    query="",
+    method="POST",
+    signed=True,
+    body=COMPLETED,
+    message_id="msg_1",
+)
+def test_any_path_and_method_gets_a_documented_answer(
+    call, prefix, segment, slash, query, method, signed, body, message_id
+):
     path = prefix + segment.format(call=call.pk, CALL=str(call.pk).upper()) + ("/" if slash else "") + query
     with rolled_back():
         response = post(path, body, message_id=message_id, method=method, signed=signed)
@@ -165,11 +185,14 @@ def test_any_path_and_method_gets_a_documented_answer(call, prefix, segment, sla
 
 @given(
     body=valid_reports | bodies,
-    headers=st.fixed_dictionaries({}, optional={
-        name: st.text(HEADER_TEXT | st.just(" "), max_size=120) | st.sampled_from(["", "v1,", "v1,AA==", "0", "-1",
-                                                                                 "99999999999999999999", "nan"])
-        for name in ["webhook-id", "webhook-timestamp", "webhook-signature"]
-    }),
+    headers=st.fixed_dictionaries(
+        {},
+        optional={
+            name: st.text(HEADER_TEXT | st.just(" "), max_size=120)
+            | st.sampled_from(["", "v1,", "v1,AA==", "0", "-1", "99999999999999999999", "nan"])
+            for name in ["webhook-id", "webhook-timestamp", "webhook-signature"]
+        },
+    ),
     keep=st.sets(st.sampled_from(["webhook-id", "webhook-timestamp", "webhook-signature"])),
 )
 def test_forged_or_damaged_signatures_are_refused(call, body, headers, keep):
@@ -180,8 +203,8 @@ def test_forged_or_damaged_signatures_are_refused(call, body, headers, keep):
     genuine = signed_headers("msg_genuine", signed_body, now=timezone.now())
     forged = {**headers, **{name: genuine[name] for name in keep}}
     with rolled_back():
-        response = Client().post(f"/hooks/calls/{call.pk}/", data=body.encode(), content_type="application/json",
-                                 headers=forged)
+        response = Client().post(
+            f"/hooks/calls/{call.pk}/", data=body.encode(), content_type="application/json", headers=forged
+        )
         assert response.status_code in {400, 401}, (forged, response.content)
         assert Call.objects.get(pk=call.pk).ended_at is None and moves(call) == 0
-

@@ -29,7 +29,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # No fallback here: the simulated backend invents outcomes, which would move real
 # leads as if they had been called. A deployment says which it means.
 if not os.environ.get("LEADS_DIALER_BACKEND"):
-    raise ImproperlyConfigured("LEADS_DIALER_BACKEND must be set: http to call through the voice-AI platform, "
-                               "or simulated (invents every outcome: demos only).")
+    raise ImproperlyConfigured(
+        "LEADS_DIALER_BACKEND must be set: http to call through the voice-AI platform, "
+        "or simulated (invents every outcome: demos only)."
+    )
 if LEADS_DIALER["BACKEND"] == "http" and not LEADS_DIALER["WEBHOOK_SECRET"]:  # noqa: F405
-    raise ImproperlyConfigured("LEADS_WEBHOOK_SECRET must be set (whsec_ + the base64 of 24+ random bytes) for the http dialer backend.")
+    raise ImproperlyConfigured(
+        "LEADS_WEBHOOK_SECRET must be set (whsec_ + the base64 of 24+ random bytes) for the http dialer backend."
+    )

@@ -30,8 +30,14 @@ def request_like_runserver(monkeypatch, settings):
     # runserver copies the process environment into every request's META.
     settings.DEBUG = True
     monkeypatch.setitem(os.environ, "DATABASE_URL", DATABASE_URL)
-    return RequestFactory().get("/admin/", **{"DATABASE_URL": DATABASE_URL, "REDIS_URL": f"redis://:{PASSWORD}@cache/0",
-                                              "HTTP_PROXY_URL": f"http://me:{PASSWORD}@proxy:3128/"})
+    return RequestFactory().get(
+        "/admin/",
+        **{
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": f"redis://:{PASSWORD}@cache/0",
+            "HTTP_PROXY_URL": f"http://me:{PASSWORD}@proxy:3128/",
+        },
+    )
 
 
 def test_the_error_page_blanks_the_password_of_database_url(request_like_runserver):
@@ -53,8 +59,15 @@ def test_a_setting_holding_a_url_with_a_password_is_blanked_too(request_like_run
     assert "https://user:********************@platform.example.com/calls" in page
 
 
-@pytest.mark.parametrize("url", ["postgres://leadsite@db:5432/leadsite", "http://127.0.0.1:8000/admin/",
-                                 "https://example.com/a@b", "sqlite:///db.sqlite3"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://leadsite@db:5432/leadsite",
+        "http://127.0.0.1:8000/admin/",
+        "https://example.com/a@b",
+        "sqlite:///db.sqlite3",
+    ],
+)
 def test_urls_without_a_password_are_shown_as_they_are(url):
     from leadsite.debug import ExceptionReporterFilter
 

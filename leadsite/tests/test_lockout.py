@@ -54,8 +54,9 @@ def test_the_lock_is_for_that_user_from_that_address_only(operator):
 def test_the_lock_ends_after_the_cool_off(operator):
     fail(LIMIT)
     # As if the cool-off had passed since the last attempt.
-    AccessAttempt.objects.update(attempt_time=datetime.datetime.now(datetime.UTC) - settings.AXES_COOLOFF_TIME
-                                 - datetime.timedelta(seconds=1))
+    AccessAttempt.objects.update(
+        attempt_time=datetime.datetime.now(datetime.UTC) - settings.AXES_COOLOFF_TIME - datetime.timedelta(seconds=1)
+    )
 
     assert log_in("operator", "right-pw-1")[1]
 

@@ -25,8 +25,6 @@ class Command(BaseCommand):
             password_file.chmod(0o600)
         if password_file.exists():
             password = password_file.read_text().strip()
-            self.stdout.write(self.style.SUCCESS(
-                f"Log in at {url} as {username!r} with password {password!r}"
-            ))
+            self.stdout.write(self.style.SUCCESS(f"Log in at {url} as {username!r} with password {password!r}"))
         else:
             self.stdout.write(f"Log in at {url} as {username!r} with the password you set.")

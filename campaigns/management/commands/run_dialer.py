@@ -32,7 +32,9 @@ class Command(BaseCommand):
         backend = get_backend()
         stopping = StopFlag()
         if not once:
-            self.stderr.write(f"Dialer running with the {backend.name} backend, a pass every {interval:g} s. Ctrl-C stops it.")
+            self.stderr.write(
+                f"Dialer running with the {backend.name} backend, a pass every {interval:g} s. Ctrl-C stops it."
+            )
         while True:
             started = time.monotonic()
             try:
@@ -45,8 +47,14 @@ class Command(BaseCommand):
                 logger.exception("dialer pass failed")
                 connection.close()
                 report = None
-            if report and (once or report.placed or report.resolved or report.lost or report.dial_errors
-                           or report.completed_campaigns):
+            if report and (
+                once
+                or report.placed
+                or report.resolved
+                or report.lost
+                or report.dial_errors
+                or report.completed_campaigns
+            ):
                 self.stdout.write(
                     f"placed {report.placed}, outcomes {report.resolved}, lost {report.lost}, "
                     f"dial errors {report.dial_errors}, promoted {report.promoted}, "

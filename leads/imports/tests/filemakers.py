@@ -60,8 +60,9 @@ _DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
-def write_xlsx_shared(path: Path, rows: list[list], *, more_strings: bytes = b"", dimension: bool = True,
-                      references: bool = True) -> Path:
+def write_xlsx_shared(
+    path: Path, rows: list[list], *, more_strings: bytes = b"", dimension: bool = True, references: bool = True
+) -> Path:
     """An XLSX as Excel writes it, by hand: text in the shared-strings table, in the
     order of use (openpyxl writes text in the cells). ``more_strings`` go at the end
     of the table; without ``references`` rows and cells carry no r= (it is optional)."""
@@ -79,7 +80,7 @@ def write_xlsx_shared(path: Path, rows: list[list], *, more_strings: bytes = b""
                 cells.append(f'<c{ref} t="s"><v>{index}</v></c>')
             elif value is not None:
                 cells.append(f"<c{ref}><v>{value}</v></c>")
-        sheet.append(f'<row{f" r={chr(34)}{r}{chr(34)}" if references else ""}>{"".join(cells)}</row>')
+        sheet.append(f"<row{f' r={chr(34)}{r}{chr(34)}' if references else ''}>{''.join(cells)}</row>")
     width = max((len(row) for row in rows), default=1)
     size = f'<dimension ref="A1:{chr(64 + width)}{len(rows)}"/>' if dimension else ""
     table = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings).encode() + more_strings

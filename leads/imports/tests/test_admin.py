@@ -33,9 +33,14 @@ def campaign():
 
 
 def upload(client, campaign, /, rows=ROWS, name="leads.csv", **fields):
-    data = {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
-            "resource": "0",
-            "import_file": SimpleUploadedFile(name, csv_bytes(rows)), **fields}
+    data = {
+        "campaign": campaign.pk,
+        "number_format": "international",
+        "on_duplicate": "skip",
+        "resource": "0",
+        "import_file": SimpleUploadedFile(name, csv_bytes(rows)),
+        **fields,
+    }
     return client.post(IMPORT, data)
 
 
@@ -83,8 +88,11 @@ def test_the_wizard_uploads_maps_validates_imports_and_undoes(admin_client_logge
         ({"import_file": SimpleUploadedFile("leads.csv", b"")}, "import_file", "empty"),
         ({"import_file": SimpleUploadedFile("leads.xlsx", b"not a zip")}, "import_file", "not a valid XLSX"),
         ({"import_file": SimpleUploadedFile("leads.csv", b"\n\n")}, "import_file", "empty"),
-        ({"import_file": SimpleUploadedFile("leads.csv", b"phone_number,name\n\n")}, "import_file",
-         "The file has a header but no rows."),
+        (
+            {"import_file": SimpleUploadedFile("leads.csv", b"phone_number,name\n\n")},
+            "import_file",
+            "The file has a header but no rows.",
+        ),
         ({"number_format": "national"}, "country", "need the country"),
         ({"number_format": "national", "country": "ZZ"}, "country", "not a two-letter country"),
         ({"number_format": "sideways"}, "number_format", "Select a valid choice"),
@@ -180,14 +188,25 @@ def test_sample_files_follow_the_campaigns_variables(admin_client_logged, campai
     xlsx = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "xlsx"]))
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert [c.value for c in sheet[1]] == header
-    assert admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "pdf"])).status_code == 404
+    assert (
+        admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "pdf"])).status_code
+        == 404
+    )
     assert admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[999999, "csv"])).status_code == 404
 
 
 def test_the_sample_file_imports_as_it_is(admin_client_logged, campaign):
     sample = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "csv"]))
-    admin_client_logged.post(IMPORT, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
-                                      "resource": "0", "import_file": SimpleUploadedFile("sample.csv", sample.content)})
+    admin_client_logged.post(
+        IMPORT,
+        {
+            "campaign": campaign.pk,
+            "number_format": "international",
+            "on_duplicate": "skip",
+            "resource": "0",
+            "import_file": SimpleUploadedFile("sample.csv", sample.content),
+        },
+    )
     record = ImportRecord.objects.get()
     admin_client_logged.post(url("mapping", record), mapping_post(record))
     admin_client_logged.post(url("confirm", record))
@@ -195,7 +214,9 @@ def test_the_sample_file_imports_as_it_is(admin_client_logged, campaign):
     assert (record.rows_new, record.rows_rejected) == (1, 0)
 
 
-def test_view_only_staff_sees_imports_but_cannot_import_or_undo(client, django_user_model, admin_client_logged, campaign):
+def test_view_only_staff_sees_imports_but_cannot_import_or_undo(
+    client, django_user_model, admin_client_logged, campaign
+):
     upload(admin_client_logged, campaign)
     record = ImportRecord.objects.get()
     admin_client_logged.post(url("mapping", record), mapping_post(record))
@@ -267,7 +288,9 @@ def test_an_import_no_worker_takes_up_shows_as_stopped(admin_client_logged, camp
 
     ImportRecord.objects.filter(pk=record.pk).update(progress_at=timezone.now() - datetime.timedelta(minutes=10))
     page = admin_client_logged.get(url("detail", record)).content.decode()
-    assert 'id="stalled"' in page and "Run the import again" in page and "Undo this import" not in page  # nothing written
+    assert (
+        'id="stalled"' in page and "Run the import again" in page and "Undo this import" not in page
+    )  # nothing written
 
 
 def test_a_validation_no_worker_takes_up_offers_to_start_again(admin_client_logged, campaign):
@@ -294,9 +317,13 @@ def test_the_import_page_is_django_import_exports_with_the_campaigns_layout(admi
     response = admin_client_logged.get(IMPORT + f"?campaign={campaign.pk}")
     assert response.status_code == 200
     assert {"admin/import_export/import.html", "admin/leads/lead/import.html"} <= {t.name for t in response.templates}
-    (resource_name, columns), = response.context["fields_list"]
+    ((resource_name, columns),) = response.context["fields_list"]
     assert resource_name == "Leads"
-    assert columns[:2] == ["phone_number", "customer_name"] and "secondary_phone_10" in columns and columns[-1] == "timezone"
+    assert (
+        columns[:2] == ["phone_number", "customer_name"]
+        and "secondary_phone_10" in columns
+        and columns[-1] == "timezone"
+    )
     assert response.context["form"].initial["campaign"] == campaign.pk
     formats = [label for _, label in response.context["form"].fields["format"].choices]
     assert formats == ["---", "csv", "xlsx", "xls"]
@@ -307,14 +334,20 @@ def test_an_odd_campaign_in_the_import_address_opens_the_page_with_none_chosen(a
     response = admin_client_logged.get(IMPORT, {"campaign": value})
     assert response.status_code == 200
     assert "campaign" not in response.context["form"].initial
-    assert response.context["fields_list"][0][1] == ["phone_number", *[f"secondary_phone_{n}" for n in range(1, 11)], "timezone"]
+    assert response.context["fields_list"][0][1] == [
+        "phone_number",
+        *[f"secondary_phone_{n}" for n in range(1, 11)],
+        "timezone",
+    ]
 
 
 def test_the_import_buttons_open_the_page_for_their_campaign(admin_client_logged):
     for _ in range(10):
         campaign = make_campaign()  # an id of two digits or more (a template once kept only its first)
-    listed = admin_client_logged.get(reverse("admin:leads_lead_changelist") + f"?campaign={campaign.pk}").content.decode()
-    assert f'href=\'{IMPORT}?campaign={campaign.pk}\' class="import_link"' in listed
+    listed = admin_client_logged.get(
+        reverse("admin:leads_lead_changelist") + f"?campaign={campaign.pk}"
+    ).content.decode()
+    assert f"href='{IMPORT}?campaign={campaign.pk}' class=\"import_link\"" in listed
     page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
     assert f'href="{IMPORT}?campaign={campaign.pk}" class="import_link"' in page
     response = admin_client_logged.get(reverse("admin:leads_importrecord_add") + f"?campaign={campaign.pk}")
@@ -346,9 +379,17 @@ def test_an_excel_file_goes_through_the_import_page(admin_client_logged, campaig
     from leads.imports.tests.filemakers import write_xlsx
 
     path = write_xlsx(tmp_path / "leads.xlsx", [["phone_number", "customer_name"], [14155550101, "Ana"]])
-    admin_client_logged.post(IMPORT, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
-                                      "resource": "0", "format": "1",
-                                      "import_file": SimpleUploadedFile("leads.xlsx", path.read_bytes())})
+    admin_client_logged.post(
+        IMPORT,
+        {
+            "campaign": campaign.pk,
+            "number_format": "international",
+            "on_duplicate": "skip",
+            "resource": "0",
+            "format": "1",
+            "import_file": SimpleUploadedFile("leads.xlsx", path.read_bytes()),
+        },
+    )
     record = ImportRecord.objects.get()
     admin_client_logged.post(url("mapping", record), mapping_post(record))
     admin_client_logged.post(url("confirm", record))
@@ -367,10 +408,15 @@ def test_django_import_exports_own_confirm_step_is_not_served():
 
 def test_the_sample_file_holds_no_live_formula(admin_client_logged):
     """A variable's default is the assistant's text: in the sample it stays text."""
-    campaign = make_campaign(assistant=make_assistant(variables=[
-        {"name": "link", "default_value": '=HYPERLINK("http://example.com","open")'},
-        {"name": "code", "default_value": "+10"}, {"name": "total", "default_value": "@SUM(1)"},
-    ]))
+    campaign = make_campaign(
+        assistant=make_assistant(
+            variables=[
+                {"name": "link", "default_value": '=HYPERLINK("http://example.com","open")'},
+                {"name": "code", "default_value": "+10"},
+                {"name": "total", "default_value": "@SUM(1)"},
+            ]
+        )
+    )
     xlsx = admin_client_logged.get(reverse("admin:leads_importrecord_sample", args=[campaign.pk, "xlsx"]))
     header, example = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(max_row=2)
     assert not [cell.coordinate for row in (header, example) for cell in row if cell.data_type == "f"]
@@ -404,7 +450,9 @@ def test_an_import_left_at_the_mapping_step_says_so_links_to_it_and_can_be_cance
     assert any("cannot be cancelled" in str(m) for m in response.context["messages"])
 
 
-def test_an_import_validating_in_the_background_cannot_be_mapped_again_until_it_stalls(admin_client_logged, campaign, settings):
+def test_an_import_validating_in_the_background_cannot_be_mapped_again_until_it_stalls(
+    admin_client_logged, campaign, settings
+):
     settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, never run
     upload(admin_client_logged, campaign)
@@ -446,8 +494,9 @@ def step_response(client, step, record, campaign):
 
 @pytest.mark.parametrize("who", PERMISSIONS)
 @pytest.mark.parametrize("step", STEPS)
-def test_each_step_of_the_wizard_needs_the_permission_the_readme_names(client, django_user_model, admin_client_logged,
-                                                                        campaign, who, step):
+def test_each_step_of_the_wizard_needs_the_permission_the_readme_names(
+    client, django_user_model, admin_client_logged, campaign, who, step
+):
     upload(admin_client_logged, campaign)
     record = ImportRecord.objects.get()
     if step not in ("mapping",):
@@ -562,7 +611,9 @@ def test_a_column_goes_to_its_own_variable_or_where_its_saved_mapping_sends_it(a
     # A column offers its own extra variable, not another column's.
     response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_1="var:zip"))
     assert "Select a valid choice. var:zip is not one of the available choices." in response.content.decode()
-    response = admin_client_logged.post(url("mapping", record), mapping_post(record, column_2="secondary:3:customer_name"))
+    response = admin_client_logged.post(
+        url("mapping", record), mapping_post(record, column_2="secondary:3:customer_name")
+    )
     assert response.status_code == 302
     record.refresh_from_db()
     assert record.mapping == ["phone", "var:city", "secondary:3:customer_name"]
@@ -570,8 +621,16 @@ def test_a_column_goes_to_its_own_variable_or_where_its_saved_mapping_sends_it(a
 
 def upload_file(client, campaign, path):
     with path.open("rb") as handle:
-        return client.post(IMPORT, {"campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip",
-                                    "resource": "0", "import_file": SimpleUploadedFile(path.name, handle.read())})
+        return client.post(
+            IMPORT,
+            {
+                "campaign": campaign.pk,
+                "number_format": "international",
+                "on_duplicate": "skip",
+                "resource": "0",
+                "import_file": SimpleUploadedFile(path.name, handle.read()),
+            },
+        )
 
 
 @pytest.mark.django_db(transaction=True)

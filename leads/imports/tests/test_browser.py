@@ -14,13 +14,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_path):
-    campaign = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
-    path = write_csv(tmp_path / "people.csv", [
-        ["Mobile", "Name", "alt_phone"],
-        ["+14155550101", "Ana", "+12125550102"],
-        ["call me", "Bob", ""],
-        ["+14155550103", "Cy", ""],
-    ])
+    campaign = make_campaign(
+        name="Spring", assistant=make_assistant(variables=[{"name": "customer_name", "required": True}])
+    )
+    path = write_csv(
+        tmp_path / "people.csv",
+        [
+            ["Mobile", "Name", "alt_phone"],
+            ["+14155550101", "Ana", "+12125550102"],
+            ["call me", "Bob", ""],
+            ["+14155550103", "Cy", ""],
+        ],
+    )
 
     page = signed_in
     page.click("a.import_link")

@@ -33,8 +33,19 @@ def test_csv_row_numbers_count_blank_rows_but_not_line_breaks_in_cells(tmp_path)
 
 
 def test_xlsx_numeric_cells_are_whole_digits(tmp_path):
-    path = write_xlsx(tmp_path / "a.xlsx", [HEADER + ["year", "score"], [14155550101, "Ana", 2001.0, 2.5], [None, None, None, None], [14155550102.0, "Bob", 1999, 0]])
-    assert read(path) == (HEADER + ["year", "score"], [(2, ["14155550101", "Ana", "2001", "2.5"]), (4, ["14155550102", "Bob", "1999", "0"])])
+    path = write_xlsx(
+        tmp_path / "a.xlsx",
+        [
+            HEADER + ["year", "score"],
+            [14155550101, "Ana", 2001.0, 2.5],
+            [None, None, None, None],
+            [14155550102.0, "Bob", 1999, 0],
+        ],
+    )
+    assert read(path) == (
+        HEADER + ["year", "score"],
+        [(2, ["14155550101", "Ana", "2001", "2.5"]), (4, ["14155550102", "Bob", "1999", "0"])],
+    )
 
 
 def test_xls_is_read(tmp_path):
@@ -43,7 +54,15 @@ def test_xls_is_read(tmp_path):
 
 
 def test_cell_text():
-    assert [cell_text(v) for v in [None, 1.0, 1e10, 3, "  x ", True, 0.5]] == ["", "1", "10000000000", "3", "x", "TRUE", "0.5"]
+    assert [cell_text(v) for v in [None, 1.0, 1e10, 3, "  x ", True, 0.5]] == [
+        "",
+        "1",
+        "10000000000",
+        "3",
+        "x",
+        "TRUE",
+        "0.5",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +115,9 @@ def test_rows_are_estimated_without_reading_cells(tmp_path):
 def test_a_workbook_row_that_cannot_be_read_deep_in_the_file_is_one_file_problem(tmp_path):
     # Past the parser's first chunks, so the header and the first rows read well.
     path = write_xlsx(tmp_path / "broken.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
-    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1))
+    replace_in_xlsx(
+        path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1)
+    )
     lead_file = open_lead_file(path, path.name)
     assert lead_file.header == HEADER
     with pytest.raises(FileProblem, match=r"The workbook cannot be read at row \d+: "):
@@ -155,7 +176,9 @@ def _cell(n: int) -> str:
 def test_the_width_limit_counts_columns_as_the_csv_reader_does(tmp_path, settings, delimiter):
     settings.LEADS_IMPORT_MAX_COLUMNS = 30
     blank = [[""] * 30, [" "] * 5]  # blank rows before the header, within the limit
-    allowed = write_csv(tmp_path / "a.csv", blank + [[_cell(n) for n in range(30)], ["+14155550101"]], delimiter=delimiter)
+    allowed = write_csv(
+        tmp_path / "a.csv", blank + [[_cell(n) for n in range(30)], ["+14155550101"]], delimiter=delimiter
+    )
     assert len(read(allowed)[0]) == 30
     wide = write_csv(tmp_path / "b.csv", blank + [[_cell(n) for n in range(31)], ["+14155550101"]], delimiter=delimiter)
     with pytest.raises(FileProblem, match="more than 30 columns"):
@@ -178,15 +201,24 @@ def test_a_workbook_wider_than_the_limit_is_refused(tmp_path, settings, write):
     assert len(read(allowed)[0]) == 20
 
 
-
 def test_the_head_of_a_workbook_reads_as_the_whole_workbook_does(tmp_path):
     import datetime
 
-    rows = [[None], ["Phone", "Name", 2001, "when", "ok"], [14155550101, "Zoë", 2.5, datetime.date(2026, 1, 2), True],
-            [None, None], ["+14155550102", "  Bob ", 0, None, False], ["+14155550103", "Cy", 1, None, None]]
+    rows = [
+        [None],
+        ["Phone", "Name", 2001, "when", "ok"],
+        [14155550101, "Zoë", 2.5, datetime.date(2026, 1, 2), True],
+        [None, None],
+        ["+14155550102", "  Bob ", 0, None, False],
+        ["+14155550103", "Cy", 1, None, None],
+    ]
     shared = [[], ["Phone", "Name", 2001], [14155550101, "Zoë", 2.5], [], ["+14155550102", " Bob ", 0], ["x", "Cy"]]
-    for path in (write_xlsx(tmp_path / "a.xlsx", rows), write_xls(tmp_path / "a.xls", rows[:3] + rows[4:]),
-                 write_csv(tmp_path / "a.csv", rows), write_xlsx_shared(tmp_path / "b.xlsx", shared)):
+    for path in (
+        write_xlsx(tmp_path / "a.xlsx", rows),
+        write_xls(tmp_path / "a.xls", rows[:3] + rows[4:]),
+        write_csv(tmp_path / "a.csv", rows),
+        write_xlsx_shared(tmp_path / "b.xlsx", shared),
+    ):
         whole = open_lead_file(path, path.name)
         head = read_head(path, path.name, rows=2)
         assert head.header == whole.header
@@ -197,8 +229,9 @@ def test_the_head_of_a_workbook_reads_only_the_texts_its_first_rows_use(tmp_path
     # 5,000 more texts after the rows' own, then XML that breaks any reader of the
     # whole table.
     more = b"".join(b"<si><t>text %d of the table</t></si>" % n for n in range(5000)) + b"<si><broken>"
-    path = write_xlsx_shared(tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"], [14155550102, "Bob"]],
-                             more_strings=more)
+    path = write_xlsx_shared(
+        tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"], [14155550102, "Bob"]], more_strings=more
+    )
     head = read_head(path, path.name, rows=3)
     assert (head.header, head.samples) == (HEADER, [["+14155550101", "Ana"], ["14155550102", "Bob"]])
     with pytest.raises(FileProblem, match="XLSX workbook cannot be read"):
@@ -207,7 +240,9 @@ def test_the_head_of_a_workbook_reads_only_the_texts_its_first_rows_use(tmp_path
 
 def test_the_head_of_a_workbook_reads_only_its_first_rows(tmp_path):
     path = write_xlsx(tmp_path / "a.xlsx", [HEADER] + [[f"+1415555{n:04d}", "x" * 50] for n in range(2000)])
-    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1))
+    replace_in_xlsx(
+        path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="1500"', b'<row r="1500"><broken', 1)
+    )
     assert read_head(path, path.name, rows=3).samples[2] == ["+14155550002", "x" * 50]
 
 
@@ -215,9 +250,12 @@ def test_a_row_wider_than_the_limit_is_refused_before_it_is_built(tmp_path, sett
     settings.LEADS_IMPORT_MAX_COLUMNS = 50
     path = write_xlsx(tmp_path / "a.xlsx", [HEADER, ["+14155550101", "Ana"]])
     # No declared size, and a header of 100,000 cells.
-    wide = b"<row r=\"1\">" + b"<c t=\"inlineStr\"><is><t>c</t></is></c>" * 100_000 + b"</row>"
-    replace_in_xlsx(path, "xl/worksheets/sheet1.xml", lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b"", xml).replace(
-        b'<row r="1"', wide + b'<row r="0"', 1))
+    wide = b'<row r="1">' + b'<c t="inlineStr"><is><t>c</t></is></c>' * 100_000 + b"</row>"
+    replace_in_xlsx(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b"", xml).replace(b'<row r="1"', wide + b'<row r="0"', 1),
+    )
     with pytest.raises(FileProblem, match="more than 50 columns"):
         read_head(path, path.name, rows=3)
 

@@ -61,14 +61,58 @@ def describe(table: list[list[str]]) -> str:
     return f"{len(table) - 1} rows, {width} columns, longest cell {longest:,}"
 
 
-HEADERS = ["phone_number", "Phone", "mobile", "customer_name", "Customer Name", "appointment_type", "notes",
-           "secondary_phone_1", "secondary_1_contact_name", "alt_phone", "timezone", "status", "row", "errors", ""]
-HOSTILE = ["=cmd|' /C calc'!A0", "=1+1", "+1+1", "-2+3", "@SUM(1)", "\t=1", "<script>alert(1)</script>",
-           "<b>bold</b>", "\x00", "a\x00b", '"', '""', "x,y", "a;b|c\td", "\r", "\n", "line\nbreak", "Zoë", "İ",
-           "🙂", "\ufeff", "\u202e", "NaN", "1e309", "0", "-0", " ", "Europe/Nowhere", "America/Chicago"]
+HEADERS = [
+    "phone_number",
+    "Phone",
+    "mobile",
+    "customer_name",
+    "Customer Name",
+    "appointment_type",
+    "notes",
+    "secondary_phone_1",
+    "secondary_1_contact_name",
+    "alt_phone",
+    "timezone",
+    "status",
+    "row",
+    "errors",
+    "",
+]
+HOSTILE = [
+    "=cmd|' /C calc'!A0",
+    "=1+1",
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+    "\t=1",
+    "<script>alert(1)</script>",
+    "<b>bold</b>",
+    "\x00",
+    "a\x00b",
+    '"',
+    '""',
+    "x,y",
+    "a;b|c\td",
+    "\r",
+    "\n",
+    "line\nbreak",
+    "Zoë",
+    "İ",
+    "🙂",
+    "\ufeff",
+    "\u202e",
+    "NaN",
+    "1e309",
+    "0",
+    "-0",
+    " ",
+    "Europe/Nowhere",
+    "America/Chicago",
+]
 PHONES = st.integers(min_value=0, max_value=9999).map(lambda n: f"+1415556{n:04d}")
-BAD_PHONES = st.sampled_from(["", "12", "call me", "+10005550100", "+1 (415) 556-0001", "0044 20 7946 0000",
-                              "14155560002", "+", "++14155560003"])
+BAD_PHONES = st.sampled_from(
+    ["", "12", "call me", "+10005550100", "+1 (415) 556-0001", "0044 20 7946 0000", "14155560002", "+", "++14155560003"]
+)
 HUGE = st.sampled_from([1001, 40_000, CSV_FIELD_LIMIT + 1]).map(lambda size: "x" * size)
 
 cells = st.one_of(PHONES, PHONES, BAD_PHONES, st.sampled_from(HOSTILE), st.text(max_size=20), HUGE)
@@ -106,8 +150,9 @@ def csv_files(draw) -> Upload:
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"]))
     data = text.encode(encoding, errors="replace")
     cut = draw(st.none() | st.integers(min_value=0, max_value=max(len(data) - 1, 0)))
-    made = (f"CSV {encoding} {delimiter!r} {newline!r}, {blank_lines:,} blank lines first, {describe(table)}"
-            + ("" if cut is None else f", cut at byte {cut:,}"))
+    made = f"CSV {encoding} {delimiter!r} {newline!r}, {blank_lines:,} blank lines first, {describe(table)}" + (
+        "" if cut is None else f", cut at byte {cut:,}"
+    )
     return Upload("leads.csv", data if cut is None else data[:cut], made)
 
 
@@ -125,10 +170,12 @@ def xlsx_files(draw) -> Upload:
     sheet = workbook.active
     table = draw(tables())
     for row in table:
-        sheet.append([
-            int(cell[1:]) if re.fullmatch(r"\+\d{11}", cell) and draw(st.booleans()) else _xlsx_text(cell)
-            for cell in row
-        ])
+        sheet.append(
+            [
+                int(cell[1:]) if re.fullmatch(r"\+\d{11}", cell) and draw(st.booleans()) else _xlsx_text(cell)
+                for cell in row
+            ]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return Upload("leads.xlsx", buffer.getvalue(), f"XLSX, {describe(table)}")
@@ -150,19 +197,34 @@ def xls_files(draw) -> Upload:
 
 
 files = st.one_of(
-    csv_files(), csv_files(), xlsx_files(), xls_files(),
-    st.builds(Upload, st.sampled_from(["leads.csv", "leads.xlsx", "leads.xls"]), st.binary(max_size=600),
-              st.just("random bytes")),
+    csv_files(),
+    csv_files(),
+    xlsx_files(),
+    xls_files(),
+    st.builds(
+        Upload,
+        st.sampled_from(["leads.csv", "leads.xlsx", "leads.xls"]),
+        st.binary(max_size=600),
+        st.just("random bytes"),
+    ),
 )
 
 # What the probing found, kept as explicit examples (run first, every time).
-NUL_DEEP_IN_THE_HEADER = Upload("leads.csv", b"phone_number," + b"x" * 70_000 + b"\x00,name\n+14155560001,a\n",
-                                "a NUL in the header after its first 64 KB")
-BAD_CELL_ON_LINE_7 = Upload("leads.csv", b"phone_number,name\n" + b"+14155560001,a\n" * 5
-                            + b"+14155560002," + b"x" * (CSV_FIELD_LIMIT + 1) + b"\n",
-                            "a cell over the CSV field limit on line 7")
-BLANK_LINES_FIRST = Upload("leads.csv", b"\n" * 70_000 + b"phone_number,customer_name\n+14155560001,Ana\n",
-                           "70,000 blank lines, then a header and a row")
+NUL_DEEP_IN_THE_HEADER = Upload(
+    "leads.csv",
+    b"phone_number," + b"x" * 70_000 + b"\x00,name\n+14155560001,a\n",
+    "a NUL in the header after its first 64 KB",
+)
+BAD_CELL_ON_LINE_7 = Upload(
+    "leads.csv",
+    b"phone_number,name\n" + b"+14155560001,a\n" * 5 + b"+14155560002," + b"x" * (CSV_FIELD_LIMIT + 1) + b"\n",
+    "a cell over the CSV field limit on line 7",
+)
+BLANK_LINES_FIRST = Upload(
+    "leads.csv",
+    b"\n" * 70_000 + b"phone_number,customer_name\n+14155560001,Ana\n",
+    "70,000 blank lines, then a header and a row",
+)
 HEADER_ONLY = Upload("leads.csv", b"phone_number,customer_name\n", "a header and no rows")
 WHITESPACE = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"  # and the bytes of a BOM (UTF-8, UTF-16)
 
@@ -193,16 +255,19 @@ def test_the_reader_reads_any_file_or_refuses_it_with_a_reason(tmp_path, file):
     assert [number for number, _ in rows] == sorted({number for number, _ in rows})
 
 
-
 # --- the import, through its services --------------------------------------------------
 
 
 @pytest.fixture
 def campaign(db):
-    return make_campaign(assistant=make_assistant(variables=[
-        {"name": "customer_name", "required": True},
-        {"name": "appointment_type", "default_value": "=check-up", "required": True},
-    ]))
+    return make_campaign(
+        assistant=make_assistant(
+            variables=[
+                {"name": "customer_name", "required": True},
+                {"name": "appointment_type", "default_value": "=check-up", "required": True},
+            ]
+        )
+    )
 
 
 WORKING = {ImportRecord.Status.VALIDATING, ImportRecord.Status.IMPORTING}
@@ -212,11 +277,17 @@ def imported(record: ImportRecord) -> int:
     return Lead.objects.filter(import_record=record).count()
 
 
-@given(file=files, options=st.fixed_dictionaries({}, optional={
-    "number_format": st.just(ImportRecord.NumberFormat.NATIONAL),
-    "country": st.sampled_from(["US", "GB"]),
-    "dry_run": st.booleans(),
-}))
+@given(
+    file=files,
+    options=st.fixed_dictionaries(
+        {},
+        optional={
+            "number_format": st.just(ImportRecord.NumberFormat.NATIONAL),
+            "country": st.sampled_from(["US", "GB"]),
+            "dry_run": st.booleans(),
+        },
+    ),
+)
 @example(file=BAD_CELL_ON_LINE_7, options={})
 @example(file=HEADER_ONLY, options={})
 def test_an_import_is_refused_whole_or_ends_done_or_failed_with_its_reason(campaign, settings, file, options):
@@ -266,16 +337,24 @@ def page(response, url: str):
 @example(file=BAD_CELL_ON_LINE_7, remember=True)
 @example(file=BLANK_LINES_FIRST, remember=True)
 @example(file=HEADER_ONLY, remember=True)
-def test_the_wizard_never_answers_500_and_never_leaves_an_import_working(admin_client_logged, campaign, file,
-                                                                          remember):
+def test_the_wizard_never_answers_500_and_never_leaves_an_import_working(admin_client_logged, campaign, file, remember):
     name, content = file.name, file.content
     client = admin_client_logged
     upload = reverse("admin:leads_lead_import")
     with rolled_back():
-        response = page(client.post(upload, {
-            "campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip", "resource": "0",
-            "import_file": SimpleUploadedFile(Path(name).name, content),
-        }), upload)
+        response = page(
+            client.post(
+                upload,
+                {
+                    "campaign": campaign.pk,
+                    "number_format": "international",
+                    "on_duplicate": "skip",
+                    "resource": "0",
+                    "import_file": SimpleUploadedFile(Path(name).name, content),
+                },
+            ),
+            upload,
+        )
         record = ImportRecord.objects.first()
         if record is None:
             assert response.status_code == 200 and response.context["form"].errors, "refused without a reason"

@@ -50,8 +50,10 @@ def test_a_dataset_imports_leads_with_their_numbers_and_variables(campaign, admi
     ana = Contact.objects.get(phone="+14155550101").lead
     assert ana.campaign == campaign and ana.timezone == "America/New_York" and ana.status == LeadStatus.CREATED
     numbers = {c.position: (c.phone, c.variables) for c in ana.contacts.all()}
-    assert numbers == {0: ("+14155550101", {"customer_name": "Ana", "plan": "gold"}),
-                       1: ("+12125550102", {"contact_name": "Office"})}
+    assert numbers == {
+        0: ("+14155550101", {"customer_name": "Ana", "plan": "gold"}),
+        1: ("+12125550102", {"contact_name": "Office"}),
+    }
 
 
 def test_a_dry_run_counts_and_writes_nothing(campaign):
@@ -65,12 +67,12 @@ def test_refused_rows_give_their_reasons_by_column_and_the_others_are_written(ca
     DoNotCallNumber.objects.create(phone="+14155550109")
     data = dataset(
         ["Mobile", "customer_name", "timezone"],
-        ["+14155550101", "Ana", ""],           # row 2: imported
-        ["call me", "Bob", ""],                # row 3: not a number
-        ["+14155550101", "Ana again", ""],     # row 4: duplicate of row 2
-        ["+14155550105", "", ""],              # row 5: required variable missing
-        ["+14155550109", "Dee", ""],           # row 6: do-not-call list
-        ["", "", ""],                          # row 7: blank, no lead, no error
+        ["+14155550101", "Ana", ""],  # row 2: imported
+        ["call me", "Bob", ""],  # row 3: not a number
+        ["+14155550101", "Ana again", ""],  # row 4: duplicate of row 2
+        ["+14155550105", "", ""],  # row 5: required variable missing
+        ["+14155550109", "Dee", ""],  # row 6: do-not-call list
+        ["", "", ""],  # row 7: blank, no lead, no error
         ["+14155550111", "Eve", "Mars/Base"],  # row 8: not a time zone
     )
     result = LeadImportResource(campaign).import_data(data)
@@ -123,7 +125,9 @@ def test_a_dataset_with_no_phone_column_is_refused_whole(campaign):
         LeadImportResource(campaign).import_data(data, raise_errors=True)
 
 
-@pytest.mark.parametrize("data", [tablib.Dataset(), tablib.Dataset(["+14155550101", "Ana"])], ids=["empty", "no header"])
+@pytest.mark.parametrize(
+    "data", [tablib.Dataset(), tablib.Dataset(["+14155550101", "Ana"])], ids=["empty", "no header"]
+)
 def test_a_dataset_without_a_header_is_refused_whole(campaign, data):
     result = LeadImportResource(campaign).import_data(data)
     assert result.has_errors() and "No column holds the primary phone number" in str(result.base_errors[0].error)
@@ -159,7 +163,9 @@ def test_writes_do_not_grow_with_the_rows(campaign, settings):
     def queries(first: int, count: int) -> int:
         rows = [[f"+1415555{n:04d}", f"Name {n}", f"+1212555{n:04d}"] for n in range(first, first + count)]
         with CaptureQueriesContext(connection) as captured:
-            result = LeadImportResource(campaign).import_data(dataset(["phone_number", "customer_name", "secondary_phone_1"], *rows))
+            result = LeadImportResource(campaign).import_data(
+                dataset(["phone_number", "customer_name", "secondary_phone_1"], *rows)
+            )
         assert result.totals["new"] == count
         return len(captured)
 
@@ -171,7 +177,9 @@ def test_writes_do_not_grow_with_the_rows(campaign, settings):
     assert Contact.objects.count() == 2 * 310
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="id sequences are PostgreSQL's (SQLite has none to reset)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="id sequences are PostgreSQL's (SQLite has none to reset)"
+)
 def test_the_id_sequence_is_never_reset(campaign):
     # django-import-export's ModelResource resets it after an import with new rows;
     # a lead inserted meanwhile by another transaction could then get a taken id.

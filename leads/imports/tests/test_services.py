@@ -57,16 +57,24 @@ def numbers(lead):
 
 
 def test_a_valid_csv_imports_leads_numbers_and_variables(tmp_path, campaign):
-    path = write_csv(tmp_path / "leads.csv", [
-        ["Phone", "Customer Name", "City", "secondary_phone_1", "secondary_1_contact_name", "timezone"],
-        ["+14155550101", "Ana", "Austin", "+12125550102", "Luis", "America/Chicago"],
-        ["+14155550103", "Ben", "", "", "", ""],
-    ])
+    path = write_csv(
+        tmp_path / "leads.csv",
+        [
+            ["Phone", "Customer Name", "City", "secondary_phone_1", "secondary_1_contact_name", "timezone"],
+            ["+14155550101", "Ana", "Austin", "+12125550102", "Luis", "America/Chicago"],
+            ["+14155550103", "Ben", "", "", "", ""],
+        ],
+    )
     record = run_import(campaign, path)
     assert record.status == ImportRecord.Status.DONE
     assert counts(record) == (2, 0, 0, 0)
     ana = Lead.objects.get(contacts__phone="+14155550101")
-    assert (ana.campaign, ana.timezone, ana.status, ana.import_record) == (campaign, "America/Chicago", LeadStatus.CREATED, record)
+    assert (ana.campaign, ana.timezone, ana.status, ana.import_record) == (
+        campaign,
+        "America/Chicago",
+        LeadStatus.CREATED,
+        record,
+    )
     assert list(ana.contacts.order_by("position").values_list("phone", "variables")) == [
         ("+14155550101", {"customer_name": "Ana", "city": "Austin"}),
         ("+12125550102", {"contact_name": "Luis"}),
@@ -78,18 +86,18 @@ def test_every_rejection_reason_is_named_by_column(tmp_path, campaign):
     lead_services.do_not_call_add(phones=["+14155550109"], actor=ACTOR)
     rows = [
         ["phone_number", "customer_name", "secondary_phone_1", "secondary_phone_2", "timezone", "notes"],
-        ["", "Missing", "", "", "", ""],                                  # 2: no number
-        ["call me", "Words", "", "", "", ""],                             # 3: not a number
-        ["+10005550100", "Invalid", "", "", "", ""],                      # 4: not a valid number
-        ["+14155550104", "Sec bad", "12", "", "", ""],                    # 5: invalid secondary
-        ["+14155550105", "Sec same", "+14155550105", "", "", ""],         # 6: secondary = primary
+        ["", "Missing", "", "", "", ""],  # 2: no number
+        ["call me", "Words", "", "", "", ""],  # 3: not a number
+        ["+10005550100", "Invalid", "", "", "", ""],  # 4: not a valid number
+        ["+14155550104", "Sec bad", "12", "", "", ""],  # 5: invalid secondary
+        ["+14155550105", "Sec same", "+14155550105", "", "", ""],  # 6: secondary = primary
         ["+14155550106", "Sec twice", "+12125550100", "+12125550100", "", ""],  # 7: repeats
-        ["+14155550107", "", "", "", "", ""],                              # 8: required missing
-        ["+14155550108", "Long", "", "", "", "x" * 1001],                  # 9: too long
-        ["+14155550110", "Zone", "", "", "Europe/Nowhere", ""],           # 10: timezone
-        ["+14155550111", "First", "", "", "", ""],                         # 11: ok
-        ["+1 (415) 555-0111", "Again", "", "", "", ""],                    # 12: duplicate of 11
-        ["+14155550109", "Listed", "", "", "", ""],                        # 13: do not call
+        ["+14155550107", "", "", "", "", ""],  # 8: required missing
+        ["+14155550108", "Long", "", "", "", "x" * 1001],  # 9: too long
+        ["+14155550110", "Zone", "", "", "Europe/Nowhere", ""],  # 10: timezone
+        ["+14155550111", "First", "", "", "", ""],  # 11: ok
+        ["+1 (415) 555-0111", "Again", "", "", "", ""],  # 12: duplicate of 11
+        ["+14155550109", "Listed", "", "", "", ""],  # 13: do not call
     ]
     record = run_import(campaign, write_csv(tmp_path / "bad.csv", rows))
     assert counts(record) == (1, 0, 0, 11)
@@ -109,18 +117,33 @@ def test_every_rejection_reason_is_named_by_column(tmp_path, campaign):
 
 
 def test_a_row_with_several_problems_lists_them_all(tmp_path, campaign):
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone_number", "customer_name", "timezone"], ["nope", "", "Mars/Base"],
-    ]))
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone_number", "customer_name", "timezone"],
+                ["nope", "", "Mars/Base"],
+            ],
+        ),
+    )
     (row,) = report_rows(record)
     assert row["errors"].count("; ") == 2
     assert row["phone_number"] == "nope" and row["row"] == "2"
 
 
 def test_fixing_the_error_report_and_importing_it_again(tmp_path, campaign):
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone_number", "customer_name", "status"], ["+14155550101", "", "completed"], ["+14155550102", "Ok", ""],
-    ]))
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone_number", "customer_name", "status"],
+                ["+14155550101", "", "completed"],
+                ["+14155550102", "Ok", ""],
+            ],
+        ),
+    )
     assert counts(record) == (1, 0, 0, 1)
     rows = [list(report_rows(record)[0].keys())] + [list(r.values()) for r in report_rows(record)]
     rows[1][1] = "Fixed"  # customer_name
@@ -131,20 +154,40 @@ def test_fixing_the_error_report_and_importing_it_again(tmp_path, campaign):
 
 def test_duplicates_in_the_campaign_are_skipped_by_default(tmp_path, campaign):
     make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Old"})
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone_number", "customer_name"], ["1 415 555 0101", "New"], ["+14155550102", "Other"],
-    ]))
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone_number", "customer_name"],
+                ["1 415 555 0101", "New"],
+                ["+14155550102", "Other"],
+            ],
+        ),
+    )
     assert counts(record) == (1, 0, 1, 0)
     assert Lead.objects.get(contacts__phone="+14155550101").contacts.get().variables == {"customer_name": "Old"}
 
 
 def test_update_policy_overwrites_non_empty_cells_and_keeps_status(tmp_path, campaign):
-    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102"],
-                     variables={"customer_name": "Old", "city": "Austin"})
+    lead = make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=["+12125550102"],
+        variables={"customer_name": "Old", "city": "Austin"},
+    )
     transitions.complete(Lead.objects.filter(pk=lead.pk), actor=ACTOR)
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone_number", "customer_name", "city", "company"], ["+14155550101", "New", "", "Acme"],
-    ]), on_duplicate="update")
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone_number", "customer_name", "city", "company"],
+                ["+14155550101", "New", "", "Acme"],
+            ],
+        ),
+        on_duplicate="update",
+    )
     assert counts(record) == (0, 1, 0, 0)
     lead.refresh_from_db()
     assert lead.status == LeadStatus.COMPLETED
@@ -153,12 +196,24 @@ def test_update_policy_overwrites_non_empty_cells_and_keeps_status(tmp_path, cam
 
 
 def test_update_policy_replaces_secondary_numbers_when_the_file_has_them(tmp_path, campaign):
-    lead = make_lead(campaign=campaign, primary="+14155550101", secondaries=["+12125550102", "+13055550103"],
-                     variables={"customer_name": "Old"})
+    lead = make_lead(
+        campaign=campaign,
+        primary="+14155550101",
+        secondaries=["+12125550102", "+13055550103"],
+        variables={"customer_name": "Old"},
+    )
     Contact.objects.filter(lead=lead, phone="+13055550103").update(attempts=2, status=ContactStatus.RESCHEDULED)
-    run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone_number", "secondary_phone_1", "secondary_phone_2"], ["+14155550101", "+13055550103", "+16175550104"],
-    ]), on_duplicate="update")
+    run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone_number", "secondary_phone_1", "secondary_phone_2"],
+                ["+14155550101", "+13055550103", "+16175550104"],
+            ],
+        ),
+        on_duplicate="update",
+    )
     assert numbers(lead) == ["+14155550101", "+13055550103", "+16175550104"]
     assert lead.contacts.get(phone="+13055550103").attempts == 2  # a kept number keeps its state
     lead.refresh_from_db()
@@ -168,16 +223,29 @@ def test_update_policy_replaces_secondary_numbers_when_the_file_has_them(tmp_pat
 def test_updating_a_lead_in_a_call_is_refused_for_now(tmp_path, campaign):
     lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Old"})
     Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.PROCESSING)
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "New"]]),
-                        on_duplicate="update")
+    record = run_import(
+        campaign,
+        write_csv(tmp_path / "a.csv", [["phone", "customer_name"], ["+14155550101", "New"]]),
+        on_duplicate="update",
+    )
     assert counts(record) == (0, 0, 0, 1)
     assert "in progress" in report_rows(record)[0]["errors"]
 
 
 def test_national_numbers_are_read_in_the_chosen_country(tmp_path, campaign):
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["mobile", "customer_name"], ["07911 123456", "Ann"], ["+33 6 12 34 56 78", "Zoé"],
-    ]), number_format="national", country="gb")
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["mobile", "customer_name"],
+                ["07911 123456", "Ann"],
+                ["+33 6 12 34 56 78", "Zoé"],
+            ],
+        ),
+        number_format="national",
+        country="gb",
+    )
     assert counts(record) == (2, 0, 0, 0)
     assert set(Contact.objects.values_list("phone", flat=True)) == {"+447911123456", "+33612345678"}
 
@@ -196,35 +264,59 @@ def test_xlsx_with_numeric_phone_cells_and_ten_secondary_numbers(tmp_path, campa
 
 
 def test_xls_imports(tmp_path, campaign):
-    record = run_import(campaign, write_xls(tmp_path / "a.xls", [["Phone Number", "Customer Name"], [14155550101.0, "Ana"]]))
+    record = run_import(
+        campaign, write_xls(tmp_path / "a.xls", [["Phone Number", "Customer Name"], [14155550101.0, "Ana"]])
+    )
     assert counts(record) == (1, 0, 0, 0)
 
 
 def test_empty_secondary_columns_leave_no_gap(tmp_path, campaign):
-    run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone", "customer_name", "secondary_phone_1", "secondary_phone_2", "secondary_2_contact_name"],
-        ["+14155550101", "Ana", "", "+12125550102", "Luis"],
-    ]))
+    run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone", "customer_name", "secondary_phone_1", "secondary_phone_2", "secondary_2_contact_name"],
+                ["+14155550101", "Ana", "", "+12125550102", "Luis"],
+            ],
+        ),
+    )
     lead = Lead.objects.get()
     assert list(lead.contacts.order_by("position").values_list("position", "phone", "variables")) == [
-        (0, "+14155550101", {"customer_name": "Ana"}), (1, "+12125550102", {"contact_name": "Luis"}),
+        (0, "+14155550101", {"customer_name": "Ana"}),
+        (1, "+12125550102", {"contact_name": "Luis"}),
     ]
 
 
 def test_secondary_numbers_on_the_do_not_call_list_start_blocked(tmp_path, campaign):
     lead_services.do_not_call_add(phones=["+12125550102"], actor=ACTOR)
-    run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone", "customer_name", "secondary_phone_1"], ["+14155550101", "Ana", "+12125550102"],
-    ]))
+    run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone", "customer_name", "secondary_phone_1"],
+                ["+14155550101", "Ana", "+12125550102"],
+            ],
+        ),
+    )
     lead = Lead.objects.get()
     assert lead.status == LeadStatus.CREATED
     assert lead.contacts.get(position=1).status == ContactStatus.BLACKLISTED
 
 
 def test_formula_cells_are_neutralised_in_the_report_and_restored_on_import(tmp_path, campaign):
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["phone", "customer_name", "note"], ["bad", "=HYPERLINK(1)", "@sum"], ["+14155550102", "'=1+1", "'-x"],
-    ]))
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["phone", "customer_name", "note"],
+                ["bad", "=HYPERLINK(1)", "@sum"],
+                ["+14155550102", "'=1+1", "'-x"],
+            ],
+        ),
+    )
     row = report_rows(record)[0]
     assert (row["customer_name"], row["note"]) == ("'=HYPERLINK(1)", "'@sum")
     assert Lead.objects.get().contacts.get().variables == {"customer_name": "=1+1", "note": "-x"}
@@ -233,13 +325,24 @@ def test_formula_cells_are_neutralised_in_the_report_and_restored_on_import(tmp_
 def test_the_report_neutralises_by_column_as_an_export_does(tmp_path, campaign):
     """Only the number columns keep a leading +; the errors, which quote headers, are
     neutralised too."""
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [
-        ["=phone", "customer_name", "secondary_phone_1", "note"],
-        ["+1 555 0101", "+10", "+1 (212) 555", "+1 555 0101"],
-    ]), mapping=["phone", "var:customer_name", "secondary:1", "var:note"])
+    record = run_import(
+        campaign,
+        write_csv(
+            tmp_path / "a.csv",
+            [
+                ["=phone", "customer_name", "secondary_phone_1", "note"],
+                ["+1 555 0101", "+10", "+1 (212) 555", "+1 555 0101"],
+            ],
+        ),
+        mapping=["phone", "var:customer_name", "secondary:1", "var:note"],
+    )
     row = report_rows(record)[0]
     assert (row["'=phone"], row["customer_name"], row["secondary_phone_1"], row["note"]) == (
-        "+1 555 0101", "'+10", "+1 (212) 555", "'+1 555 0101")
+        "+1 555 0101",
+        "'+10",
+        "+1 (212) 555",
+        "'+1 555 0101",
+    )
     assert row["errors"].startswith("'=phone: ")
 
 
@@ -323,7 +426,10 @@ def test_an_import_that_stopped_half_way_carries_on_without_duplicates(tmp_path,
 
 
 def test_undo_removes_the_leads_not_dialled_yet_and_says_what_it_kept(tmp_path, campaign):
-    record = run_import(campaign, write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(4)]))
+    record = run_import(
+        campaign,
+        write_csv(tmp_path / "a.csv", [["phone", "customer_name"]] + [[f"+1415555{n:04d}", "x"] for n in range(4)]),
+    )
     other = make_lead(campaign=campaign, variables={"customer_name": "Not imported"})
     dialled = Lead.objects.filter(import_record=record).first()
     Lead.objects.filter(pk=dialled.pk).update(attempts=1, status=LeadStatus.RESCHEDULED)
@@ -340,10 +446,29 @@ def test_undo_removes_the_leads_not_dialled_yet_and_says_what_it_kept(tmp_path, 
 
 
 def test_suggested_mapping_follows_the_header_rules():
-    header = ["Phone Number", "Customer-Name", "customer name", "alt_phone", "secondary_2_contact_name", "Status", "row",
-              "errors", "TimeZone", "2nd try!"]
+    header = [
+        "Phone Number",
+        "Customer-Name",
+        "customer name",
+        "alt_phone",
+        "secondary_2_contact_name",
+        "Status",
+        "row",
+        "errors",
+        "TimeZone",
+        "2nd try!",
+    ]
     assert suggest_mapping(header, ["customer_name"]) == [
-        "phone", "var:customer_name", "", "secondary:1", "secondary:2:contact_name", "", "", "", "timezone", "var:_2nd_try",
+        "phone",
+        "var:customer_name",
+        "",
+        "secondary:1",
+        "secondary:2:contact_name",
+        "",
+        "",
+        "",
+        "timezone",
+        "var:_2nd_try",
     ]
 
 
@@ -353,10 +478,26 @@ def test_suggested_mapping_follows_the_header_rules():
 def test_import_leads_command_prints_json_and_writes_the_error_report(tmp_path, campaign, capsys):
     path = write_csv(tmp_path / "a.csv", [["Tel", "Name"], ["+14155550101", "Ana"], ["bad", "Bob"]])
     errors = tmp_path / "errors.csv"
-    call_command("import_leads", str(path), "--campaign", campaign.name, "--map", "Tel=phone_number",
-                 "--map", "Name=customer_name", "--errors", str(errors), "--json")
+    call_command(
+        "import_leads",
+        str(path),
+        "--campaign",
+        campaign.name,
+        "--map",
+        "Tel=phone_number",
+        "--map",
+        "Name=customer_name",
+        "--errors",
+        str(errors),
+        "--json",
+    )
     summary = json.loads(capsys.readouterr().out)
-    assert {k: summary[k] for k in ("new", "updated", "skipped", "rejected")} == {"new": 1, "updated": 0, "skipped": 0, "rejected": 1}
+    assert {k: summary[k] for k in ("new", "updated", "skipped", "rejected")} == {
+        "new": 1,
+        "updated": 0,
+        "skipped": 0,
+        "rejected": 1,
+    }
     assert "seconds" in summary
     assert "bad" in errors.read_text(encoding="utf-8-sig")
 
@@ -367,7 +508,7 @@ def test_import_leads_command_prints_json_and_writes_the_error_report(tmp_path, 
         (["missing.csv", "--campaign", "1"], "no such file"),
         (["{file}", "--campaign", "Nope"], "No campaign"),
         (["{file}", "--campaign", "{campaign}", "--map", "Nope=phone"], "no column “Nope”"),
-        (["{file}", "--campaign", "{campaign}", "--map", "broken"], "write \"File column=target\""),
+        (["{file}", "--campaign", "{campaign}", "--map", "broken"], 'write "File column=target"'),
         (["{file}", "--campaign", "{campaign}", "--map", "phone=what ever!"], "not a place a column can go"),
         (["{file}", "--campaign", "{campaign}", "--map", "phone=ignore"], "No column holds the primary phone number"),
     ],
@@ -381,7 +522,11 @@ def test_import_leads_command_fails_clearly_on_whole_file_problems(tmp_path, cam
 
 
 def test_large_files_are_validated_in_parallel_with_the_same_results(tmp_path, campaign, settings):
-    rows = [["phone", "customer_name"]] + [[f"+1415555{n:04d}", f"n{n}"] for n in range(30)] + [["bad", "x"], ["+14155550003", "dup"]]
+    rows = (
+        [["phone", "customer_name"]]
+        + [[f"+1415555{n:04d}", f"n{n}"] for n in range(30)]
+        + [["bad", "x"], ["+14155550003", "dup"]]
+    )
     path = write_csv(tmp_path / "a.csv", rows)
     settings.LEADS_IMPORT_BATCH_ROWS = 7
     serial = run_import(campaign, path, dry_run=True)
@@ -431,7 +576,10 @@ def test_a_run_undone_while_its_worker_was_slow_writes_nothing_more(tmp_path, ca
 
     finished = services.import_run(record=record, actor=ACTOR, progress=undo_after_the_first_batch)
     assert undone[0].removed == 3
-    assert finished.status == ImportRecord.Status.UNDONE and ImportRecord.objects.get().status == ImportRecord.Status.UNDONE
+    assert (
+        finished.status == ImportRecord.Status.UNDONE
+        and ImportRecord.objects.get().status == ImportRecord.Status.UNDONE
+    )
     assert not Lead.objects.exists() and record.batches.count() == 1
 
 
@@ -503,7 +651,9 @@ def test_a_validation_cancelled_on_its_way_saves_nothing(tmp_path, campaign, set
         ("cancelled", None, False, set()),  # final
     ],
 )
-def test_what_a_person_may_do_with_an_import_in_each_state(tmp_path, campaign, settings, status, stalled_for, written, exits):
+def test_what_a_person_may_do_with_an_import_in_each_state(
+    tmp_path, campaign, settings, status, stalled_for, written, exits
+):
     import datetime
 
     from django.utils import timezone
@@ -517,12 +667,29 @@ def test_what_a_person_may_do_with_an_import_in_each_state(tmp_path, campaign, s
     if written:
         ImportBatch.objects.create(record=record, number=1)
     record.refresh_from_db()
-    allowed = {name for name, may in [("map", record.can_map), ("validate_again", record.can_validate_again),
-                                      ("run", record.can_run), ("undo", record.can_undo),
-                                      ("cancel", record.can_cancel)] if may}
+    allowed = {
+        name
+        for name, may in [
+            ("map", record.can_map),
+            ("validate_again", record.can_validate_again),
+            ("run", record.can_run),
+            ("undo", record.can_undo),
+            ("cancel", record.can_cancel),
+        ]
+        if may
+    }
     assert allowed == exits
     assert {s for s, _ in ImportRecord.Status.choices} == {
-        "mapping", "validating", "ready", "importing", "done", "failed", "undoing", "undone", "cancelled"}
+        "mapping",
+        "validating",
+        "ready",
+        "importing",
+        "done",
+        "failed",
+        "undoing",
+        "undone",
+        "cancelled",
+    }
 
 
 def test_a_mapping_of_a_wide_file_with_long_headers_is_saved_and_offered_again(tmp_path, campaign):
@@ -547,9 +714,13 @@ def test_a_mapping_of_a_wide_file_with_long_headers_is_saved_and_offered_again(t
     "write",
     [
         # Past the first 64 KB, which are checked for binary data.
-        lambda path: write_csv(path.with_suffix(".csv"), [
-            ["phone_number"] + [f"column {n} " + "x" * 500 for n in range(140)] + ["bad\x00name"], ["+14155550101"],
-        ]),
+        lambda path: write_csv(
+            path.with_suffix(".csv"),
+            [
+                ["phone_number"] + [f"column {n} " + "x" * 500 for n in range(140)] + ["bad\x00name"],
+                ["+14155550101"],
+            ],
+        ),
         lambda path: write_xls(path.with_suffix(".xls"), [["phone_number", "bad\x00name"], ["+14155550101", "Ana"]]),
     ],
     ids=["csv", "xls"],

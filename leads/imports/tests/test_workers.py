@@ -20,7 +20,9 @@ from leads.models import ImportRecord, Lead
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker process shares the test database on PostgreSQL only"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="a worker process shares the test database on PostgreSQL only"
+    ),
 ]
 ROWS = 30_000
 
@@ -31,8 +33,10 @@ def large_import(tmp_path, settings):
     settings.TASKS = DATABASE_TASKS
     settings.LEADS_IMPORT_BACKGROUND_ABOVE = 0
     campaign = make_campaign(assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
-    path = write_csv(tmp_path / "big.csv", [["phone", "customer_name"]]
-                     + [[f"+1415{555 - n // 10000}{n % 10000:04d}", f"N{n}"] for n in range(ROWS)])
+    path = write_csv(
+        tmp_path / "big.csv",
+        [["phone", "customer_name"]] + [[f"+1415{555 - n // 10000}{n % 10000:04d}", f"N{n}"] for n in range(ROWS)],
+    )
     with path.open("rb") as handle:
         from django.core.files import File
 

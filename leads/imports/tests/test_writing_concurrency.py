@@ -28,8 +28,11 @@ def record(tmp_path, settings):
     settings.LEADS_IMPORT_BATCH_ROWS = 3
     settings.LEADS_IMPORT_WRITERS = 2
     campaign = make_campaign(assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
-    path = write_csv(tmp_path / "a.csv", [["phone", "customer_name", "secondary_phone_1"]]
-                     + [[f"+1415555{n:04d}", f"N{n}", f"+1212555{n:04d}"] for n in range(ROWS)])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [["phone", "customer_name", "secondary_phone_1"]]
+        + [[f"+1415555{n:04d}", f"N{n}", f"+1212555{n:04d}"] for n in range(ROWS)],
+    )
     with path.open("rb") as handle:
         record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
     return services.import_validate(record=record)
@@ -128,10 +131,19 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
 
     rows = 15_000
     campaign = make_campaign(assistant=make_assistant(variables=[{"name": "customer_name", "required": True}]))
-    data = csv_bytes([["phone", "customer_name"]] + [[f"+1415{555 - n // 10000}{n % 10000:04d}", f"N{n}"] for n in range(rows)])
-    admin_client_logged.post(reverse("admin:leads_lead_import"), {
-        "campaign": campaign.pk, "number_format": "international", "on_duplicate": "skip", "resource": "0",
-        "import_file": SimpleUploadedFile("big.csv", data)})
+    data = csv_bytes(
+        [["phone", "customer_name"]] + [[f"+1415{555 - n // 10000}{n % 10000:04d}", f"N{n}"] for n in range(rows)]
+    )
+    admin_client_logged.post(
+        reverse("admin:leads_lead_import"),
+        {
+            "campaign": campaign.pk,
+            "number_format": "international",
+            "on_duplicate": "skip",
+            "resource": "0",
+            "import_file": SimpleUploadedFile("big.csv", data),
+        },
+    )
     record = ImportRecord.objects.get()
     page = lambda name: reverse(f"admin:leads_importrecord_{name}", args=[record.pk])  # noqa: E731
     settings.LEADS_IMPORT_BACKGROUND_ABOVE = 10 * len(data)  # validated here, in the request
@@ -145,7 +157,9 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
     worker = start_worker(log, LEADS_IMPORT_BATCH_ROWS="250", LEADS_IMPORT_WRITERS="2")
     try:
         admin_client_logged.post(page("confirm"))
-        wait_for(lambda: ImportRecord.objects.get(pk=record.pk).rows_written, seconds=180, what="a first batch", log=log)
+        wait_for(
+            lambda: ImportRecord.objects.get(pk=record.pk).rows_written, seconds=180, what="a first batch", log=log
+        )
         # Stopped anywhere but between a batch's progress save and its commit (then it
         # holds the record's row, and any takeover waits for it to go on or die).
         wait_for(lambda: stop_between_commits(worker.pid), seconds=60, what="a moment to stop the worker", log=log)
@@ -167,8 +181,12 @@ def test_an_import_undone_while_its_worker_is_stopped_stays_undone(admin_client_
         assert not undoing.is_alive()
         assert ImportRecord.objects.get(pk=record.pk).status == ImportRecord.Status.UNDONE
         os.kill(worker.pid, signal.SIGCONT)
-        wait_for(lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
-                 seconds=180, what="the worker to finish its task", log=log)
+        wait_for(
+            lambda: not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists(),
+            seconds=180,
+            what="the worker to finish its task",
+            log=log,
+        )
     finally:
         os.kill(worker.pid, signal.SIGCONT)
         worker.terminate()
@@ -206,8 +224,10 @@ def test_undo_leaves_alone_a_lead_the_dialer_claims_meanwhile(record):
         undoing.start()
         with connection.cursor() as cursor:
             for _ in range(200):  # until the undo waits on the claimed lead's lock
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND wait_event_type = 'Lock'")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
                 if cursor.fetchone()[0]:
                     break
                 time.sleep(0.05)

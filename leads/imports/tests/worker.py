@@ -25,11 +25,20 @@ def database_url() -> str:
 def start_worker(log: Path, **environment: str) -> subprocess.Popen:
     """``db_worker`` with the dev settings (their task backend is the database's) on
     the test database and this test's media folder; ``environment`` adds settings."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev", "DEBUG": "0",
-           "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT), **environment}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "leadsite.settings.dev",
+        "DEBUG": "0",
+        "DATABASE_URL": database_url(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **environment,
+    }
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.1"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -22,8 +22,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--campaign", help="The campaign's id or exact name.")
         parser.add_argument("--status", action="append", default=[], help="A status (repeatable: any of them).")
-        parser.add_argument("--filter", action="append", default=[], metavar="NAME=VALUE",
-                            help=f"Any filter: {', '.join(LeadFilter.base_filters)}. Repeatable.")
+        parser.add_argument(
+            "--filter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"Any filter: {', '.join(LeadFilter.base_filters)}. Repeatable.",
+        )
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         parser.add_argument("--bom", action="store_true", help="CSV for Excel: UTF-8 with a BOM.")
         parser.add_argument("-o", "--output", default="-", help="The file to write; - is standard output.")
@@ -36,7 +41,9 @@ class Command(BaseCommand):
         for pair in options["filter"]:
             name, sep, value = pair.partition("=")
             if not sep or name not in LeadFilter.base_filters:
-                raise CommandError(f'--filter "{pair}": write NAME=VALUE with one of {", ".join(LeadFilter.base_filters)}.')
+                raise CommandError(
+                    f'--filter "{pair}": write NAME=VALUE with one of {", ".join(LeadFilter.base_filters)}.'
+                )
             params.appendlist(name, value)
         try:
             leads = filter_leads(params).order_by("-id")
@@ -44,14 +51,19 @@ class Command(BaseCommand):
             raise CommandError(str(problem)) from None
         header = default_columns(leads).header()
         fmt, to_file = options["format"], options["output"] != "-"
-        record = ExportRecord.objects.create(file_format=fmt, filters=params.urlencode(), columns=header,
-                                             file_name=os.path.basename(options["output"]) if to_file else "",
-                                             progress_at=timezone.now())
+        record = ExportRecord.objects.create(
+            file_format=fmt,
+            filters=params.urlencode(),
+            columns=header,
+            file_name=os.path.basename(options["output"]) if to_file else "",
+            progress_at=timezone.now(),
+        )
         if fmt == "xlsx":
             export = Recorded(lambda on_done: xlsx_chunks(leads, header, on_done=on_done), record=record)
         else:
-            export = Recorded(lambda on_done: csv_export(leads, header, bom=options["bom"], on_done=on_done),
-                              record=record)
+            export = Recorded(
+                lambda on_done: csv_export(leads, header, bom=options["bom"], on_done=on_done), record=record
+            )
         try:
             target = open(options["output"], "wb") if to_file else sys.stdout.buffer  # noqa: SIM115 (closed below)
         except OSError as error:

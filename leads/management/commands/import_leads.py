@@ -22,11 +22,20 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The .csv, .xlsx or .xls file.")
         parser.add_argument("--campaign", required=True, help="The campaign's id or exact name.")
         parser.add_argument("--national", metavar="CC", help="Numbers are national, of this country (e.g. GB).")
-        parser.add_argument("--on-duplicate", choices=["skip", "update"], default="skip",
-                            help="What to do with a lead the campaign already has (default: skip).")
-        parser.add_argument("--map", action="append", default=[], metavar='"File column=target"',
-                            help="Send a column somewhere else: phone_number, a variable name, secondary_phone_N, "
-                                 "secondary_N_<variable>, timezone or ignore. Repeatable.")
+        parser.add_argument(
+            "--on-duplicate",
+            choices=["skip", "update"],
+            default="skip",
+            help="What to do with a lead the campaign already has (default: skip).",
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar='"File column=target"',
+            help="Send a column somewhere else: phone_number, a variable name, secondary_phone_N, "
+            "secondary_N_<variable>, timezone or ignore. Repeatable.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Validate and count; write nothing.")
         parser.add_argument("--errors", metavar="OUT.csv", help="Write the error report here.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a summary.")
@@ -39,9 +48,15 @@ class Command(BaseCommand):
         try:
             with path.open("rb") as handle:
                 record = import_create(
-                    campaign=campaign, file=File(handle), file_name=path.name,
-                    number_format=ImportRecord.NumberFormat.NATIONAL if options["national"] else ImportRecord.NumberFormat.INTERNATIONAL,
-                    country=options["national"] or "", on_duplicate=options["on_duplicate"], dry_run=options["dry_run"],
+                    campaign=campaign,
+                    file=File(handle),
+                    file_name=path.name,
+                    number_format=ImportRecord.NumberFormat.NATIONAL
+                    if options["national"]
+                    else ImportRecord.NumberFormat.INTERNATIONAL,
+                    country=options["national"] or "",
+                    on_duplicate=options["on_duplicate"],
+                    dry_run=options["dry_run"],
                 )
             if options["map"]:
                 record.mapping = self._remap(record, options["map"])
@@ -57,8 +72,15 @@ class Command(BaseCommand):
             with record.error_report.open("rb") as source, open(options["errors"], "wb") as target:
                 shutil.copyfileobj(source, target)
         seconds = round((record.validation_seconds or 0) + (record.import_seconds or 0), 3)
-        summary = {"new": record.rows_new, "updated": record.rows_updated, "skipped": record.rows_skipped,
-                   "rejected": record.rows_rejected, "seconds": seconds, "import": record.pk, "dry_run": record.dry_run}
+        summary = {
+            "new": record.rows_new,
+            "updated": record.rows_updated,
+            "skipped": record.rows_skipped,
+            "rejected": record.rows_rejected,
+            "seconds": seconds,
+            "import": record.pk,
+            "dry_run": record.dry_run,
+        }
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         else:

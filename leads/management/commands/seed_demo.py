@@ -18,10 +18,55 @@ from leads.models import Lead
 from leads.transitions import Actor
 
 ASSISTANT = "Demo receptionist"
-FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro", "Ines", "Jonas", "Keiko", "Liam",
-         "María", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Víctor", "Wen", "Yusuf", "Zoë"]
-LAST = ["Abbott", "Becker", "Castillo", "Dubois", "Eriksen", "Fujita", "García", "Hughes", "Ivanova", "Jensen",
-        "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Emeka",
+    "Fatima",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "María",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Víctor",
+    "Wen",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Abbott",
+    "Becker",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fujita",
+    "García",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "López",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+]
 COMPANIES = ["Acme Dental", "Bayview Clinic", "Cedar Physio", "Downtown Vets", "Elm Street Optics", "", ""]
 ZONES = ["", "", "", "America/New_York", "America/Chicago", "America/Los_Angeles"]
 AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
@@ -50,22 +95,38 @@ class Command(BaseCommand):
             return
         rng = random.Random(seed)
         assistant = Assistant.objects.create(name=ASSISTANT, timezone="America/New_York")
-        for position, (name, default, required, description) in enumerate([
-            ("customer_name", "", True, "How the assistant addresses the person."),
-            ("company", "", False, "The business the appointment is with."),
-            ("appointment_type", "check-up", False, "What the appointment is for."),
-            ("language", "English", False, "The language to speak."),
-        ]):
-            Variable.objects.create(assistant=assistant, position=position, name=name, default_value=default,
-                                    required=required, description=description)
+        for position, (name, default, required, description) in enumerate(
+            [
+                ("customer_name", "", True, "How the assistant addresses the person."),
+                ("company", "", False, "The business the appointment is with."),
+                ("appointment_type", "check-up", False, "What the appointment is for."),
+                ("language", "English", False, "The language to speak."),
+            ]
+        ):
+            Variable.objects.create(
+                assistant=assistant,
+                position=position,
+                name=name,
+                default_value=default,
+                required=required,
+                description=description,
+            )
         campaign = Campaign.objects.create(
-            name="Demo: spring check-ups", assistant=assistant, default_country="US",
-            max_retries=2, retry_interval=10, max_calls_in_parallel=5, goal_completion_variable="appointment_booked",
+            name="Demo: spring check-ups",
+            assistant=assistant,
+            default_country="US",
+            max_retries=2,
+            retry_interval=10,
+            max_calls_in_parallel=5,
+            goal_completion_variable="appointment_booked",
         )
         Campaign.objects.create(
-            name="Demo: renewals", assistant=assistant, default_country="US",
+            name="Demo: renewals",
+            assistant=assistant,
+            default_country="US",
             secondary_strategy=Campaign.SecondaryStrategy.CASCADE,
-            allowed_hours_start=datetime.time(9), allowed_hours_end=datetime.time(20),
+            allowed_hours_start=datetime.time(9),
+            allowed_hours_end=datetime.time(20),
             allowed_days=["monday", "tuesday", "wednesday", "thursday", "friday"],
         )
 
@@ -84,13 +145,18 @@ class Command(BaseCommand):
             for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
                 own = {"contact_name": rng.choice(FIRST)} if rng.random() < 0.5 else {}
                 secondaries.append(services.Number(demo_number(next(used)), own))
-            made.append(services.lead_create(
-                lead=Lead(campaign=campaign, timezone=rng.choice(ZONES)),
-                primary_phone=demo_number(next(used)), variables=variables, secondaries=secondaries, actor=actor,
-            ))
+            made.append(
+                services.lead_create(
+                    lead=Lead(campaign=campaign, timezone=rng.choice(ZONES)),
+                    primary_phone=demo_number(next(used)),
+                    variables=variables,
+                    secondaries=secondaries,
+                    actor=actor,
+                )
+            )
 
         rng.shuffle(made)
-        slices = iter([made[i:i + count // 10] for i in range(0, count, count // 10)])
+        slices = iter([made[i : i + count // 10] for i in range(0, count, count // 10)])
         ids = lambda part: Lead.objects.filter(pk__in=[lead.pk for lead in part])  # noqa: E731
         now = timezone.now()
         transitions.complete(ids(next(slices)), actor=actor)
