@@ -75,9 +75,9 @@ def seed(leads: int) -> None:
 def claim_times(samples: int) -> list[float]:
     from django.utils import timezone
 
-    from campaigns import dialer
-    from campaigns.backends import SimulatedBackend
     from campaigns.models import Campaign
+    from leads.dialer import passes
+    from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import Call
 
     backend = SimulatedBackend(seed=1)
@@ -85,7 +85,7 @@ def claim_times(samples: int) -> list[float]:
     times = []
     for _ in range(samples):
         started = time.perf_counter()
-        opened = dialer.claim(campaign, backend=backend, now=timezone.now())
+        opened = passes.claim(campaign, backend=backend, now=timezone.now())
         times.append(time.perf_counter() - started)
         assert len(opened) == LINES, len(opened)
         Call.objects.filter(ended_at__isnull=True).update(ended_at=timezone.now(), outcome="completed")
@@ -96,9 +96,9 @@ def _claimer(seconds: float, queue) -> None:
     common.setup_django(DATABASE)
     from django.utils import timezone
 
-    from campaigns import dialer
-    from campaigns.backends import SimulatedBackend
     from campaigns.models import Campaign
+    from leads.dialer import passes
+    from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import Call
 
     backend = SimulatedBackend(seed=1)
@@ -109,7 +109,7 @@ def _claimer(seconds: float, queue) -> None:
     while time.monotonic() < deadline:
         for campaign in campaigns:
             started = time.perf_counter()
-            opened = dialer.claim(campaign, backend=backend, now=timezone.now())
+            opened = passes.claim(campaign, backend=backend, now=timezone.now())
             claiming += time.perf_counter() - started
             if opened:
                 claims += 1

@@ -110,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
 
     common.setup_django("leadsite_bench")
-    from leads.exports import csv_export, default_columns, export_rows, xlsx_file
+    from leads.exports.writing import csv_export, default_columns, export_rows, xlsx_file
     from leads.models import Lead
 
     total = Lead.objects.count()

@@ -9,8 +9,10 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .admin_base import ModelAdmin
+from leads.dialer.dashboard import campaign_dashboard
+from leadsite.admin import ModelAdmin
+
+from . import services
 from .forms import CampaignForm
 from .models import Assistant, Campaign, Variable
 
@@ -97,7 +99,7 @@ class CampaignAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         campaign = Campaign.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if campaign is not None:
-            extra_context = {**(extra_context or {}), "dashboard": selectors.campaign_dashboard(campaign)}
+            extra_context = {**(extra_context or {}), "dashboard": campaign_dashboard(campaign)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def dashboard_view(self, request: HttpRequest, pk: int):
@@ -108,7 +110,7 @@ class CampaignAdmin(ModelAdmin):
         return TemplateResponse(
             request,
             "admin/campaigns/campaign/dashboard.html",
-            {"dashboard": selectors.campaign_dashboard(campaign), "original": campaign},
+            {"dashboard": campaign_dashboard(campaign), "original": campaign},
         )
 
     def _status_view(self, request: HttpRequest, pk: int, service, done: str):

@@ -1,5 +1,5 @@
 """Assistants (the AI agent and its variable schema) and campaigns (one calling run
-with its settings). The dialer that runs campaigns is campaigns.dialer."""
+with its settings). The dialer that runs campaigns is leads.dialer.passes."""
 
 import datetime
 

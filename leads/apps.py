@@ -17,3 +17,4 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_sqlite_unicode_upper, dispatch_uid="leads_sqlite_unicode_upper")
+        from .dialer import checks  # noqa: F401  (registers the dialer's system checks)

@@ -14,7 +14,7 @@ number of statements whatever its size:
 A lead in Processing is never moved by hand: every manual action skips it.
 
 The dialer's own moves (a claim, an outcome, a dial error, leads left without a
-number) work on the few rows it has locked, by the rules of ``leads.dialing``, and
+number) work on the few rows it has locked, by the rules of ``leads.dialer.rules``, and
 write their audit rows the same way.
 """
 
@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 
-from . import dialing
+from .dialer import rules
 from .models import Call, CallOutcome, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 
 SKIP_PROCESSING = ("a call is in progress", Q(status=LeadStatus.PROCESSING))
@@ -505,7 +505,7 @@ def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: dateti
     numbers joining the list leave such leads; they never stay in the queue."""
     ends: dict[str, list[Lead]] = {}
     for lead in leads:
-        ends.setdefault(dialing.out_of_numbers(numbers.get(lead.pk, [])).status, []).append(lead)
+        ends.setdefault(rules.out_of_numbers(numbers.get(lead.pk, [])).status, []).append(lead)
     for status, group in ends.items():
         Lead.objects.filter(pk__in=[lead.pk for lead in group]).update(
             status=status, next_attempt_at=None, next_position=None, updated_at=now
@@ -545,7 +545,7 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         if call.ended_at is not None:
             return False
         campaign = call.campaign
-        goal = dialing.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
+        goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
         call.ended_at = now
         call.outcome = report.outcome
         call.duration_seconds = report.duration_seconds
@@ -568,7 +568,7 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
 
         lead = Lead.objects.select_for_update().get(pk=call.lead_id)
         numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
-        success = dialing.is_success(campaign, report.outcome, goal)
+        success = rules.is_success(campaign, report.outcome, goal)
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         if dialled is not None:
             dialled.last_outcome = report.outcome
@@ -587,9 +587,9 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         if lead.status != LeadStatus.PROCESSING:
             return True  # cannot happen while the call is open; the call is closed at least
         if success:
-            step = dialing.NextStep(LeadStatus.COMPLETED, None, None)
+            step = rules.NextStep(LeadStatus.COMPLETED, None, None)
         else:
-            step = dialing.after_unsuccessful(numbers, call.position, campaign, now)
+            step = rules.after_unsuccessful(numbers, call.position, campaign, now)
         _audit(
             [(lead.pk, lead.status, step.status)],
             now=now,
@@ -633,7 +633,7 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
             status=LeadStatus.RESCHEDULED,
             attempts=Greatest(F("attempts") - 1, 0),
             dial_errors=errors,
-            next_attempt_at=now + dialing.dial_error_backoff(call.campaign, errors),
+            next_attempt_at=now + rules.dial_error_backoff(call.campaign, errors),
             next_position=call.position,
             last_outcome=CallOutcome.DIAL_ERROR,
             updated_at=now,

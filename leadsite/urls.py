@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from leads.webhooks import call_outcome
+from leads.dialer.webhooks import call_outcome
 
 admin.site.site_header = "Leadsite"
 admin.site.site_title = "Leadsite"

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns import dialer, services
-from campaigns.backends import SimulatedBackend
+from campaigns import services
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
+from leads.dialer import passes
+from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call
 from leads.tests.factories import make_lead
 
@@ -37,14 +38,14 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
 
     # The dialer's passes, while the page stays open: the dashboard refreshes itself.
     now = timezone.now()
-    dialer.run_pass(now=now, backend=backend)
+    passes.run_pass(now=now, backend=backend)
     assert Call.objects.count() == 2
     expect(dashboard.locator("[data-figure=in-flight]")).to_have_text("2")
     expect(dashboard.locator("[data-status=processing]")).to_have_text("2")
     expect(dashboard.locator("[data-status=created]")).to_have_text("4")
 
     # Ten minutes on, the first calls have ended and the next two are placed.
-    dialer.run_pass(now=now + datetime.timedelta(minutes=10), backend=backend)
+    passes.run_pass(now=now + datetime.timedelta(minutes=10), backend=backend)
     expect(dashboard.locator("[data-status=completed]")).to_have_text("2")
     expect(dashboard.locator("[data-status=created]")).to_have_text("2")
     expect(dashboard).to_contain_text("Completed (a conversation)")
@@ -65,8 +66,8 @@ def test_operator_follows_a_leads_calls_to_the_calls_list_and_a_call(signed_in):
     )
     services.campaign_start(campaign=campaign)
     now = timezone.now()
-    dialer.run_pass(now=now, backend=backend)
-    dialer.run_pass(now=now + datetime.timedelta(minutes=5), backend=backend)  # both calls ended: no answer
+    passes.run_pass(now=now, backend=backend)
+    passes.run_pass(now=now + datetime.timedelta(minutes=5), backend=backend)  # both calls ended: no answer
 
     page = signed_in
     page.goto(f"/admin/leads/lead/{lead.pk}/change/")

@@ -30,11 +30,11 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLS, XLSX
 
-from campaigns.admin_base import ModelAdmin, progress_response
 from campaigns.models import Campaign
 from leads import tasks
 from leads.models import ImportRecord
 from leads.transitions import Actor
+from leadsite.admin import ModelAdmin, progress_response
 
 from . import services
 from .columns import MappingProblem
@@ -56,7 +56,6 @@ def _in_background(record: ImportRecord) -> bool:
     return services.import_in_background(record=record)
 
 
-@admin.register(ImportRecord)
 class ImportRecordAdmin(ModelAdmin):
     list_display = [
         "created_at",

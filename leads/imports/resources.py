@@ -32,7 +32,7 @@ from import_export import exceptions, fields, resources
 from import_export.results import Result, RowResult
 
 from campaigns.models import Campaign
-from leads.exports import Columns
+from leads.exports.writing import Columns
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
 from leads.selectors import phone_in
 from leads.transitions import Actor

@@ -39,8 +39,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from leads.cells import neutralise
-from leads.exports import cell_of
+from leads.exports.writing import cell_of
+from leads.layout import neutralise
 from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
@@ -264,7 +264,7 @@ class _Spool:
 
 class _ErrorReport(_Spool):
     """The refused rows as CSV: the file's own columns, then row and errors. Cells are
-    neutralised as in an export (leads.cells): the columns mapped to a number are phone
+    neutralised as in an export (leads.layout): the columns mapped to a number are phone
     columns; the errors quote the file's headers, so they are neutralised too."""
 
     def __init__(self, header: list[str], mapping: Mapping):

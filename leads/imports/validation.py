@@ -9,13 +9,13 @@ import zoneinfo
 from dataclasses import dataclass, field
 from functools import cache
 
-from leads.cells import unneutralise
+from leads.layout import unneutralise
 from leads.phones import InvalidPhoneNumber, normalize_phone
 from leads.variables import MAX_VALUE_LENGTH
 
 from .columns import Mapping
 
-# Files we write neutralise cells a spreadsheet would run as a formula (leads.cells);
+# Files we write neutralise cells a spreadsheet would run as a formula (leads.layout);
 # reading a cell removes that again, its exact inverse.
 
 

@@ -733,10 +733,9 @@ def test_a_variable_description_is_escaped_on_the_lead_add_and_change_pages(admi
 def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
     """Names, descriptions, defaults, variable names and values, numbers' own values,
     what a call reported and why a campaign paused, on every page that shows them."""
-    from campaigns import dialer
     from campaigns import services as campaign_services
-    from campaigns.backends import SimulatedBackend
-    from leads import calls
+    from leads.dialer import outcomes, passes
+    from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import Call
     from leads.transitions import Report
 
@@ -751,9 +750,9 @@ def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
     )
     lead.contacts.filter(position=1).update(variables={"contact_name": HOSTILE})
     campaign_services.campaign_start(campaign=campaign)
-    dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
-    calls.outcome_receive(
+    outcomes.outcome_receive(
         call.pk,
         Report(outcome="completed", summary=HOSTILE, extracted_variables={HOSTILE: HOSTILE}),
         payload={"outcome": "completed", "summary": HOSTILE},

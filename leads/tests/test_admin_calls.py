@@ -7,11 +7,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import dialer, services
-from campaigns.backends import SimulatedBackend
+from campaigns import services
 from campaigns.tests.factories import make_campaign
-from leads import calls, changelist
-from leads.admin_calls import LATEST_ON_LEAD_PAGE
+from leads.admin import changelist
+from leads.admin.calls import LATEST_ON_LEAD_PAGE
+from leads.dialer import outcomes, passes
+from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call, StatusChange
 from leads.tests.factories import make_lead
 from leads.transitions import Actor, Report
@@ -27,9 +28,9 @@ def dialled():
     campaign = make_campaign(name="Spring", max_calls_in_parallel=3)
     leads = [make_lead(campaign=campaign) for _ in range(3)]
     services.campaign_start(campaign=campaign)
-    dialer.run_pass(backend=QUIET)
+    passes.run_pass(backend=QUIET)
     first = Call.objects.get(lead=leads[0])
-    calls.outcome_receive(
+    outcomes.outcome_receive(
         first.pk,
         Report(outcome="completed", summary="Booked.", recording_url="https://rec.example.com/1.mp3"),
         payload={"outcome": "completed"},
@@ -37,7 +38,7 @@ def dialled():
         now=first.placed_at,
         actor=Actor.system(),
     )
-    calls.outcome_receive(
+    outcomes.outcome_receive(
         first.pk,
         Report(outcome="busy"),
         payload={"outcome": "busy"},

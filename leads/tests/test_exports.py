@@ -23,7 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads import exports, tasks, transitions
+from leads import tasks, transitions
+from leads.exports import writing
 from leads.imports import services as imports
 from leads.models import Contact, ExportRecord, Lead
 from leads.tests.factories import bulk_leads, make_lead, phone
@@ -175,7 +176,7 @@ def test_columns_can_be_chosen(admin_client_logged, campaign, fmt, in_memory_max
     settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max
     secondary = phone()
     make_lead(campaign=campaign, secondaries=[secondary], variables={"customer_name": "Ana", "city": "Austin"})
-    rows = download(admin_client_logged, fmt=fmt, columns=["city", exports.SECONDARY_NUMBERS, "status"])
+    rows = download(admin_client_logged, fmt=fmt, columns=["city", writing.SECONDARY_NUMBERS, "status"])
     assert rows[0] == ["city", "secondary_phone_1", "status"]  # in the layout's order
     assert rows[1] == ["Austin", secondary, "created"]
 
@@ -236,7 +237,7 @@ def test_export_needs_the_export_permission(client, django_user_model, campaign)
 
 
 def test_more_leads_than_a_sheet_holds_are_refused_as_xlsx_with_a_way_out(admin_client_logged, campaign, monkeypatch):
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)  # Excel's 1,048,575, made small
+    monkeypatch.setattr(writing, "XLSX_MAX_ROWS", 2)  # Excel's 1,048,575, made small
     for _ in range(3):
         make_lead(campaign=campaign)
     response = post_export(admin_client_logged, fmt="xlsx")
@@ -257,7 +258,7 @@ def test_a_large_xlsx_export_is_written_by_the_worker_with_its_progress(admin_cl
     assert (record.status, record.rows, record.rows_expected, record.file_format) == ("done", 3, 3, "xlsx")
     # The worker turned the picked groups into the selection's own columns.
     assert record.columns == header and {"notes", "secondary_phone_1"} <= set(header)
-    assert exports.OTHER_VARIABLES not in header and rows[0][header.index("notes")] == "n"
+    assert writing.OTHER_VARIABLES not in header and rows[0][header.index("notes")] == "n"
     progress = admin_client_logged.get(reverse("admin:leads_exportrecord_progress", args=[record.pk])).json()
     assert progress == {"status": "done", "status_display": "Done", "done": 3, "total": 3, "percent": 100}
 
@@ -322,13 +323,13 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         )
         Contact.objects.filter(phone=f"+1212555011{index}").update(variables={"contact_name": value})
     leads = Lead.objects.order_by("-id")
-    header = exports.default_columns(leads).header()
+    header = writing.default_columns(leads).header()
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
     header = ["campaign", "created_at", *header, "never_set", "secondary_phone_7", "secondary_3_contact_name"]
     counted: list[int] = []
     with timezone.override(settings.TIME_ZONE):
-        copied = b"".join(exports.csv_export(leads, header, on_done=counted.append)).decode()
-        written = [[str(cell) for cell in row] for row in exports.export_rows(leads, header)]
+        copied = b"".join(writing.csv_export(leads, header, on_done=counted.append)).decode()
+        written = [[str(cell) for cell in row] for row in writing.export_rows(leads, header)]
     assert list(csv.reader(io.StringIO(copied))) == written
     assert counted == [3 + len(hostile)]
     cells = {row[header.index("customer_name")] for row in written}
@@ -408,7 +409,7 @@ def test_export_leads_that_cannot_write_its_file_exits_non_zero_and_records_why(
 
 
 def test_export_leads_refused_as_xlsx_records_why_and_leaves_no_file(campaign, tmp_path, monkeypatch):
-    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 1)  # Excel's 1,048,575, made small
+    monkeypatch.setattr(writing, "XLSX_MAX_ROWS", 1)  # Excel's 1,048,575, made small
     bulk_leads(campaign, 3)
     with pytest.raises(CommandError, match="XLSX holds 1 rows"):
         call_command("export_leads", "--format", "xlsx", "-o", str(tmp_path / "leads.xlsx"))
@@ -465,8 +466,8 @@ def test_an_export_writer_that_comes_back_after_its_record_was_ended_writes_noth
     record = ExportRecord.objects.create(
         created_by=admin_user, file_format="xlsx", file_name="x.xlsx", columns=["phone_number"]
     )
-    exports.export_give_up(record=record, user=admin_user)
-    exports.export_xlsx_run(record=record, leads=Lead.objects.all())
+    writing.export_give_up(record=record, user=admin_user)
+    writing.export_xlsx_run(record=record, leads=Lead.objects.all())
     record.refresh_from_db()
     assert record.status == "failed" and not record.file
     assert not list((Path(settings.MEDIA_ROOT) / "exports").rglob("*.xlsx"))  # its file was not kept either
@@ -582,7 +583,7 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
     )
 
     form = admin_client_logged.get(EXPORT).context["form"]
-    assert exports.OTHER_VARIABLES in form.resources[0]().get_export_order()  # offered without reading 30,002 leads
+    assert writing.OTHER_VARIABLES in form.resources[0]().get_export_order()  # offered without reading 30,002 leads
 
     def check(rows):
         header = rows[0]

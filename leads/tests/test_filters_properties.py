@@ -11,9 +11,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from campaigns import dialer, services
-from campaigns.backends import SimulatedBackend
+from campaigns import services
 from campaigns.tests.factories import make_assistant, make_campaign
+from leads.dialer import passes
+from leads.dialer.backends.simulated import SimulatedBackend
 from leads.filters import LeadFilter
 from leads.models import Contact
 from leads.tests.factories import make_lead
@@ -32,7 +33,7 @@ def leads(admin_client_logged):
     make_lead(campaign=campaign, variables={"customer_name": "Ana", "notes": "VIP"}, secondaries=["+12125550102"])
     make_lead(campaign=campaign, variables={"customer_name": SCRIPT})
     services.campaign_start(campaign=campaign)
-    dialer.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     return admin_client_logged
 
 

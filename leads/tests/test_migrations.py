@@ -76,7 +76,7 @@ def test_saved_mappings_are_keyed_by_the_digest_of_their_headers_across_the_upgr
 def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
     from django.utils import timezone
 
-    from leads import calls
+    from leads.dialer import outcomes
     from leads.transitions import Actor, Report
 
     apps = migrated_to("0010_import_batches")
@@ -98,7 +98,7 @@ def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
     CallReport.objects.create(call=call, webhook_id="msg_before", received_at=now, payload={}, applied=True)
 
     migrated_to("0014_sec_webhook_digest")
-    again = calls.outcome_receive(
+    again = outcomes.outcome_receive(
         call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now, actor=Actor.system()
     )
     assert again == "repeat"

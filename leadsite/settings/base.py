@@ -192,12 +192,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# The dialer (campaigns.dialer, `manage.py run_dialer`). BACKEND "simulated" calls
+# The dialer (leads.dialer.passes, `manage.py run_dialer`). BACKEND "simulated" calls
 # nobody and resolves each call after a realistic duration; "http" POSTs a signed
 # call request to the voice-AI platform at URL, which reports outcomes to
 # /hooks/calls/<call id>/ (CALLBACK_BASE_URL is this site's address as the platform
 # reaches it). Both directions are signed with WEBHOOK_SECRET ("whsec_" + the base64
-# of at least 24 random bytes, Standard Webhooks; campaigns.checks refuses any other).
+# of at least 24 random bytes, Standard Webhooks; leads.dialer.checks refuses any other).
 # Production has no default BACKEND: LEADS_DIALER_BACKEND must be set there.
 LEADS_DIALER = {
     "BACKEND": os.environ.get("LEADS_DIALER_BACKEND", "simulated"),
@@ -207,7 +207,7 @@ LEADS_DIALER = {
     "WEBHOOK_SECRET": os.environ.get("LEADS_WEBHOOK_SECRET", ""),
     "SIMULATED": {
         "SEED": os.environ.get("LEADS_SIMULATED_SEED") or None,
-        # Outcome odds, relative weights overriding campaigns.backends.DEFAULT_ODDS
+        # Outcome odds, relative weights overriding leads.dialer.backends.DEFAULT_ODDS
         # (e.g. {"busy": 0}); the chance an answered call achieves its goal.
         "ODDS": {},
         "GOAL_ODDS": 0.5,

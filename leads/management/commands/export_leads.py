@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_id_or_name
-from leads.exports import Recorded, csv_export, default_columns, xlsx_chunks
+from leads.exports.writing import Recorded, csv_export, default_columns, xlsx_chunks
 from leads.filters import FilterProblem, LeadFilter, filter_leads
 from leads.models import ExportRecord
 

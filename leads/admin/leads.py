@@ -1,0 +1,494 @@
+"""The leads pages of the admin. Thin: every write goes to leads.services or
+leads.transitions; this module turns requests into calls and results into messages."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from campaigns.models import Campaign
+from leads import services, transitions
+from leads.forms import (
+    BaseLeadForm,
+    ConfirmForm,
+    DoNotCallNumberForm,
+    MoveToCampaignForm,
+    RescheduleForm,
+    SecondaryNumberForm,
+    SecondaryNumberFormSet,
+    lead_form_for,
+)
+from leads.imports.admin import LeadImportMixin
+from leads.models import Contact, DoNotCallNumber, Lead, StatusChange
+from leads.selectors import search_leads
+from leads.transitions import Actor, TransitionResult
+from leads.variables import format_pairs
+from leadsite.admin import AuditTrailAdmin, HistoryInline, ModelAdmin
+
+from .calls import CallHistoryInline
+from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
+from .exports import LeadExportMixin
+
+
+def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
+    """ "Reset 120 leads. Skipped 5: 3 a call is in progress, 2 already created."""
+    text = f"{verb} {result.moved} lead{'' if result.moved == 1 else 's'}."
+    if result.skipped:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in result.skipped.items())
+        text += f" Skipped {result.skipped_total}: {reasons}."
+    level = messages.SUCCESS if result.moved or not result.skipped else messages.WARNING
+    modeladmin.message_user(request, text, level)
+
+
+def ask_first(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    explanation: str,
+) -> forms.Form | TemplateResponse:
+    """The valid form once the operator has answered; until then, the page that asks.
+
+    Like the admin's delete confirmation, the page posts back to the same filtered
+    list URL with the selection (or "select all") it came with, so the action runs
+    over exactly what was chosen.
+    """
+    answered = "apply" in request.POST
+    form = form_class(request.POST if answered else None)
+    if answered and form.is_valid():
+        return form
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "explanation": explanation,
+        "action": request.POST.get("action", ""),
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"),
+        "count": queryset.count(),
+        "media": modeladmin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/leads/action_form.html", context)
+
+
+@admin.action(description="Reset: back to Created with fresh attempts", permissions=["change"])
+def reset_leads(modeladmin, request, queryset):
+    report(modeladmin, request, "Reset", transitions.reset(queryset, actor=Actor.admin(request.user)))
+
+
+@admin.action(description="Complete", permissions=["change"])
+def complete_leads(modeladmin, request, queryset):
+    report(modeladmin, request, "Completed", transitions.complete(queryset, actor=Actor.admin(request.user)))
+
+
+@admin.action(description="Reschedule…", permissions=["change"])
+def reschedule_leads(modeladmin, request, queryset):
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=RescheduleForm,
+        title="Reschedule leads",
+        explanation="Numbers that ran out of attempts or were completed get a fresh budget; "
+        "numbers judged invalid and do-not-call numbers do not.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
+    actor = Actor.admin(request.user)
+    if form.cleaned_data["when"] == "at":
+        result = transitions.reschedule(queryset, at=form.cleaned_data["at"], actor=actor)
+    else:
+        # Each campaign has its own interval: one pass per campaign in the selection.
+        now = timezone.now()
+        result = TransitionResult()
+        intervals = Campaign.objects.filter(pk__in=queryset.order_by().values("campaign_id")).values_list(
+            "pk", "retry_interval"
+        )
+        for campaign_id, minutes in intervals:
+            part = transitions.reschedule(
+                queryset.filter(campaign_id=campaign_id), at=now + datetime.timedelta(minutes=minutes), actor=actor
+            )
+            result.moved += part.moved
+            for reason, count in part.skipped.items():
+                result.skipped[reason] = result.skipped.get(reason, 0) + count
+    report(modeladmin, request, "Rescheduled", result)
+
+
+@admin.action(description="Stop: give up (Max retries)", permissions=["change"])
+def stop_leads(modeladmin, request, queryset):
+    report(modeladmin, request, "Stopped", transitions.stop(queryset, actor=Actor.admin(request.user)))
+
+
+@admin.action(description="Do not call…", permissions=["change"])
+def do_not_call(modeladmin, request, queryset):
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=ConfirmForm,
+        title="Put on the do-not-call list",
+        explanation="Every number of these leads goes on the do-not-call list and is never dialled "
+        "again, in any campaign. Other leads with the same numbers are marked too. Taking a number "
+        "off the list is done on the do-not-call list itself.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
+    result = services.do_not_call_leads(leads=queryset, actor=Actor.admin(request.user))
+    report(modeladmin, request, "Marked do not call:", result.leads)
+    modeladmin.message_user(request, f"{result.numbers_added} numbers added to the do-not-call list.")
+
+
+@admin.action(description="Move to campaign…", permissions=["change"])
+def move_to_campaign(modeladmin, request, queryset):
+    form = ask_first(
+        modeladmin,
+        request,
+        queryset,
+        form_class=MoveToCampaignForm,
+        title="Move leads to another campaign",
+        explanation="The leads join the chosen campaign as Created with fresh attempts; "
+        "their status and call history are kept.",
+    )
+    if isinstance(form, TemplateResponse):
+        return form
+    campaign = form.cleaned_data["campaign"]
+    result = transitions.move_to_campaign(queryset, campaign=campaign, actor=Actor.admin(request.user))
+    report(modeladmin, request, f"Moved to “{campaign.name}”:", result)
+
+
+class SecondaryNumberInline(admin.TabularInline):
+    model = Contact
+    form = SecondaryNumberForm
+    formset = SecondaryNumberFormSet
+    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome"]
+    readonly_fields = ["state", "attempts_used", "outcome"]
+    verbose_name = "secondary number"
+    verbose_name_plural = "Secondary numbers (dialled in this order; change Order to reorder)"
+    extra = 1
+    max_num = 10
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.campaign = obj.campaign if obj else getattr(request, "_lead_campaign", None)
+        return formset
+
+    # Read-only (a view-only user), the admin looks "order" and "own_variables" up
+    # on the contact, which has no such attribute, and printed "None": these show them.
+    @admin.display(description="Order")
+    def order(self, contact: Contact) -> str:
+        return str(contact.position)
+
+    @admin.display(description="Own values")
+    def own_variables(self, contact: Contact) -> str:
+        return format_pairs(contact.variables) or EMPTY
+
+    # A row not saved yet has no state: show nothing rather than defaults.
+    @admin.display(description="Status")
+    def state(self, contact: Contact) -> str:
+        return contact.get_status_display() if contact.pk else ""
+
+    @admin.display(description="Attempts")
+    def attempts_used(self, contact: Contact) -> str:
+        return str(contact.attempts) if contact.pk else ""
+
+    @admin.display(description="Last outcome")
+    def outcome(self, contact: Contact) -> str:
+        return contact.last_outcome if contact.pk else ""
+
+
+class StatusHistoryInline(HistoryInline):
+    model = StatusChange
+    fields = ["changed_at", "from_status", "to_status", "source", "actor", "reason"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    latest = 50
+    verbose_name_plural = "Status history (the latest 50)"
+    full_list = ("admin:leads_statuschange_changelist", "q")  # its search finds a lead by id
+
+
+EMPTY = "—"
+
+
+def _form_values(lead: Lead) -> dict:
+    """What the lead's form is filled in with (its number, each variable, the assistant's
+    default where the lead has none), worked out once per lead and page."""
+    if not hasattr(lead, "_form_values"):
+        lead._form_values = lead_form_for(lead.campaign)(instance=lead).initial
+    return lead._form_values
+
+
+def _form_value(form: type[forms.Form], name: str):
+    """A read-only display of the form field ``name``, labelled as the form labels it."""
+
+    @admin.display(description=form.base_fields[name].label)
+    def shown(lead: Lead) -> str:
+        return _form_values(lead).get(name) or EMPTY
+
+    shown.__name__ = name
+    return shown
+
+
+class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
+    list_display = [
+        "primary_number",
+        "variables_summary",
+        "campaign",
+        "status_badge",
+        "attempts",
+        "last_outcome",
+        "next_attempt_at",
+        "created",
+    ]
+    list_display_links = ["primary_number"]
+    list_filter = [LeadFilterSetListFilter]
+    list_select_related = ["campaign"]
+    list_per_page = 100
+    show_full_result_count = False
+    # Facet counts would run one COUNT per filter choice on every page load.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatingPaginator
+    # get_search_results does the searching; the admin shows its box when this is set.
+    search_fields = ["contacts__phone"]
+    search_help_text = "A number (or part of it, with or without +), or a variable value such as a name."
+    # Each sortable column has an index that ends in id. Sorting by anything else
+    # would sort the whole table on every page: filter by it instead.
+    sortable_by = ["status_badge", "next_attempt_at", "created"]
+    actions = [reset_leads, complete_leads, reschedule_leads, stop_leads, do_not_call, move_to_campaign]
+    inlines = [SecondaryNumberInline, CallHistoryInline, StatusHistoryInline]
+    # django-import-export's Import and Export buttons, over the list's own template.
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
+    readonly_fields = [
+        "campaign",
+        "status_badge",
+        "attempts",
+        "last_outcome",
+        "last_attempt_at",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    class Media:
+        css = {"all": ["leadsite/admin.css"]}
+
+    # --- list -------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # Only the rows of the page are fetched; their primary numbers follow in one
+        # more query of at most a page of contacts.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("contacts", queryset=Contact.objects.filter(position=0), to_attr="primary_contacts")
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_leads(queryset, search_term), False
+
+    def get_changelist(self, request, **kwargs):
+        return IndexFriendlyChangeList
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # The stock bulk delete lists every object it would delete: unusable at scale.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @staticmethod
+    def _primary(lead: Lead) -> Contact | None:
+        contacts = getattr(lead, "primary_contacts", None)
+        if contacts is None:
+            contacts = list(lead.contacts.filter(position=0))
+        return contacts[0] if contacts else None
+
+    @admin.display(description="Number")
+    def primary_number(self, lead: Lead) -> str:
+        primary = self._primary(lead)
+        return primary.phone if primary else "—"
+
+    @admin.display(description="Variables")
+    def variables_summary(self, lead: Lead) -> str:
+        primary = self._primary(lead)
+        values = list((primary.variables if primary else {}).items())[:3]
+        if not values:
+            return "—"
+        return format_html_join(
+            " · ", '<span title="{}">{}</span>', ((name, str(value)[:40]) for name, value in values)
+        )
+
+    @admin.display(description="Created", ordering="id")
+    def created(self, lead: Lead):
+        # Sorted by id, which grows with created_at and has the list's indexes.
+        return lead.created_at
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, lead: Lead) -> str:
+        return format_html('<span class="lead-status lead-status-{}">{}</span>', lead.status, lead.get_status_display())
+
+    # --- lead page --------------------------------------------------------------
+
+    def _campaign_for(self, request: HttpRequest, obj: Lead | None) -> Campaign | None:
+        if obj is not None:
+            return obj.campaign
+        raw = request.POST.get("campaign") or request.GET.get("campaign")
+        if raw and str(raw).isdigit():
+            return Campaign.objects.select_related("assistant").filter(pk=raw).first()
+        return None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        campaign = self._campaign_for(request, obj)
+        request._lead_campaign = campaign
+        kwargs["form"] = lead_form_for(campaign)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        form = self._get_form_for_get_fields(request, obj)
+        variable_fields = [name for name in form.base_fields if name.startswith("var_")]
+        head = ["campaign", "status_badge"] if obj else []
+        tail = ["attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at"] if obj else []
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only, the admin shows a field by looking its name up on the lead;
+            # these are the form's own fields (the lead has no "primary_phone"), and it
+            # printed "None" for each. Shown as the form would fill them in instead.
+            variable_fields = [_form_value(form, name) for name in variable_fields]
+        return [*head, "primary_phone", *variable_fields, "extra_variables", "timezone", *tail]
+
+    @admin.display(description="Primary number")
+    def primary_phone(self, lead: Lead) -> str:
+        return _form_values(lead)["primary_phone"] or EMPTY
+
+    @admin.display(description="Other variables")
+    def extra_variables(self, lead: Lead) -> str:
+        return _form_values(lead)["extra_variables"] or EMPTY
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self._campaign_for(request, None) is None:
+            return self._choose_campaign(request)
+        extra_context = {**(extra_context or {}), "lead_campaign": self._campaign_for(request, None)}
+        return super().add_view(request, form_url, extra_context)
+
+    def _choose_campaign(self, request: HttpRequest) -> HttpResponse:
+        campaigns = Campaign.objects.select_related("assistant").order_by("name")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add lead: choose its campaign",
+            "opts": self.model._meta,
+            "campaigns": campaigns,
+            "bad_choice": "campaign" in request.GET,
+        }
+        return TemplateResponse(request, "admin/leads/lead/choose_campaign.html", context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["lead_campaign"] = self._campaign_for(request, obj)
+        if add and context["lead_campaign"]:
+            # Keep the campaign through the POST of the add form.
+            form_url = f"?campaign={context['lead_campaign'].pk}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form: BaseLeadForm, change):
+        actor = Actor.admin(request.user)
+        phone = form.cleaned_data["primary_phone"]
+        if change:
+            services.lead_update(lead=obj, primary_phone=phone, variables=form.lead_variables(), actor=actor)
+        else:
+            obj.campaign = form.campaign_obj
+            services.lead_create(lead=obj, primary_phone=phone, variables=form.lead_variables(), actor=actor)
+
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, SecondaryNumberFormSet):
+            return super().save_formset(request, form, formset, change)
+        numbers = [
+            services.Number(
+                phone=f.cleaned_data["phone"],
+                variables=f.cleaned_data.get("own_variables") or {},
+                contact_id=f.instance.pk,
+            )
+            for f in formset.kept_in_order()
+        ]
+        services.lead_set_secondary_numbers(lead=form.instance, numbers=numbers, actor=Actor.admin(request.user))
+        # What formset.save() would have recorded, for the admin's change message.
+        formset.new_objects = [f.instance for f in formset.forms if f.instance.pk is None and f.has_changed()]
+        formset.changed_objects = []
+        formset.deleted_objects = list(formset.deleted_objects) if hasattr(formset, "deleted_objects") else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            # A race the form could not see (the lead went into a call, the number was
+            # taken meanwhile): the transaction rolled back, nothing was saved.
+            self.message_user(request, "Not saved: " + " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class StatusChangeAdmin(AuditTrailAdmin):
+    list_display = ["changed_at", "lead_link", "from_status", "to_status", "source", "actor", "reason"]
+    list_filter = ["source", "to_status", "from_status"]
+    list_select_related = ["actor"]
+    list_per_page = 100
+    show_full_result_count = False
+    paginator = HistoryPaginator
+    search_fields = ["lead"]  # the search box; get_search_results reads it
+    search_help_text = "A lead's id."
+
+    def get_search_results(self, request, queryset, search_term):
+        # Django's "=lead__id" compares the id as text (LIKE), which no index serves:
+        # a lead's history (the lead page links here) would scan every status change.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if not term.isascii() or not term.isdigit() or int(term) >= 2**63:
+            return queryset.none(), False
+        return queryset.filter(lead_id=int(term)), False
+
+    @admin.display(description="Lead", ordering="lead")
+    def lead_link(self, change: StatusChange) -> str:
+        return format_html('<a href="../lead/{}/change/">Lead {}</a>', change.lead_id, change.lead_id)
+
+
+class DoNotCallNumberAdmin(ModelAdmin):
+    form = DoNotCallNumberForm
+    list_display = ["phone", "reason", "added_by", "created_at"]
+    search_fields = ["phone"]
+    readonly_fields = ["added_by", "created_at"]
+    list_per_page = 100
+    actions = ["remove_from_list"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        # An entry is added or removed, never edited into another number.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        result = services.do_not_call_add(phones=[obj.phone], reason=obj.reason, actor=Actor.admin(request.user))
+        obj.pk = DoNotCallNumber.objects.get(phone=obj.phone).pk
+        report(self, request, "Marked do not call:", result.leads)
+
+    def delete_model(self, request, obj):
+        services.do_not_call_remove(phones=[obj.phone], actor=Actor.admin(request.user))
+
+    @admin.action(description="Take off the list (numbers can be dialled again)", permissions=["delete"])
+    def remove_from_list(self, request, queryset):
+        phones = list(queryset.values_list("phone", flat=True)[:10_000])
+        result = services.do_not_call_remove(phones=phones, actor=Actor.admin(request.user))
+        self.message_user(request, f"{len(phones)} numbers taken off the list; {result.moved} leads are Created again.")

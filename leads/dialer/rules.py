@@ -1,0 +1,122 @@
+"""The lifecycle's rules for dialling, as plain functions of a lead's numbers and its
+campaign's settings: which number is next, what counts as success, how long to wait.
+``leads.transitions`` applies them; nothing here reads or writes the database."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from campaigns.models import Campaign
+from leads.models import CallOutcome, ContactStatus, LeadStatus
+
+# Number states that rule a number out for good (until a manual action).
+_SPENT = frozenset({ContactStatus.BLACKLISTED, ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMPLETED})
+
+
+class NumberState(Protocol):
+    position: int
+    status: str
+    attempts: int
+
+
+def has_attempts_left(number: NumberState, budget: int) -> bool:
+    """Dialable: not on the do-not-call list, not used up, not judged invalid, and
+    under the campaign's current budget (a lowered budget takes effect at once)."""
+    return number.status not in _SPENT and number.attempts < budget
+
+
+def first_dialable(numbers: Sequence[NumberState], budget: int, *, from_position: int = 0) -> NumberState | None:
+    """The first number by position, at or after ``from_position``, with attempts left."""
+    for number in sorted(numbers, key=lambda n: n.position):
+        if number.position >= from_position and has_attempts_left(number, budget):
+            return number
+    return None
+
+
+def number_to_dial(numbers: Sequence[NumberState], budget: int, next_position: int | None) -> NumberState | None:
+    """The number a claim dials: from the lead's cursor (a cascade's next number, or
+    the number a dial error retries), else from the first."""
+    return first_dialable(numbers, budget, from_position=next_position or 0) or first_dialable(numbers, budget)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Where a lead goes after an unsuccessful attempt."""
+
+    status: str  # Scheduled, Rescheduled, Max retries or Do not call
+    next_attempt_at: datetime.datetime | None
+    next_position: int | None
+
+
+def after_unsuccessful(
+    numbers: Sequence[NumberState], dialled_position: int, campaign: Campaign, now: datetime.datetime
+) -> NextStep:
+    """The lifecycle's "any other result", with ``numbers`` already updated for the
+    attempt just made.
+
+    exhaust: the same number again after the retry interval; when it has run out, the
+    next number at once. cascade: the next number of the round at once; after the
+    last, the first with attempts left after the retry interval.
+    """
+    budget = campaign.attempts_per_number
+    later = now + datetime.timedelta(minutes=campaign.retry_interval)
+    if campaign.secondary_strategy == Campaign.SecondaryStrategy.CASCADE:
+        following = first_dialable(numbers, budget, from_position=dialled_position + 1)
+        if following is not None:
+            return NextStep(LeadStatus.SCHEDULED, now, following.position)
+        if first_dialable(numbers, budget) is not None:
+            return NextStep(LeadStatus.RESCHEDULED, later, None)
+    else:
+        first = first_dialable(numbers, budget)
+        if first is not None:
+            if first.position == dialled_position:
+                return NextStep(LeadStatus.RESCHEDULED, later, None)
+            return NextStep(LeadStatus.SCHEDULED, now, None)
+    return out_of_numbers(numbers)
+
+
+def out_of_numbers(numbers: Sequence[NumberState]) -> NextStep:
+    """No number has attempts left: Do not call when every number is on the list,
+    else Max retries."""
+    if numbers and all(n.status == ContactStatus.BLACKLISTED for n in numbers):
+        return NextStep(LeadStatus.BLACKLISTED, None, None)
+    return NextStep(LeadStatus.REACHED_MAX_RETRIES, None, None)
+
+
+def goal_achieved(campaign: Campaign, goal: bool | None, extracted: Mapping[str, Any]) -> bool:
+    """``goal_achieved`` when the report has it, else the campaign's goal variable
+    among the extracted values (true, or "true"/"yes"/"1"); missing means not achieved."""
+    if goal is not None:
+        return goal
+    if not campaign.goal_completion_variable:
+        return False
+    value = extracted.get(campaign.goal_completion_variable)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return value is True or value == 1
+
+
+def is_success(campaign: Campaign, outcome: str, goal: bool) -> bool:
+    if outcome == CallOutcome.COMPLETED:
+        return goal or not campaign.retry_on_goal_incomplete
+    if outcome == CallOutcome.VOICEMAIL:
+        return not campaign.retry_on_voicemail
+    return False
+
+
+def dial_error_backoff(campaign: Campaign, errors_in_row: int) -> datetime.timedelta:
+    """1, 2, 4 … minutes for the 1st, 2nd, 3rd … dial error in a row, capped at the
+    retry interval."""
+    minutes = 2 ** min(errors_in_row - 1, 20)
+    return datetime.timedelta(minutes=min(minutes, campaign.retry_interval))
+
+
+def call_variables(
+    defaults: Mapping[str, Any], lead_values: Mapping[str, Any], number_values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the AI receives: assistant defaults, overlaid by the lead's values,
+    overlaid by the dialled number's."""
+    return {**defaults, **lead_values, **number_values}

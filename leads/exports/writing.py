@@ -1,0 +1,588 @@
+"""Writing leads to CSV or XLSX, in the layout the import reads, so an export imports
+back unchanged (into the same or another campaign).
+
+Rows are produced in bounded memory whatever the selection. On PostgreSQL a CSV export
+is one ``COPY (SELECT …) TO STDOUT``: the database writes every cell (neutralised, dates
+in the operator's zone) and Python passes the bytes on. Elsewhere, and for XLSX, leads
+come in chunks of their queryset's own order, each chunk's numbers in one more query,
+and Python writes the cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
+from django.utils import timezone
+
+from campaigns.models import Campaign, Variable
+from leads.layout import neutralise, neutralise_sql
+from leads.models import MAX_SECONDARY_NUMBERS, Contact, ExportRecord, Lead
+
+CHUNK = 2000
+# Excel's last row, less the header.
+XLSX_MAX_ROWS = 1_048_575
+STATE_COLUMNS = ["status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at"]
+
+
+class ExportTooLarge(ValueError):
+    """The selection does not fit the format (XLSX holds 1,048,575 rows)."""
+
+
+@dataclass
+class Columns:
+    """Which columns an export has, in the spec's order."""
+
+    variables: list[str] = field(default_factory=list)
+    secondaries: int = 0
+    secondary_variables: list[str] = field(default_factory=list)
+    timezone: bool = True
+    state: list[str] = field(default_factory=lambda: list(STATE_COLUMNS))
+
+    def header(self) -> list[str]:
+        names = ["phone_number", *self.variables]
+        for n in range(1, self.secondaries + 1):
+            names.append(f"secondary_phone_{n}")
+            names.extend(f"secondary_{n}_{name}" for name in self.secondary_variables)
+        if self.timezone:
+            names.append("timezone")
+        return names + self.state
+
+
+def _declared(leads: QuerySet[Lead]) -> list[str]:
+    """The variables the assistants of the selection's campaigns declare, in their
+    order. Campaigns are few: each is probed for one lead of the selection (an index
+    lookup), never the selection scanned."""
+    campaigns = Campaign.objects.filter(Exists(leads.order_by().filter(campaign=OuterRef("pk"))))
+    names = Variable.objects.filter(assistant__campaigns__in=campaigns).order_by("position", "name")
+    return list(dict.fromkeys(names.values_list("name", flat=True)))
+
+
+def _carried(leads: QuerySet[Lead]) -> tuple[set[str], set[str], int]:
+    """Every variable name the selection's leads carry (primary numbers, secondary
+    numbers) and their deepest secondary number, from all of them: one pass over
+    their numbers (on PostgreSQL one aggregate of jsonb_object_keys)."""
+    contacts = Contact.objects.filter(lead__in=leads.order_by().values("pk")).order_by()
+    primary: set[str] = set()
+    secondary: set[str] = set()
+    deepest = 0
+    if connection.vendor == "postgresql":
+        sql, params = contacts.values("position", "variables").query.sql_with_params()
+        rows = _raw(
+            f"SELECT c.position, k.name FROM ({sql}) AS c LEFT JOIN LATERAL jsonb_object_keys(c.variables) "
+            "AS k(name) ON true GROUP BY c.position, k.name",
+            params,
+        )
+    else:
+        rows = (
+            (position, name)
+            for position, values in contacts.values_list("position", "variables").iterator()
+            for name in (values or [None])
+        )
+    for position, name in rows:
+        deepest = max(deepest, position)
+        if name is not None:
+            (secondary if position else primary).add(name)
+    return primary, secondary, deepest
+
+
+def _raw(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def default_columns(leads: QuerySet[Lead]) -> Columns:
+    """Every column the selection fills: the variables the campaigns' assistants
+    declare and every other name its leads carry, as many secondary numbers as any
+    has, with every name those carry. From the whole selection, never a sample; it
+    reads every number of the selection, so it runs where the export itself does."""
+    declared = _declared(leads)
+    primary, secondary, deepest = _carried(leads)
+    # Declared variables in the assistant's order, then the others by name: the same
+    # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
+    return Columns(
+        variables=declared + sorted(primary - set(declared)),
+        secondaries=min(deepest, MAX_SECONDARY_NUMBERS),
+        secondary_variables=sorted(secondary),
+    )
+
+
+# The export page's choices that stand for columns only the whole selection knows.
+OTHER_VARIABLES = "other variables"
+SECONDARY_NUMBERS = "secondary numbers"
+GROUP_LABELS = {
+    OTHER_VARIABLES: "every other variable the leads carry, a column each",
+    SECONDARY_NUMBERS: "secondary_phone_N and secondary_N_<variable>, as many as the leads have",
+}
+
+
+def export_choices(leads: QuerySet[Lead]) -> list[str]:
+    """What the export page offers to pick, at the list's speed whatever the
+    selection: the primary number, each declared variable, the other variables and
+    the secondary numbers (two groups, expanded by ``export_header`` for the whole
+    selection when the file is written), the time zone and the state columns."""
+    return ["phone_number", *_declared(leads), OTHER_VARIABLES, SECONDARY_NUMBERS, "timezone", *STATE_COLUMNS]
+
+
+def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
+    """The file's columns for what was picked (export_choices' names, or columns by
+    name), in the layout's order, every group expanded for the whole selection."""
+    chosen = set(picked)
+    declared = set(_declared(leads))
+
+    def wanted(column: str) -> bool:
+        if column in chosen:
+            return True
+        cell = cell_of(column)
+        if cell.position:
+            return SECONDARY_NUMBERS in chosen
+        return cell.kind == "variable" and column not in declared and OTHER_VARIABLES in chosen
+
+    return [column for column in default_columns(leads).header() if wanted(column)]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What one export column holds: a number's phone or one of its values (position 0
+    is the primary), the lead's time zone, or one of STATE_COLUMNS."""
+
+    kind: str  # "phone", "variable", "timezone" or a state column
+    position: int = 0
+    name: str = ""
+
+
+_SECONDARY_PHONE = re.compile(r"secondary_phone_([0-9]+)")
+_SECONDARY_VARIABLE = re.compile(r"secondary_([0-9]+)_(\w+)")
+
+
+def cell_of(column: str) -> Cell:
+    """A column by its header name, read as the import reads it."""
+    if column == "phone_number":
+        return Cell("phone")
+    if match := _SECONDARY_PHONE.fullmatch(column):
+        return Cell("phone", int(match[1]))
+    if match := _SECONDARY_VARIABLE.fullmatch(column):
+        return Cell("variable", int(match[1]), match[2])
+    if column == "timezone" or column in STATE_COLUMNS:
+        return Cell(column)
+    return Cell("variable", 0, column)
+
+
+def _texter(zone):
+    """A function writing a cell's value as text, dates in ``zone`` (looked up once:
+    Django's current time zone is a thread-local, slow to read a million times)."""
+
+    def text(value) -> str:
+        if value.__class__ is str:
+            return value
+        if value is None:
+            return ""
+        if hasattr(value, "astimezone"):
+            return value.astimezone(zone).isoformat(timespec="seconds")
+        return str(value)
+
+    return text
+
+
+LEAD_FIELDS = [
+    "pk",
+    "timezone",
+    "status",
+    "attempts",
+    "last_outcome",
+    "last_attempt_at",
+    "next_attempt_at",
+    "campaign__name",
+    "created_at",
+]
+
+
+def _numbers() -> Subquery:
+    """A lead's numbers by position, as one JSON array of {"p": phone, "v": variables}."""
+    return Subquery(
+        Contact.objects.filter(lead=OuterRef("pk"))
+        .order_by()
+        .values("lead")
+        .annotate(all=JSONBAgg(JSONObject(p="phone", v="variables"), order_by="position"))
+        .values("all")
+    )
+
+
+def _with_numbers(leads: QuerySet[Lead]) -> Iterator[tuple]:
+    """(lead fields…, [(phone, variables), …] by position) for each lead, in order.
+
+    PostgreSQL aggregates each lead's numbers into the same row, so a million leads
+    are one streamed query; elsewhere, one more query per chunk of leads.
+    """
+    leads = leads.prefetch_related(None)  # the admin list prefetches for display only
+    if connection.vendor == "postgresql":
+        for *fields, agg in (
+            leads.annotate(numbers=_numbers()).values_list(*LEAD_FIELDS, "numbers").iterator(chunk_size=CHUNK)
+        ):
+            yield (*fields, [(n["p"], n["v"]) for n in agg or []])
+        return
+    rows = leads.values_list(*LEAD_FIELDS).iterator(chunk_size=CHUNK)
+    while chunk := [row for _, row in zip(range(CHUNK), rows)]:
+        by_lead: dict[int, list[tuple[str, dict]]] = {}
+        for lead_id, phone, values in (
+            Contact.objects.filter(lead_id__in=[row[0] for row in chunk])
+            .order_by("lead_id", "position")
+            .values_list("lead_id", "phone", "variables")
+        ):
+            by_lead.setdefault(lead_id, []).append((phone, values))
+        for row in chunk:
+            yield (*row, by_lead.get(row[0], []))
+
+
+def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]:
+    """The header, then one row per lead with those columns, in the queryset's order."""
+    yield list(header)
+    _text = _texter(timezone.get_current_timezone())
+    cells = [cell_of(column) for column in header]
+    phones = [cell.kind == "phone" for cell in cells]
+    for _pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
+        state = {
+            "timezone": tz,
+            "status": status,
+            "attempts": attempts,
+            "last_outcome": outcome,
+            "last_attempt_at": last_at,
+            "next_attempt_at": next_at,
+            "campaign": campaign,
+            "created_at": created,
+        }
+        row = []
+        for cell in cells:
+            if cell.kind == "phone":
+                row.append(contacts[cell.position][0] if cell.position < len(contacts) else "")
+            elif cell.kind == "variable":
+                values = contacts[cell.position][1] if cell.position < len(contacts) else {}
+                row.append(_text(values.get(cell.name)))
+            else:
+                row.append(_text(state[cell.kind]))
+        yield [neutralise(value, phone=phone) for value, phone in zip(row, phones)]
+
+
+class Counted:
+    """Export rows passed through, counting the leads (not the header) as they go;
+    ``on_done`` gets the count when they run out (a streamed response ends later
+    than the view that started it)."""
+
+    def __init__(self, rows: Iterable[list[str]], on_done=None):
+        self.rows, self.on_done, self.leads = rows, on_done, 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for index, row in enumerate(self.rows):
+            self.leads = index
+            yield row
+        if self.on_done is not None:
+            self.on_done(self.leads)
+
+
+class _Echo:
+    """What csv.writer writes into, to hand each line back instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[list[str]], *, bom: bool = False, line_end: str = "\r\n") -> Iterator[bytes]:
+    """Encoded CSV, line by line (for a streaming response or a file). Python's csv
+    quotes a cell holding \r only when lines end with \r\n, so that is the default."""
+    writer = csv.writer(_Echo(), lineterminator=line_end)
+    if bom:
+        yield "\ufeff".encode()
+    for row in rows:
+        yield writer.writerow(row).encode("utf-8")
+
+
+def csv_export(
+    leads: QuerySet[Lead], header: list[str], *, bom: bool = False, on_done: Callable[[int], object] | None = None
+) -> Iterator[bytes]:
+    """The export as encoded CSV, header first; ``on_done`` gets the number of leads
+    written once they all are."""
+    if connection.vendor == "postgresql":
+        return _copy_csv(leads, header, bom=bom, on_done=on_done)
+    return csv_lines(Counted(export_rows(leads, header), on_done=on_done), bom=bom)
+
+
+COPY_BLOCK = 256 * 1024
+
+
+def _copy_csv(leads: QuerySet[Lead], header: list[str], *, bom: bool, on_done) -> Iterator[bytes]:
+    """PostgreSQL writes the rows (``COPY … TO STDOUT``), handed on in blocks of about
+    COPY_BLOCK bytes. Dates are written in the current time zone, as the Python path
+    writes them: the session's zone is set for this transaction only."""
+    sql, params = _copy_select(leads, header)
+    # The statement goes with its parameters bound here, on the client: Django's
+    # debug cursor (DEBUG on) takes copy(statement) without parameters, and the
+    # plain cursor takes it too, so one statement runs either way.
+    statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
+    # COPY ends lines with \n (and quotes any cell holding \r or \n): the header too.
+    block = bytearray().join(csv_lines([header], bom=bom, line_end="\n"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)",
+            [timezone.get_current_timezone_name()],
+        )
+        ((session_zone, _),) = cursor.fetchall()
+        # Neither cursor wraps copy() in Django's error classes, as it does execute().
+        with connection.wrap_database_errors, cursor.copy(statement) as copy:
+            for data in copy:
+                block += data
+                if len(block) >= COPY_BLOCK:
+                    yield bytes(block)
+                    block.clear()
+        rows = cursor.rowcount
+        # Inside a caller's transaction the setting would outlive this block, and
+        # Django reads dates assuming the session's own zone: put it back.
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+    yield bytes(block)
+    if on_done is not None:
+        on_done(rows)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
+
+
+def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
+    """One SELECT giving the export's cells, in the queryset's order.
+
+    Three levels: the leads query with its filters, ORDER BY and each lead's numbers
+    aggregated once (PostgreSQL keeps a subquery with ORDER BY as it is); the raw
+    values picked out of it; the cells written from them. The outer two are plain
+    projections, which PostgreSQL merges and which do not reorder rows.
+    """
+    if not leads.ordered:
+        leads = leads.order_by("-pk")
+    inner = (
+        leads.prefetch_related(None)
+        .annotate(x_numbers=_numbers())
+        .values(
+            x_timezone=F("timezone"),
+            x_status=F("status"),
+            x_attempts=F("attempts"),
+            x_last_outcome=F("last_outcome"),
+            x_last_attempt_at=F("last_attempt_at"),
+            x_next_attempt_at=F("next_attempt_at"),
+            x_campaign=F("campaign__name"),
+            x_created_at=F("created_at"),
+            x_all=F("x_numbers"),
+        )
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    raw: list[str] = []
+    cells: list[str] = []
+    for index, cell in enumerate(cell_of(column) for column in header):
+        value = f"r.c{index}"
+        # Every text cell through the one rule, as export_rows writes it; dates and
+        # the attempt count cannot start like a formula.
+        if cell.kind == "phone":
+            raw.append(f"l.x_all->{cell.position}->>'p'")
+            cells.append(neutralise_sql(value, phone=True))
+        elif cell.kind == "variable":
+            raw.append(f"l.x_all->{cell.position}->'v'->>{_sql_text(cell.name)}")
+            cells.append(neutralise_sql(value))
+        else:
+            raw.append(f"l.x_{cell.kind}")
+            if cell.kind in ("last_attempt_at", "next_attempt_at", "created_at"):
+                cells.append(_DATE_SQL.format(value))
+            elif cell.kind == "attempts":
+                cells.append(value)
+            else:
+                cells.append(neutralise_sql(value))
+    middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw)) or "NULL AS c0"
+    # Variable names are written as SQL literals, so the only parameters are the
+    # leads query's own; '%' in them is doubled for the driver's placeholder syntax.
+    middle = middle.replace("%", "%%")
+    return f"SELECT {', '.join(cells)} FROM (SELECT {middle} FROM ({inner_sql}) AS l) AS r", list(inner_params)
+
+
+def xlsx_write(
+    rows: Iterable[list[str]], target, *, progress: Callable[[int], object] | None = None, every: int = 5000
+) -> int:
+    """The rows (header first) as an XLSX workbook into the binary file ``target``;
+    openpyxl's write-only mode keeps memory flat. ``progress`` gets the leads written
+    every ``every`` rows. Returns the number of leads."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Leads")
+    count = -1
+    try:
+        for count, row in enumerate(rows):
+            if count > XLSX_MAX_ROWS:
+                raise ExportTooLarge(f"XLSX holds {XLSX_MAX_ROWS:,} rows; export this selection as CSV.")
+            sheet.append(row)
+            if progress is not None and count and count % every == 0:
+                progress(count)
+    except BaseException:
+        # openpyxl's row writer ends now, not when it is collected after its file is gone.
+        with suppress(Exception):
+            sheet.close()
+        raise
+    workbook.save(target)
+    return max(count, 0)
+
+
+def xlsx_file(rows: Iterable[list[str]]):
+    """The rows as an XLSX workbook in a temporary file, rewound for reading."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (returned open, for the caller to read)
+    xlsx_write(rows, handle)
+    handle.seek(0)
+    return handle
+
+
+def xlsx_chunks(
+    leads: QuerySet[Lead],
+    header: list[str],
+    *,
+    on_done: Callable[[int], object] | None = None,
+    block: int = 1024 * 1024,
+) -> Iterator[bytes]:
+    """The export as an XLSX workbook, read back in blocks once it is written (a zip
+    is finished only at its end); ``on_done`` gets the number of leads."""
+    with xlsx_file(Counted(export_rows(leads, header), on_done=on_done)) as content:
+        yield from iter(lambda: content.read(block), b"")
+
+
+def export_xlsx_run(*, record: ExportRecord, leads: QuerySet[Lead]) -> None:
+    """Write an XLSX export the export page queued (the task worker runs this): the
+    record's columns, progress as it goes, then the file on the record. A run whose
+    record was ended meanwhile (given up, retried as another) writes nothing more."""
+
+    def progress(written: int) -> None:
+        if not _writing(record).update(rows_written=written, progress_at=timezone.now()):
+            raise ExportEnded("This export was ended while it was being written.")
+
+    try:
+        header = export_header(leads, record.columns)
+        if not _writing(record).update(columns=header, progress_at=timezone.now()):
+            return
+        with tempfile.TemporaryFile() as handle:
+            written = xlsx_write(export_rows(leads, header), handle, progress=progress)
+            handle.seek(0)
+            record.file.save(record.file_name, File(handle), save=False)
+    except ExportTooLarge as problem:
+        export_failed(record=record, message=str(problem))
+        return
+    except ExportEnded:
+        return
+    if not _writing(record).update(
+        status=ExportRecord.Status.DONE,
+        rows=written,
+        rows_written=written,
+        progress_at=timezone.now(),
+        file=record.file.name,
+    ):
+        record.file.delete(save=False)  # ended meanwhile: its file belongs to nobody
+
+
+class ExportEnded(Exception):
+    """The record was ended by someone else while its writer was still at it."""
+
+
+def _writing(record: ExportRecord) -> QuerySet[ExportRecord]:
+    # Every ending is written only over a record still being written: the first
+    # ending stays, and a writer that comes back after it changes nothing.
+    return ExportRecord.objects.filter(pk=record.pk, status=ExportRecord.Status.WRITING)
+
+
+def export_done(*, record: ExportRecord, rows: int) -> None:
+    _writing(record).update(status=ExportRecord.Status.DONE, rows=rows, rows_written=rows, progress_at=timezone.now())
+
+
+def export_failed(*, record: ExportRecord, message: str) -> None:
+    _writing(record).update(status=ExportRecord.Status.FAILED, message=message[:2000], progress_at=timezone.now())
+
+
+def export_aborted(*, record: ExportRecord, message: str) -> None:
+    _writing(record).update(status=ExportRecord.Status.ABORTED, message=message[:2000], progress_at=timezone.now())
+
+
+def export_give_up(*, record: ExportRecord, user) -> None:
+    """End a record its writer left being written (a killed worker, a request that
+    died): failed, saying who gave up on it."""
+    since = timezone.localtime(record.progress_at or record.created_at)
+    export_failed(
+        record=record,
+        message=f"Given up by {user} after no progress since {since:%Y-%m-%d %H:%M}: its writer had stopped.",
+    )
+
+
+def export_again(*, record: ExportRecord, user) -> ExportRecord:
+    """A new record for the same list and columns, written anew by the task worker
+    (the caller queues it); the old one, if still being written, ends failed."""
+    again = ExportRecord.objects.create(
+        created_by=user,
+        file_format=record.file_format,
+        filters=record.filters,
+        columns=record.columns,
+        file_name=record.file_name,
+        rows_expected=record.rows_expected,
+        progress_at=timezone.now(),
+    )
+    export_failed(record=record, message=f"Written again as export {again.pk}.")
+    return again
+
+
+class Recorded:
+    """An export's bytes on their way to the reader, ending its record with how they
+    went: failed with the reason when writing them raises; once the reader is done
+    with them (Django closes a streaming response when its request ends, however it
+    ends; the command when it has written its file), done if every byte was handed
+    on, else aborted. ``chunks_for`` makes the bytes, given the function that is told
+    the number of leads at their end."""
+
+    def __init__(self, chunks_for: Callable[[Callable[[int], object]], Iterator[bytes]], *, record: ExportRecord):
+        self.record = record
+        self.rows: list[int] = []
+        self.chunks = chunks_for(self.rows.append)
+        self.sent = 0
+        self.finished = self.over = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        # No progress is noted on the way: on PostgreSQL the connection is busy with
+        # the COPY until its end (ExportRecord.stalled allows for that).
+        try:
+            for chunk in self.chunks:
+                yield chunk
+                self.sent += len(chunk)
+        except Exception as error:
+            self.fail(error)
+            raise
+        self.finished = True
+
+    def fail(self, error: BaseException) -> None:
+        """The export could not be written: its record says why."""
+        if not self.over:
+            self.over = True
+            self.chunks.close()
+            export_failed(record=self.record, message=f"The export stopped: {error}")
+
+    def close(self, reason: str = "the reader closed it") -> None:
+        """The reader is done with it: done if it had every byte, else stopped."""
+        if self.over:
+            return
+        self.over = True
+        if self.finished:
+            export_done(record=self.record, rows=self.rows[0] if self.rows else 0)
+            return
+        self.chunks.close()  # unwinds the database's side first (a COPY, its transaction)
+        export_aborted(
+            record=self.record, message=f"The download stopped before its end ({reason}) after {self.sent:,} bytes."
+        )

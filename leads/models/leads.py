@@ -1,0 +1,222 @@
+"""Leads, their phone numbers (contacts), the audit trail of their status changes and
+the do-not-call list.
+
+Nobody assigns ``status`` here or anywhere else but ``leads.transitions``: the fields
+are not editable in forms, and every change there writes its audit row.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+
+from campaigns.models import Campaign
+from campaigns.validators import validate_timezone
+
+# The statuses from which the dialer takes a lead once it is due.
+DIALABLE_LEAD_STATUSES = ("created", "scheduled", "rescheduled")
+
+# E.164: a + and up to 15 digits, the first not 0. The shortest real numbers have 7.
+E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+MAX_SECONDARY_NUMBERS = 10
+
+
+class LeadStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    REACHED_MAX_RETRIES = "reached-max-retries", "Max retries"
+    COMPLETED = "completed", "Completed"
+    BLACKLISTED = "blacklisted", "Do not call"
+
+
+class ContactStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    PROCESSING = "processing", "Processing"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    REACHED_MAX_RETRIES = "reached-max-retries", "No attempts left"
+    COMPLETED = "completed", "Completed"
+    BLACKLISTED = "blacklisted", "Do not call"
+
+
+class Lead(models.Model):
+    # Indexed by lead_campaign_status_created, which starts with it. Every index on
+    # this table is paid for by every status change of every lead: keep them few.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="leads", db_index=False)
+    status = models.CharField(max_length=24, choices=LeadStatus.choices, default=LeadStatus.CREATED, editable=False)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA name for this lead's calling hours; empty means the campaign's.",
+    )
+    # Queue fields: kept by the transitions, read by the dialer and the list.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The sum of the contacts' attempts, kept here so the list can show and sort it.
+    attempts = models.PositiveIntegerField(default=0, editable=False)
+    last_outcome = models.CharField(max_length=24, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the next dial starts looking for a number with attempts left: the next
+    # number of a cascade round, the number a dial error retries; empty means the
+    # first (exhaust, a new round).
+    next_position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # Dial errors in a row (calls that never reached the provider), for the backoff.
+    # A database default too: the import writes leads with COPY, naming its columns.
+    dial_errors = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    # The import that created the lead, for Undo. Not indexed (every index here is
+    # paid on every status change; an undo may scan) and not checked by the database
+    # (one check per lead at every import's commit); the ORM nulls it on delete.
+    import_record = models.ForeignKey(
+        "ImportRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # ids grow with created_at, and the narrower id makes the indexes smaller:
+        # "newest first" is "highest id first" (created_at ranges use a BRIN index,
+        # migration 0002, on PostgreSQL).
+        ordering = ["-id"]
+        indexes = [
+            # The list's default order under its usual filters, and its sorts.
+            models.Index(fields=["status", "id"], name="lead_status"),
+            models.Index(fields=["campaign", "status", "id"], name="lead_campaign_status"),
+            models.Index(fields=["next_attempt_at", "id"], name="lead_next_attempt"),
+            # The dialer's queue: a campaign's dialable leads, oldest due first (Created
+            # leads have no next attempt: their creation time counts). A claim reads
+            # the head of it, whatever the size of the table.
+            models.Index(
+                "campaign",
+                Coalesce("next_attempt_at", "created_at"),
+                "id",
+                condition=Q(status__in=DIALABLE_LEAD_STATUSES),
+                name="lead_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"),
+        ]
+        permissions = [("export_lead", "Can export leads")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.pk}"
+
+
+class Contact(models.Model):
+    """One phone number of a lead. Position 0 is the primary; 1..10 the secondaries,
+    dialled in that order. The primary's ``variables`` are the lead's variables."""
+
+    # Indexed by the (lead, position) and (lead, phone) unique constraints.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contacts", db_index=False)
+    # A copy of lead.campaign, so "a primary number is unique within its campaign" is a
+    # database constraint. Only leads.services, leads.transitions and the import write
+    # it, always together with the lead's campaign. No foreign-key check of its own:
+    # lead.campaign's already guarantees the campaign, and a second would be run once
+    # per number on every insert (millions in an import).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="+", editable=False, db_constraint=False
+    )
+    position = models.PositiveSmallIntegerField()
+    phone = models.CharField(max_length=16)
+    status = models.CharField(
+        max_length=24, choices=ContactStatus.choices, default=ContactStatus.CREATED, editable=False
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    last_outcome = models.CharField(max_length=24, blank=True, editable=False)
+    variables = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        # lead_id, not lead: "lead" would sort by the Lead's own ordering through a join.
+        ordering = ["lead_id", "position"]
+        indexes = [
+            models.Index(fields=["phone"], name="contact_phone"),
+            # Do-not-call numbers are few; bulk actions find the leads that have one.
+            models.Index(fields=["lead"], condition=Q(status="blacklisted"), name="contact_do_not_call"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "position"], name="contact_position_unique_per_lead"),
+            models.UniqueConstraint(fields=["lead", "phone"], name="contact_phone_unique_per_lead"),
+            models.UniqueConstraint(
+                fields=["campaign", "phone"],
+                condition=Q(position=0),
+                name="primary_phone_unique_per_campaign",
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=0, position__lte=MAX_SECONDARY_NUMBERS), name="contact_position_range"
+            ),
+            models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="contact_phone_e164"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ContactStatus]), name="contact_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class StatusChange(models.Model):
+    """The audit trail: one row per lead per status change, automatic or manual."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        DIALER = "dialer", "Dialer"
+        WEBHOOK = "webhook", "Outcome webhook"
+        IMPORT = "import", "Import"
+        SYSTEM = "system", "System"
+
+    # Indexed by statuschange_lead, which starts with it. No database constraint:
+    # rows are only written by leads.transitions with an INSERT … SELECT from the
+    # leads table itself, under lock, so the check could never fail, yet PostgreSQL
+    # would run it for each of the 100,000 rows of a bulk action at COMMIT.
+    # Deleting a lead still deletes its history (on_delete, through the ORM).
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="status_changes", db_index=False, db_constraint=False
+    )
+    # Every row written by one action shares its operation: "this Reset moved these".
+    operation = models.UUIDField(default=uuid.uuid4, db_index=True)
+    from_status = models.CharField(max_length=24, choices=LeadStatus.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=LeadStatus.choices)
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # Not indexed: a bulk action writes a row per lead, and nobody looks leads up by
+    # the person who moved them often enough to pay for that on every write.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "changed_at"], name="statuschange_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class DoNotCallNumber(models.Model):
+    """A number that is never dialled, in any campaign."""
+
+    phone = models.CharField(max_length=16, unique=True)
+    reason = models.CharField(max_length=300, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "do-not-call number"
+        constraints = [models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="dnc_phone_e164")]
+
+    def __str__(self) -> str:
+        return self.phone

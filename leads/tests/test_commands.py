@@ -1,0 +1,58 @@
+"""seed_demo and run_dialer, as make run and an operator call them."""
+
+import io
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+
+from campaigns import services
+from campaigns.models import Assistant, Campaign
+from campaigns.tests.factories import make_campaign
+from leads.models import Call, Lead, LeadStatus, StatusChange
+from leads.tests.factories import make_lead
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_leads_in_every_manual_status_once():
+    call_command("seed_demo", "--once", stdout=io.StringIO())
+    call_command("seed_demo", "--once", stdout=io.StringIO())
+    assert Assistant.objects.count() == 1
+    assert Campaign.objects.count() == 2
+    assert Lead.objects.count() == 300
+    statuses = set(Lead.objects.values_list("status", flat=True))
+    assert statuses >= {
+        LeadStatus.CREATED,
+        LeadStatus.SCHEDULED,
+        LeadStatus.RESCHEDULED,
+        LeadStatus.REACHED_MAX_RETRIES,
+        LeadStatus.COMPLETED,
+        LeadStatus.BLACKLISTED,
+    }
+    # Every status but the first came through a transition, so it has its audit row.
+    assert StatusChange.objects.values("lead").distinct().count() == Lead.objects.exclude(status="created").count()
+
+
+@pytest.mark.django_db
+def test_run_dialer_once_dials_and_says_what_it_did(settings):
+    settings.LEADS_DIALER = {**settings.LEADS_DIALER, "BACKEND": "simulated"}
+    campaign = make_campaign(max_calls_in_parallel=2)
+    for _ in range(3):
+        make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    out = io.StringIO()
+    call_command("run_dialer", "--once", stdout=out)
+    assert "placed 2" in out.getvalue()
+    assert Call.objects.filter(ended_at__isnull=True).count() == 2
+
+
+@pytest.mark.parametrize("interval", ["0", "-1", "5000"])
+def test_run_dialer_refuses_a_bad_interval(interval):
+    with pytest.raises(CommandError, match="--interval"):
+        call_command("run_dialer", "--interval", interval)
+
+
+def test_run_dialer_refuses_an_unknown_backend(settings):
+    settings.LEADS_DIALER = {"BACKEND": "smoke-signals"}
+    with pytest.raises(ImproperlyConfigured, match="simulated' or 'http"):
+        call_command("run_dialer", "--once")
