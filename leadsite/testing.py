@@ -47,3 +47,16 @@ def rolled_back() -> Iterator[None]:
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+# In-page checks for browser tests (Playwright's page.evaluate).
+# What would run without a static file: <script> bodies and on… attributes.
+INLINE_SCRIPTS_JS = """() => [
+  ...Array.from(document.querySelectorAll("script:not([src])"))
+    .filter((script) => script.textContent.trim() && !/json/.test(script.type))
+    .map((script) => script.textContent.trim().slice(0, 60)),
+  ...Array.from(document.querySelectorAll("*")).flatMap((element) =>
+    Array.from(element.attributes)
+      .filter((attribute) => /^on/i.test(attribute.name))
+      .map((attribute) => `${element.tagName.toLowerCase()} ${attribute.name}`)),
+]"""

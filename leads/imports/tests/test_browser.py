@@ -1,6 +1,7 @@
 """The import wizard clicked through in Chromium."""
 
 import csv
+import re
 
 import pytest
 from django.utils import timezone
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads.imports.tests.filemakers import write_csv
 from leads.models import ImportRecord, Lead
+from leadsite.testing import INLINE_SCRIPTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +67,38 @@ def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_p
     page.click("input[value='Undo this import']")
     expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
     assert not Lead.objects.exists()
+
+
+def test_the_import_page_follows_the_chosen_campaign_from_its_static_script(signed_in, tmp_path):
+    spring = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name"}]))
+    autumn = make_campaign(name="Autumn", assistant=make_assistant(variables=[{"name": "pet_name"}]))
+    dialogs = []
+    page = signed_in
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/admin/leads/lead/import/")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []
+
+    # No campaign yet: a sample file cannot be offered.
+    page.click("[data-sample=xlsx]")
+    expect(page.locator("[data-sample=xlsx]")).to_have_attribute("href", "#")
+    assert dialogs == ["Choose the campaign first."]
+    assert "#" not in page.url
+
+    # Choosing one lists its columns (the page opens again for it).
+    page.select_option("#id_campaign", str(autumn.pk))
+    expect(page).to_have_url(re.compile(rf"/import/\?campaign={autumn.pk}$"))
+    expect(page.locator("form code").first).to_contain_text("pet_name")
+
+    # With a file picked, choosing another campaign keeps the page (and the file).
+    page.evaluate("window.notReloaded = true")
+    page.set_input_files("#id_import_file", str(write_csv(tmp_path / "people.csv", [["phone"], ["+14155550101"]])))
+    page.select_option("#id_campaign", str(spring.pk))
+    page.wait_for_timeout(500)  # a reload starts at once on the change
+    assert page.evaluate("window.notReloaded") is True
+    with page.expect_download() as sample:
+        page.click("[data-sample=xlsx]")
+    assert sample.value.suggested_filename == f"leads-sample-{spring.pk}.xlsx"
+    assert dialogs == ["Choose the campaign first."]
 
 
 def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, settings):
