@@ -101,6 +101,40 @@ def test_the_import_page_follows_the_chosen_campaign_from_its_static_script(sign
     assert dialogs == ["Choose the campaign first."]
 
 
+def test_undoing_an_import_asks_first_and_cancelling_sends_nothing(signed_in, tmp_path):
+    from django.core.files import File
+
+    from leads.imports import services
+    from leads.transitions import Actor
+
+    campaign = make_campaign(assistant=make_assistant())
+    path = write_csv(tmp_path / "people.csv", [["phone"], ["+14155550101"], ["+14155550102"]])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    services.mapping_save(record=record, targets=record.mapping, remember=False)
+    services.import_validate(record=ImportRecord.objects.get(pk=record.pk))
+    services.import_run(record=ImportRecord.objects.get(pk=record.pk), actor=Actor.system())
+    assert Lead.objects.count() == 2
+
+    page = signed_in
+    page.goto(f"/admin/leads/importrecord/{record.pk}/")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.evaluate("window.notReloaded = true")
+    page.click("input[value='Undo this import']")
+    expect(page.locator("#import-status")).to_have_text("Done")
+    page.wait_for_timeout(500)  # a submission would have left the page by now
+    assert page.evaluate("window.notReloaded") is True
+    assert questions == ["Delete the leads this import created that have not been dialled yet?"]
+    assert Lead.objects.count() == 2
+
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click("input[value='Undo this import']")
+    expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
+    assert len(questions) == 2 and not Lead.objects.exists()
+
+
 def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, settings):
     from django.core.files import File
 
