@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads.imports.tests.filemakers import write_csv
 from leads.models import ImportRecord, Lead
-from leadsite.testing import INLINE_SCRIPTS_JS
+from leadsite.testing import INLINE_SCRIPTS_JS, UNNAMED_SELECTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,6 +133,23 @@ def test_undoing_an_import_asks_first_and_cancelling_sends_nothing(signed_in, tm
     page.click("input[value='Undo this import']")
     expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
     assert len(questions) == 2 and not Lead.objects.exists()
+
+
+def test_every_select_of_the_import_wizard_has_an_accessible_name(signed_in, tmp_path):
+    campaign = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name"}]))
+    page = signed_in
+    page.goto(f"/admin/leads/lead/import/?campaign={campaign.pk}")
+    expect(page.locator("#id_campaign")).to_have_value(str(campaign.pk))
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    page.set_input_files(
+        "#id_import_file", str(write_csv(tmp_path / "people.csv", [["Mobile", ""], ["+14155550101", "Ana"]]))
+    )
+    page.click("input[type=submit]")
+    expect(page.locator("#mapping select")).to_have_count(2)
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    # Each is named by its column (the file's header, or its place when it has none).
+    expect(page.get_by_label("Mobile")).to_have_value("phone")
+    expect(page.get_by_label("column 2")).to_have_value("")
 
 
 def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, settings):
