@@ -47,3 +47,26 @@ def rolled_back() -> Iterator[None]:
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+# In-page checks for browser tests (Playwright's page.evaluate).
+# What would run without a static file: <script> bodies and on… attributes.
+INLINE_SCRIPTS_JS = """() => [
+  ...Array.from(document.querySelectorAll("script:not([src])"))
+    .filter((script) => script.textContent.trim() && !/json/.test(script.type))
+    .map((script) => script.textContent.trim().slice(0, 60)),
+  ...Array.from(document.querySelectorAll("*")).flatMap((element) =>
+    Array.from(element.attributes)
+      .filter((attribute) => /^on/i.test(attribute.name))
+      .map((attribute) => `${element.tagName.toLowerCase()} ${attribute.name}`)),
+]"""
+# The selects a screen reader would announce without a name: no label with text, no
+# aria-label, no aria-labelledby naming an element with text.
+UNNAMED_SELECTS_JS = """() => Array.from(document.querySelectorAll("select"))
+  .filter((select) => {
+    const text = (element) => element && element.textContent.trim();
+    if (Array.from(select.labels).some(text) || (select.getAttribute("aria-label") || "").trim()) return false;
+    const ids = (select.getAttribute("aria-labelledby") || "").split(/\\s+/).filter(Boolean);
+    return !ids.some((id) => text(document.getElementById(id)));
+  })
+  .map((select) => select.name || select.id || select.outerHTML.slice(0, 80))"""

@@ -14,6 +14,7 @@ from leads.dialer import passes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call
 from leads.tests.factories import make_lead
+from leadsite.testing import INLINE_SCRIPTS_JS, UNNAMED_SELECTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,3 +85,74 @@ def test_operator_follows_a_leads_calls_to_the_calls_list_and_a_call(signed_in):
     page.locator("#result_list tbody tr th a, #result_list tbody tr td a").first.click()
     expect(page.locator("#content")).to_contain_text("Lead")
     expect(page.locator("#content")).to_contain_text("No answer")
+
+
+# What the live region says, each time it changes (a screen reader reads each change).
+RECORD_ANNOUNCEMENTS_JS = """() => {
+  window.announcements = [];
+  const region = document.querySelector("#campaign-dashboard-changes");
+  new MutationObserver(() => window.announcements.push(region.textContent.trim()))
+    .observe(region, {childList: true, characterData: true, subtree: true});
+}"""
+FOCUSED_JS = (
+    "() => document.activeElement.closest('#campaign-dashboard') && document.activeElement.getAttribute('href')"
+)
+# Whether the dashboard, as merged, is the one the server renders now.
+IS_FRESH_JS = """async () => {
+  const box = document.querySelector("#campaign-dashboard");
+  const fresh = document.createElement("template");
+  fresh.innerHTML = await (await fetch(box.dataset.url, {credentials: "same-origin"})).text();
+  const nodes = Array.from(fresh.content.childNodes);
+  return nodes.length === box.childNodes.length && nodes.every((node, i) => node.isEqualNode(box.childNodes[i]));
+}"""
+
+
+def test_the_dashboard_refresh_keeps_the_focus_and_announces_what_changed(signed_in):
+    campaign = make_campaign(name="Spring", max_calls_in_parallel=2)
+    for _ in range(4):
+        make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    backend = SimulatedBackend(
+        seed=5, odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0}
+    )
+    page = signed_in
+    page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    dashboard = page.locator("#campaign-dashboard")
+    expect(page.locator("#campaign-dashboard-changes")).to_have_attribute("aria-live", "polite")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == [] and page.evaluate(UNNAMED_SELECTS_JS) == []
+    page.evaluate(RECORD_ANNOUNCEMENTS_JS)
+    # A keyboard user on the link to the Created leads, as Tab leaves them there.
+    created = dashboard.locator("a", has=page.locator("[data-status=created]"))
+    created.focus()
+    href = created.get_attribute("href")
+
+    def refreshed() -> None:
+        with page.expect_response(lambda response: response.url.endswith("/dashboard/")):
+            pass
+        page.wait_for_timeout(300)  # the response is read and the page updated
+
+    # Nothing moved: the refresh leaves the focus where it was and says nothing.
+    refreshed()
+    assert page.evaluate(FOCUSED_JS) == href
+    assert page.evaluate("window.announcements") == []
+
+    # Two calls placed: the figures change, the focus stays, the change is said (in
+    # a few words, not the whole dashboard), and said no more once nothing moves.
+    dialer.run_pass(now=timezone.now(), backend=backend)
+    expect(dashboard.locator("[data-figure=in-flight]")).to_have_text("2")
+    expect(dashboard.locator("[data-status=created]")).to_have_text("2")
+    assert page.evaluate(FOCUSED_JS) == href
+    expect(page.locator("#campaign-dashboard-changes")).to_contain_text("2 calls in progress")
+    said = page.evaluate("window.announcements")
+    assert said and all(len(text) < 200 and "Outcomes" not in text for text in said), said
+    refreshed()
+    assert page.evaluate("window.announcements") == said
+    assert page.evaluate(FOCUSED_JS) == href
+    assert page.evaluate(IS_FRESH_JS)
+
+    # Paused: a note appears above the figures; the rest is kept as it is.
+    services.campaign_pause(campaign=campaign)
+    expect(dashboard).to_contain_text("2 leads wait for Resume")
+    expect(page.locator("#campaign-dashboard-changes")).to_contain_text("Paused")
+    assert page.evaluate(FOCUSED_JS) == href
+    assert page.evaluate(IS_FRESH_JS)

@@ -10,6 +10,7 @@ from leads import transitions
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import make_lead
 from leads.transitions import Actor
+from leadsite.testing import UNNAMED_SELECTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -198,6 +199,31 @@ def test_two_statuses_survive_a_search_select_all_an_action_and_the_export(signe
     moved = set(StatusChange.objects.filter(source="admin").values_list("lead_id", flat=True))
     assert moved == chosen
     assert Lead.objects.filter(pk__in=[lead.pk for lead in bob], status=LeadStatus.COMPLETED).count() == 3
+
+
+def test_every_select_of_the_lead_pages_has_an_accessible_name(signed_in):
+    campaign = make_campaign(name="Spring")
+    make_lead(campaign=campaign)
+    page = signed_in
+    # The list: its filters, search and actions.
+    page.goto("/admin/leads/lead/")
+    expect(page.locator("#lead-filters select").first).to_be_visible()
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    # An action's own form.
+    page.locator("#result_list input.action-select").first.check()
+    page.select_option("select[name=action]", "move_to_campaign")
+    page.click("button[name=index]")
+    expect(page.get_by_label("Move to campaign")).to_be_visible()
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    # Add lead, whose first step chooses the campaign.
+    page.goto("/admin/leads/lead/add/")
+    expect(page.locator("#id_campaign")).to_be_visible()
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    expect(page.get_by_label("Campaign")).to_have_value(str(campaign.pk))
+    page.goto(f"/admin/leads/lead/?campaign={campaign.pk}")
+    page.click("a.export_link")
+    expect(page.locator("#id_format")).to_be_visible()
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
 
 
 XSS_DESCRIPTION = (

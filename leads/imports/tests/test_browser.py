@@ -1,6 +1,7 @@
 """The import wizard clicked through in Chromium."""
 
 import csv
+import re
 
 import pytest
 from django.utils import timezone
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads.imports.tests.filemakers import write_csv
 from leads.models import ImportRecord, Lead
+from leadsite.testing import INLINE_SCRIPTS_JS, UNNAMED_SELECTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +67,89 @@ def test_operator_imports_a_file_and_downloads_the_error_report(signed_in, tmp_p
     page.click("input[value='Undo this import']")
     expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
     assert not Lead.objects.exists()
+
+
+def test_the_import_page_follows_the_chosen_campaign_from_its_static_script(signed_in, tmp_path):
+    spring = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name"}]))
+    autumn = make_campaign(name="Autumn", assistant=make_assistant(variables=[{"name": "pet_name"}]))
+    dialogs = []
+    page = signed_in
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/admin/leads/lead/import/")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []
+
+    # No campaign yet: a sample file cannot be offered.
+    page.click("[data-sample=xlsx]")
+    expect(page.locator("[data-sample=xlsx]")).to_have_attribute("href", "#")
+    assert dialogs == ["Choose the campaign first."]
+    assert "#" not in page.url
+
+    # Choosing one lists its columns (the page opens again for it).
+    page.select_option("#id_campaign", str(autumn.pk))
+    expect(page).to_have_url(re.compile(rf"/import/\?campaign={autumn.pk}$"))
+    expect(page.locator("form code").first).to_contain_text("pet_name")
+
+    # With a file picked, choosing another campaign keeps the page (and the file).
+    page.evaluate("window.notReloaded = true")
+    page.set_input_files("#id_import_file", str(write_csv(tmp_path / "people.csv", [["phone"], ["+14155550101"]])))
+    page.select_option("#id_campaign", str(spring.pk))
+    page.wait_for_timeout(500)  # a reload starts at once on the change
+    assert page.evaluate("window.notReloaded") is True
+    with page.expect_download() as sample:
+        page.click("[data-sample=xlsx]")
+    assert sample.value.suggested_filename == f"leads-sample-{spring.pk}.xlsx"
+    assert dialogs == ["Choose the campaign first."]
+
+
+def test_undoing_an_import_asks_first_and_cancelling_sends_nothing(signed_in, tmp_path):
+    from django.core.files import File
+
+    from leads.imports import services
+    from leads.transitions import Actor
+
+    campaign = make_campaign(assistant=make_assistant())
+    path = write_csv(tmp_path / "people.csv", [["phone"], ["+14155550101"], ["+14155550102"]])
+    with path.open("rb") as handle:
+        record = services.import_create(campaign=campaign, file=File(handle), file_name=path.name)
+    services.mapping_save(record=record, targets=record.mapping, remember=False)
+    services.import_validate(record=ImportRecord.objects.get(pk=record.pk))
+    services.import_run(record=ImportRecord.objects.get(pk=record.pk), actor=Actor.system())
+    assert Lead.objects.count() == 2
+
+    page = signed_in
+    page.goto(f"/admin/leads/importrecord/{record.pk}/")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.evaluate("window.notReloaded = true")
+    page.click("input[value='Undo this import']")
+    expect(page.locator("#import-status")).to_have_text("Done")
+    page.wait_for_timeout(500)  # a submission would have left the page by now
+    assert page.evaluate("window.notReloaded") is True
+    assert questions == ["Delete the leads this import created that have not been dialled yet?"]
+    assert Lead.objects.count() == 2
+
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click("input[value='Undo this import']")
+    expect(page.locator("ul.messagelist")).to_contain_text("Removed 2 leads this import created.")
+    assert len(questions) == 2 and not Lead.objects.exists()
+
+
+def test_every_select_of_the_import_wizard_has_an_accessible_name(signed_in, tmp_path):
+    campaign = make_campaign(name="Spring", assistant=make_assistant(variables=[{"name": "customer_name"}]))
+    page = signed_in
+    page.goto(f"/admin/leads/lead/import/?campaign={campaign.pk}")
+    expect(page.locator("#id_campaign")).to_have_value(str(campaign.pk))
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    page.set_input_files(
+        "#id_import_file", str(write_csv(tmp_path / "people.csv", [["Mobile", ""], ["+14155550101", "Ana"]]))
+    )
+    page.click("input[type=submit]")
+    expect(page.locator("#mapping select")).to_have_count(2)
+    assert page.evaluate(UNNAMED_SELECTS_JS) == []
+    # Each is named by its column (the file's header, or its place when it has none).
+    expect(page.get_by_label("Mobile")).to_have_value("phone")
+    expect(page.get_by_label("column 2")).to_have_value("")
 
 
 def test_the_progress_bar_follows_a_background_import(signed_in, tmp_path, settings):
