@@ -138,7 +138,7 @@ def test_the_dashboard_refresh_keeps_the_focus_and_announces_what_changed(signed
 
     # Two calls placed: the figures change, the focus stays, the change is said (in
     # a few words, not the whole dashboard), and said no more once nothing moves.
-    dialer.run_pass(now=timezone.now(), backend=backend)
+    passes.run_pass(now=timezone.now(), backend=backend)
     expect(dashboard.locator("[data-figure=in-flight]")).to_have_text("2")
     expect(dashboard.locator("[data-status=created]")).to_have_text("2")
     assert page.evaluate(FOCUSED_JS) == href
