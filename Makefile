@@ -1,4 +1,5 @@
 # make run   set up everything and serve the demo on http://127.0.0.1:8000/admin/
+# make lint  ruff's lint and format check, as CI runs them
 # make test  set up and run the whole suite, DEBUG off and on (SQLite, plus PostgreSQL when DATABASE_URL is set)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres setup chromium bench clean
+.PHONY: run lint test test-sqlite test-postgres setup chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,10 @@ test: $(VENV)/.test-installed chromium
 	  echo "== SQLite, DEBUG off" && DEBUG=0 $(BIN)/pytest && \
 	  echo "== SQLite, DEBUG on" && DEBUG=1 $(BIN)/pytest; \
 	fi
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/changelist.py
