@@ -78,10 +78,6 @@ class Call(models.Model):
     def __str__(self) -> str:
         return f"{self.phone} at {self.placed_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.ended_at is None
-
 
 class CallReport(models.Model):
     """Every outcome reported for a call, applied or not: a repeat, or a late outcome
