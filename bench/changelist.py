@@ -25,55 +25,8 @@ from datetime import timedelta
 
 import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
-FIRST = [
-    "Ana",
-    "Ben",
-    "Chloé",
-    "Dmitri",
-    "Emeka",
-    "Fatima",
-    "Grace",
-    "Hiro",
-    "Ines",
-    "Jonas",
-    "Keiko",
-    "Liam",
-    "María",
-    "Noah",
-    "Olga",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Sven",
-    "Tariq",
-    "Uma",
-    "Víctor",
-    "Wen",
-    "Yusuf",
-    "Zoë",
-]
-LAST = [
-    "Abbott",
-    "Becker",
-    "Castillo",
-    "Dubois",
-    "Eriksen",
-    "Fujita",
-    "García",
-    "Hughes",
-    "Ivanova",
-    "Jensen",
-    "Kowalski",
-    "López",
-    "Müller",
-    "Nakamura",
-    "O'Brien",
-    "Patel",
-    "Quinn",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-]
+from leads.demo import FIRST, LAST  # plain data: needs no Django set up
+
 CITIES = ["Austin", "Boston", "Chicago", "Denver", "Miami", "Seattle", "Portland", "Phoenix"]
 STATUSES = [
     ("created", 50),

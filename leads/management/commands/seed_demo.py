@@ -14,59 +14,11 @@ from django.utils import timezone
 from campaigns.models import Assistant, Campaign, Variable
 from campaigns.services import campaign_start
 from leads import services, transitions
+from leads.demo import FIRST, LAST
 from leads.models import Lead
 from leads.transitions import Actor
 
 ASSISTANT = "Demo receptionist"
-FIRST = [
-    "Ana",
-    "Ben",
-    "Chloé",
-    "Dmitri",
-    "Emeka",
-    "Fatima",
-    "Grace",
-    "Hiro",
-    "Ines",
-    "Jonas",
-    "Keiko",
-    "Liam",
-    "María",
-    "Noah",
-    "Olga",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Sven",
-    "Tariq",
-    "Uma",
-    "Víctor",
-    "Wen",
-    "Yusuf",
-    "Zoë",
-]
-LAST = [
-    "Abbott",
-    "Becker",
-    "Castillo",
-    "Dubois",
-    "Eriksen",
-    "Fujita",
-    "García",
-    "Hughes",
-    "Ivanova",
-    "Jensen",
-    "Kowalski",
-    "López",
-    "Müller",
-    "Nakamura",
-    "O'Brien",
-    "Patel",
-    "Quinn",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-]
 COMPANIES = ["Acme Dental", "Bayview Clinic", "Cedar Physio", "Downtown Vets", "Elm Street Optics", "", ""]
 ZONES = ["", "", "", "America/New_York", "America/Chicago", "America/Los_Angeles"]
 AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
