@@ -13,23 +13,12 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.tests.factories import make_campaign
 from leads.dialer import outcomes, passes
-from leads.dialer.backends.simulated import SimulatedBackend
 from leads.dialer.signing import signed_headers
+from leads.dialer.tests.conftest import QUIET
 from leads.models import Call, CallReport, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
-
-QUIET = SimulatedBackend(seed=1, duration_scale=1000)
-
-
-@pytest.fixture
-def call() -> Call:
-    campaign = make_campaign(goal_completion_variable="booked")
-    make_lead(campaign=campaign)
-    services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
-    return Call.objects.get()
 
 
 def post(

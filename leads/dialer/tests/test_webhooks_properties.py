@@ -16,28 +16,13 @@ from django.utils import timezone
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from campaigns import services
-from campaigns.tests.factories import make_campaign
-from leads.dialer import passes
-from leads.dialer.backends.simulated import SimulatedBackend
 from leads.dialer.signing import signed_headers
 from leads.models import REPORTED_OUTCOMES, Call, CallReport, StatusChange
-from leads.tests.factories import make_lead
 from leadsite.testing import rolled_back
 
 pytestmark = pytest.mark.django_db
 
 ANSWERS = {200, 400, 401, 404, 405}
-QUIET = SimulatedBackend(seed=1, duration_scale=1000)
-
-
-@pytest.fixture
-def call() -> Call:
-    campaign = make_campaign(goal_completion_variable="booked")
-    make_lead(campaign=campaign)
-    services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
-    return Call.objects.get()
 
 
 # A header value as an HTTP server passes it on: visible ASCII (a server strips the

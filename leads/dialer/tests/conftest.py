@@ -1,0 +1,22 @@
+"""Fixtures of the dialer's tests: a call in flight, placed by a dialer pass."""
+
+import pytest
+
+from campaigns import services
+from campaigns.tests.factories import make_campaign
+from leads.dialer import passes
+from leads.dialer.backends.simulated import SimulatedBackend
+from leads.models import Call
+from leads.tests.factories import make_lead
+
+# Outcomes drawn but reported only after 1,000 times their length: the test reports them.
+QUIET = SimulatedBackend(seed=1, duration_scale=1000)
+
+
+@pytest.fixture
+def call() -> Call:
+    campaign = make_campaign(goal_completion_variable="booked")
+    make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    passes.run_pass(backend=QUIET)
+    return Call.objects.get()
