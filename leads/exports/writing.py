@@ -11,11 +11,9 @@ and Python writes the cells.
 from __future__ import annotations
 
 import csv
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.files import File
@@ -25,37 +23,27 @@ from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from campaigns.models import Campaign, Variable
-from leads.layout import neutralise, neutralise_sql
+from leads.layout import (
+    PHONE,
+    PRIMARY,
+    STATE_COLUMNS,
+    VARIABLE,
+    Columns,
+    Target,
+    neutralise,
+    neutralise_sql,
+    parse_header,
+    phone_columns,
+)
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, ExportRecord, Lead
 
 CHUNK = 2000
 # Excel's last row, less the header.
 XLSX_MAX_ROWS = 1_048_575
-STATE_COLUMNS = ["status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at"]
 
 
 class ExportTooLarge(ValueError):
     """The selection does not fit the format (XLSX holds 1,048,575 rows)."""
-
-
-@dataclass
-class Columns:
-    """Which columns an export has, in the spec's order."""
-
-    variables: list[str] = field(default_factory=list)
-    secondaries: int = 0
-    secondary_variables: list[str] = field(default_factory=list)
-    timezone: bool = True
-    state: list[str] = field(default_factory=lambda: list(STATE_COLUMNS))
-
-    def header(self) -> list[str]:
-        names = ["phone_number", *self.variables]
-        for n in range(1, self.secondaries + 1):
-            names.append(f"secondary_phone_{n}")
-            names.extend(f"secondary_{n}_{name}" for name in self.secondary_variables)
-        if self.timezone:
-            names.append("timezone")
-        return names + self.state
 
 
 def _declared(leads: QuerySet[Lead]) -> list[str]:
@@ -131,7 +119,14 @@ def export_choices(leads: QuerySet[Lead]) -> list[str]:
     selection: the primary number, each declared variable, the other variables and
     the secondary numbers (two groups, expanded by ``export_header`` for the whole
     selection when the file is written), the time zone and the state columns."""
-    return ["phone_number", *_declared(leads), OTHER_VARIABLES, SECONDARY_NUMBERS, "timezone", *STATE_COLUMNS]
+    return [
+        PRIMARY.header,
+        *_declared(leads),
+        OTHER_VARIABLES,
+        SECONDARY_NUMBERS,
+        Target.timezone().header,
+        *STATE_COLUMNS,
+    ]
 
 
 def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
@@ -140,42 +135,20 @@ def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
     chosen = set(picked)
     declared = set(_declared(leads))
 
-    def wanted(column: str) -> bool:
-        if column in chosen:
+    def wanted(target: Target) -> bool:
+        if target.header in chosen:
             return True
-        cell = cell_of(column)
-        if cell.position:
+        if target.position:
             return SECONDARY_NUMBERS in chosen
-        return cell.kind == "variable" and column not in declared and OTHER_VARIABLES in chosen
+        return target.kind == VARIABLE and target.name not in declared and OTHER_VARIABLES in chosen
 
-    return [column for column in default_columns(leads).header() if wanted(column)]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """What one export column holds: a number's phone or one of its values (position 0
-    is the primary), the lead's time zone, or one of STATE_COLUMNS."""
-
-    kind: str  # "phone", "variable", "timezone" or a state column
-    position: int = 0
-    name: str = ""
+    return [target.header for target in default_columns(leads).targets() if wanted(target)]
 
 
-_SECONDARY_PHONE = re.compile(r"secondary_phone_([0-9]+)")
-_SECONDARY_VARIABLE = re.compile(r"secondary_([0-9]+)_(\w+)")
-
-
-def cell_of(column: str) -> Cell:
-    """A column by its header name, read as the import reads it."""
-    if column == "phone_number":
-        return Cell("phone")
-    if match := _SECONDARY_PHONE.fullmatch(column):
-        return Cell("phone", int(match[1]))
-    if match := _SECONDARY_VARIABLE.fullmatch(column):
-        return Cell("variable", int(match[1]), match[2])
-    if column == "timezone" or column in STATE_COLUMNS:
-        return Cell(column)
-    return Cell("variable", 0, column)
+def _target(column: str) -> Target:
+    """What the export's column named ``column`` holds. Every column the export writes
+    is in the layout; any other name is read as the variable it names, as before."""
+    return parse_header(column) or Target.variable(column)
 
 
 def _texter(zone):
@@ -248,8 +221,11 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     """The header, then one row per lead with those columns, in the queryset's order."""
     yield list(header)
     _text = _texter(timezone.get_current_timezone())
-    cells = [cell_of(column) for column in header]
-    phones = [cell.kind == "phone" for cell in cells]
+    targets = [_target(column) for column in header]
+    # What each column takes, worked out once: a number's phone or value (by position)
+    # or, for the time zone and the state, the lead's field by name.
+    cells = [(t.kind, t.position, t.name if t.kind in (PHONE, VARIABLE) else t.header) for t in targets]
+    phones = phone_columns(targets)
     for _pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
         state = {
             "timezone": tz,
@@ -262,14 +238,14 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
             "created_at": created,
         }
         row = []
-        for cell in cells:
-            if cell.kind == "phone":
-                row.append(contacts[cell.position][0] if cell.position < len(contacts) else "")
-            elif cell.kind == "variable":
-                values = contacts[cell.position][1] if cell.position < len(contacts) else {}
-                row.append(_text(values.get(cell.name)))
+        for kind, position, name in cells:
+            if kind == PHONE:
+                row.append(contacts[position][0] if position < len(contacts) else "")
+            elif kind == VARIABLE:
+                values = contacts[position][1] if position < len(contacts) else {}
+                row.append(_text(values.get(name)))
             else:
-                row.append(_text(state[cell.kind]))
+                row.append(_text(state[name]))
         yield [neutralise(value, phone=phone) for value, phone in zip(row, phones)]
 
 
@@ -387,21 +363,22 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     inner_sql, inner_params = inner.query.sql_with_params()
     raw: list[str] = []
     cells: list[str] = []
-    for index, cell in enumerate(cell_of(column) for column in header):
+    for index, target in enumerate(_target(column) for column in header):
         value = f"r.c{index}"
         # Every text cell through the one rule, as export_rows writes it; dates and
         # the attempt count cannot start like a formula.
-        if cell.kind == "phone":
-            raw.append(f"l.x_all->{cell.position}->>'p'")
+        if target.kind == PHONE:
+            raw.append(f"l.x_all->{target.position}->>'p'")
             cells.append(neutralise_sql(value, phone=True))
-        elif cell.kind == "variable":
-            raw.append(f"l.x_all->{cell.position}->'v'->>{_sql_text(cell.name)}")
+        elif target.kind == VARIABLE:
+            raw.append(f"l.x_all->{target.position}->'v'->>{_sql_text(target.name)}")
             cells.append(neutralise_sql(value))
-        else:
-            raw.append(f"l.x_{cell.kind}")
-            if cell.kind in ("last_attempt_at", "next_attempt_at", "created_at"):
+        else:  # the time zone or a state column: the lead's field of that name
+            field = target.header
+            raw.append(f"l.x_{field}")
+            if field in ("last_attempt_at", "next_attempt_at", "created_at"):
                 cells.append(_DATE_SQL.format(value))
-            elif cell.kind == "attempts":
+            elif field == "attempts":
                 cells.append(value)
             else:
                 cells.append(neutralise_sql(value))

@@ -11,10 +11,12 @@ from import_export.forms import ImportForm
 
 from campaigns.models import Campaign
 from campaigns.validators import validate_country
-from leads.models import MAX_SECONDARY_NUMBERS, ImportRecord
+from leads.layout import PRIMARY, TIMEZONE, Target, key_of
+from leads.models import ImportRecord
 
-from .columns import describe, variable_name
+from .columns import variable_name
 from .files import FileProblem, file_format
+from .resources import layout_targets
 
 
 class LeadImportForm(ImportForm):
@@ -94,21 +96,27 @@ class LeadImportForm(ImportForm):
         return cleaned
 
 
-def common_targets(record: ImportRecord) -> list[str]:
-    """The places any column of this file can go: as many whatever the file's width
-    (a column may also go to the extra variable its own header names)."""
+def common_targets(record: ImportRecord) -> list[Target | None]:
+    """The places any column of this file can go (None: nowhere): as many whatever the
+    file's width (a column may also go to the extra variable its own header names)."""
     declared = [v.name for v in record.campaign.assistant.variables.all()]
-    targets = ["", "phone", "timezone", *[f"var:{n}" for n in declared]]
-    for n in range(1, MAX_SECONDARY_NUMBERS + 1):
-        targets.append(f"secondary:{n}")
-        targets.extend(f"secondary:{n}:{name}" for name in dict.fromkeys(["contact_name", *declared]))
-    return targets
+    layout = layout_targets(declared)
+    # The time zone is offered first, after the primary number.
+    return [None, PRIMARY, Target.timezone(), *[t for t in layout if t != PRIMARY and t.kind != TIMEZONE]]
 
 
-def _options(targets) -> str:
+def _options(targets: list[Target | None]) -> str:
     return "".join(
-        format_html('<option value="{}">{}</option>', t, "— ignore —" if not t else describe(t)) for t in targets
+        format_html('<option value="{}">{}</option>', key_of(t), t.describe() if t else "— ignore —") for t in targets
     )
+
+
+def _saved(key: str) -> Target | None:
+    """Where a record's mapping sends a column (nowhere, if the key is not one)."""
+    try:
+        return Target.from_key(key)
+    except ValueError:
+        return None
 
 
 class ColumnSelect(forms.Widget):
@@ -136,9 +144,9 @@ class TargetField(forms.Field):
 
     default_error_messages = forms.ChoiceField.default_error_messages
 
-    def __init__(self, *, common: frozenset[str], own: list[str], common_html: str, **kwargs):
+    def __init__(self, *, common: frozenset[str], own: list[Target], common_html: str, **kwargs):
         self.allowed = common
-        self.own = own
+        self.own = {target.key for target in own}
         super().__init__(widget=ColumnSelect(common=common_html, own=_options(own)), **kwargs)
 
     def validate(self, value):
@@ -158,14 +166,15 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.record = record
         targets = common_targets(record)
-        common, common_html = frozenset(targets), _options(targets)
+        common, common_html = frozenset(map(key_of, targets)), _options(targets)
         for index, header in enumerate(record.header):
             current = record.mapping[index] if index < len(record.mapping) else ""
             # Its own extra variable, and where a saved mapping sends it.
+            extra = variable_name(header)
             own = [
                 t
-                for t in dict.fromkeys([f"var:{variable_name(header)}" if variable_name(header) else "", current])
-                if t and t not in common
+                for t in dict.fromkeys([Target.variable(extra) if extra else None, _saved(current)])
+                if t is not None and t.key not in common
             ]
             self.fields[f"column_{index}"] = TargetField(
                 label=header or f"column {index + 1}",

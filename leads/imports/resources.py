@@ -32,7 +32,7 @@ from import_export import exceptions, fields, resources
 from import_export.results import Result, RowResult
 
 from campaigns.models import Campaign
-from leads.exports.writing import Columns
+from leads.layout import VARIABLE, Columns, Target
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
 from leads.selectors import phone_in
 from leads.transitions import Actor
@@ -40,7 +40,7 @@ from leads.transitions import Actor
 from . import writing
 from .columns import Mapping, MappingProblem, check_mapping, suggest_mapping
 from .files import cell_text
-from .validation import ParsedRow, parse_rows
+from .validation import ParsedRow, RowError, parse_rows
 
 NEW, UPDATE, SKIP, INVALID = (
     RowResult.IMPORT_TYPE_NEW,
@@ -50,14 +50,19 @@ NEW, UPDATE, SKIP, INVALID = (
 )
 
 
-def layout(variables: Iterable[str], *, every_column: bool = True) -> list[str]:
-    """The columns of the spec's layout for an assistant with these variables. Without
-    ``every_column``, the secondary numbers' own variables are left out (the list a
-    person reads)."""
+def layout_targets(variables: Iterable[str], *, every_column: bool = True) -> list[Target]:
+    """What the columns of the spec's layout hold for an assistant with these
+    variables. Without ``every_column``, the secondary numbers' own variables are left
+    out (the list a person reads)."""
     variables = list(variables)
     own = list(dict.fromkeys(["contact_name", *variables])) if every_column else []
     # The export's columns without its state: a file exported imports back as it is.
-    return Columns(variables=variables, secondaries=MAX_SECONDARY_NUMBERS, secondary_variables=own, state=[]).header()
+    return Columns(variables=variables, secondaries=MAX_SECONDARY_NUMBERS, secondary_variables=own, state=[]).targets()
+
+
+def layout(variables: Iterable[str], *, every_column: bool = True) -> list[str]:
+    """The names of ``layout_targets``' columns."""
+    return [target.header for target in layout_targets(variables, every_column=every_column)]
 
 
 def batched(iterator: Iterable, size: int) -> Iterator[list]:
@@ -129,17 +134,17 @@ class LeadImportResource(resources.ModelResource):
         required = [v.name for v in self.variables if v.required and not v.default_value]
         # A missing required value is named by its column when the file has one.
         self._required = {name: name for name in required} | {
-            t[4:]: self.mapping.column_name(i)
-            for i, t in enumerate(self.mapping.targets)
-            if t.startswith("var:") and t[4:] in required
+            t.name: column
+            for column, _, t in self.mapping.mapped
+            if t.kind == VARIABLE and not t.position and t.name in required
         }
-        self._phone_column = self.mapping.column_name(self.mapping.phone_index)
+        self._phone_column = self.mapping.phone_column
         # Primary numbers accepted so far, with their rows: a later row with the same
         # number is a duplicate (the state of one pass over one file).
         self._accepted: dict[str, int] = {}
         return self.mapping
 
-    def check_batch(self, parsed: list[tuple[ParsedRow, list[str]]]) -> list[str]:
+    def check_batch(self, parsed: list[tuple[ParsedRow, list[RowError]]]) -> list[str]:
         """What each parsed row of a batch becomes (new, update, skip or invalid),
         adding to each row's errors what the database says: a duplicate of an earlier
         row, a number on the do-not-call list, a lead in a call, a required variable
@@ -155,15 +160,15 @@ class LeadImportResource(resources.ModelResource):
         for row, errors in parsed:
             phone = row.phone
             if phone in self._accepted:
-                errors.append(f"{self._phone_column}: duplicate of row {self._accepted[phone]}")
+                errors.append(RowError(self._phone_column, f"duplicate of row {self._accepted[phone]}"))
             if phone in listed:
-                errors.append(f"{self._phone_column}: {phone} is on the do-not-call list")
+                errors.append(RowError(self._phone_column, f"{phone} is on the do-not-call list"))
             updating = phone in existing and self.update
             if updating and existing[phone] == LeadStatus.PROCESSING:
-                errors.append("a call to this lead is in progress; import the row again later")
+                errors.append(RowError(None, "a call to this lead is in progress; import the row again later"))
             if not updating:  # an update keeps the values the lead has
                 errors.extend(
-                    f"{column}: required, and the assistant has no default"
+                    RowError(column, "required, and the assistant has no default")
                     for name, column in self._required.items()
                     if name not in row.variables
                 )
@@ -259,17 +264,17 @@ class LeadImportResource(resources.ModelResource):
         self.after_import(dataset, result, dry_run=dry_run, **kwargs)
         return result
 
-    def _validation_error(self, errors: list[str]) -> ValidationError:
-        """A row's errors keyed by the column each names ("Phone: …" → Phone), the
-        others under NON_FIELD_ERRORS, as django-import-export shows them."""
+    def _validation_error(self, errors: list[RowError]) -> ValidationError:
+        """A row's errors keyed by the file's column each is about, the others (about
+        the row, or a required variable the file has no column for) under
+        NON_FIELD_ERRORS, as django-import-export shows them."""
         columns = set(self.mapping.header)
         by_column: dict[str, list[str]] = {}
         for error in errors:
-            column, _, message = error.partition(": ")
-            if message and column in columns:
-                by_column.setdefault(column, []).append(message)
+            if error.column in columns:
+                by_column.setdefault(error.column, []).append(error.message)
             else:
-                by_column.setdefault(NON_FIELD_ERRORS, []).append(error)
+                by_column.setdefault(NON_FIELD_ERRORS, []).append(str(error))
         return ValidationError(by_column)
 
     def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs) -> None:

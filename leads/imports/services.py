@@ -39,8 +39,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from leads.exports.writing import cell_of
-from leads.layout import neutralise
+from leads.layout import PRIMARY, Target, neutralise, phone_columns
 from leads.models import Contact, ImportBatch, ImportRecord, Lead, LeadStatus, SavedMapping, StatusChange
 from leads.transitions import Actor
 
@@ -48,7 +47,7 @@ from . import workers as worker_processes
 from .columns import Mapping, MappingProblem, check_mapping, normalize_header, suggest_mapping
 from .files import FileProblem, LeadFile, LeadFileHead, estimate_rows, open_lead_file, read_head, unpacked_size
 from .resources import INVALID, NEW, SKIP, UPDATE, LeadImportResource, batched
-from .validation import ParsedRow, parse_rows
+from .validation import ParsedRow, RowError, parse_rows
 
 Progress = Callable[[ImportRecord], None]
 logger = logging.getLogger(__name__)
@@ -271,16 +270,14 @@ class _ErrorReport(_Spool):
         super().__init__(bom=True)  # Excel reads UTF-8 only with a BOM
         # A re-imported error report brings its own row/errors columns: not twice.
         self.keep = [i for i, name in enumerate(header) if name.strip().lower() not in ("row", "errors")]
-        targets = [mapping.targets[i] if i < len(mapping.targets) else "" for i in self.keep]
-        self.phones = [t == "phone" or (t.startswith("secondary:") and t.count(":") == 1) for t in targets]
+        self.phones = phone_columns(mapping.targets[i] if i < len(mapping.targets) else None for i in self.keep)
         self.writer = csv.writer(self.text)
         self.writer.writerow([neutralise(header[i]) for i in self.keep] + ["row", "errors"])
 
-    def add(self, row: int, cells: list[str], errors: list[str]) -> None:
+    def add(self, row: int, cells: list[str], errors: list[RowError]) -> None:
         values = [cells[i] if i < len(cells) else "" for i in self.keep]
-        self.writer.writerow(
-            [neutralise(v, phone=p) for v, p in zip(values, self.phones)] + [row, neutralise("; ".join(errors))]
-        )
+        reasons = "; ".join(map(str, errors))
+        self.writer.writerow([neutralise(v, phone=p) for v, p in zip(values, self.phones)] + [row, neutralise(reasons)])
 
 
 def _parse_batches(batches: Iterator[list], mapping, region: str | None, *, parallel: bool):
@@ -665,15 +662,14 @@ def sample_rows(campaign: Campaign) -> list[list[str]]:
     """The header a file for this campaign has, and one example row, neutralised as an
     export's cells are (a default such as =HYPERLINK(…) is text, not a formula)."""
     variables = list(campaign.assistant.variables.all())
-    header = ["phone_number", *[v.name for v in variables], "secondary_phone_1", "timezone"]
+    targets = [PRIMARY, *[Target.variable(v.name) for v in variables], Target.phone(1), Target.timezone()]
     example = [
         "+14155550123",
         *[v.default_value or f"example {v.name}" for v in variables],
         "+12125550123",
         campaign.effective_timezone(),
     ]
-    phones = [cell_of(name).kind == "phone" for name in header]
     return [
-        [neutralise(name) for name in header],
-        [neutralise(value, phone=phone) for value, phone in zip(example, phones)],
+        [neutralise(target.header) for target in targets],
+        [neutralise(value, phone=phone) for value, phone in zip(example, phone_columns(targets))],
     ]

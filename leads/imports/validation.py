@@ -8,8 +8,9 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
-from leads.layout import unneutralise
+from leads.layout import PHONE, TIMEZONE, VARIABLE, unneutralise
 from leads.phones import InvalidPhoneNumber, normalize_phone
 from leads.variables import MAX_VALUE_LENGTH
 
@@ -53,11 +54,22 @@ class ParsedRow:
         )
 
 
-def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | None) -> tuple[ParsedRow, list[str]]:
+class RowError(NamedTuple):
+    """One reason a row is refused: the column it is about (None for the row as a
+    whole) and what is wrong, as the error report and the import's page show it."""
+
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message if self.column is None else f"{self.column}: {self.message}"
+
+
+def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | None) -> tuple[ParsedRow, list[RowError]]:
     """Read one row through the mapping: what it says, and every reason it cannot be
     imported as it is (empty when it can). The primary number is set whenever it is
     valid, so the checks against the database can still add their reasons."""
-    errors: list[str] = []
+    errors: list[RowError] = []
     phone = ""
     variables: dict[str, str] = {}
     secondary_phones: dict[int, tuple[str, str]] = {}  # n -> (column, E.164)
@@ -65,68 +77,63 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
     secondary_given: set[int] = set()  # valid or not
     timezone = ""
 
-    for index, target in enumerate(mapping.targets):
-        if not target:
-            continue
-        column = mapping.column_name(index)
+    for column, index, target in mapping.mapped:
         value = unneutralise(cells[index].strip()) if index < len(cells) else ""
         if len(value) > MAX_VALUE_LENGTH:
-            errors.append(f"{column}: longer than {MAX_VALUE_LENGTH:,} characters")
+            errors.append(RowError(column, f"longer than {MAX_VALUE_LENGTH:,} characters"))
             continue
         if "\x00" in value:
             # Past the first 64 KB a CSV is not sniffed for binary data, and an .xls
             # cell may hold one: no database text can store it.
-            errors.append(f"{column}: holds a NUL character, which is not text")
+            errors.append(RowError(column, "holds a NUL character, which is not text"))
             continue
-        if target == "phone":
+        kind, n = target.kind, target.position
+        if kind == PHONE and not n:
             if not value:
-                errors.append(f"{column}: the phone number is missing")
+                errors.append(RowError(column, "the phone number is missing"))
                 continue
             try:
                 phone = normalize_phone(value, region=region)
             except InvalidPhoneNumber as error:
-                errors.append(f"{column}: {error}")
-        elif target == "timezone":
+                errors.append(RowError(column, str(error)))
+        elif kind == TIMEZONE:
             if value and value not in _timezones():
-                errors.append(f"{column}: “{value}” is not a time zone name (e.g. America/New_York)")
+                errors.append(RowError(column, f"“{value}” is not a time zone name (e.g. America/New_York)"))
             timezone = value
-        elif target.startswith("var:"):
+        elif kind == VARIABLE:
             if value:
-                variables[target[4:]] = value
-        else:
-            parts = target.split(":")
-            n = int(parts[1])
-            if len(parts) == 3:
-                if value:
-                    secondary_values.setdefault(n, {})[parts[2]] = (column, value)
-            elif value:
-                secondary_given.add(n)
-                try:
-                    secondary_phones[n] = (column, normalize_phone(value, region=region))
-                except InvalidPhoneNumber as error:
-                    errors.append(f"{column}: {error}")
+                if n:
+                    secondary_values.setdefault(n, {})[target.name] = (column, value)
+                else:
+                    variables[target.name] = value
+        elif value:  # secondary number n
+            secondary_given.add(n)
+            try:
+                secondary_phones[n] = (column, normalize_phone(value, region=region))
+            except InvalidPhoneNumber as error:
+                errors.append(RowError(column, str(error)))
 
-    seen = {phone: mapping.column_name(mapping.phone_index)} if phone else {}
+    seen = {phone: mapping.phone_column} if phone else {}
     secondaries: list[tuple[str, dict[str, str]]] = []
     for n in sorted(secondary_phones):
         column, number = secondary_phones[n]
         if number in seen:
             what = "the primary number" if number == phone else f"the number in {seen[number]}"
-            errors.append(f"{column}: {number} repeats {what}")
+            errors.append(RowError(column, f"{number} repeats {what}"))
             continue
         seen[number] = column
         secondaries.append((number, {name: value for name, (_, value) in secondary_values.get(n, {}).items()}))
     for n, values in secondary_values.items():
         if n not in secondary_given:
             for column, _ in values.values():
-                errors.append(f"{column}: has a value but secondary number {n} is empty")
+                errors.append(RowError(column, f"has a value but secondary number {n} is empty"))
 
     return ParsedRow(row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone), errors
 
 
 def parse_rows(
     mapping: Mapping, rows: list[tuple[int, list[str]]], region: str | None
-) -> list[tuple[ParsedRow, list[str]]]:
+) -> list[tuple[ParsedRow, list[RowError]]]:
     """parse_row over a batch; what the parallel workers run (a top-level function, so
     it can be sent to another process)."""
     return [parse_row(mapping, row, cells, region=region) for row, cells in rows]

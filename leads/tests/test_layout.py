@@ -1,7 +1,23 @@
+import re
+
 import pytest
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
-from leads.layout import neutralise, neutralise_sql, unneutralise
+from campaigns.validators import VARIABLE_NAME_RE
+from leads.layout import (
+    STATE_COLUMNS,
+    Columns,
+    Target,
+    key_of,
+    neutralise,
+    neutralise_sql,
+    parse_header,
+    phone_columns,
+    unneutralise,
+)
+from leads.models import MAX_SECONDARY_NUMBERS
 
 HOSTILE = [
     "=1+1",
@@ -71,3 +87,155 @@ def test_the_sql_rule_writes_what_the_python_rule_writes(phone):
         )
         written = [cell or "" for (cell,) in cursor.fetchall()]
     assert written == [neutralise(value, phone=phone) for value in HOSTILE]
+
+
+# --- Columns -----------------------------------------------------------------------
+
+EVERY_KIND = [
+    ("phone_number", Target.phone()),
+    ("secondary_phone_1", Target.phone(1)),
+    ("secondary_phone_10", Target.phone(10)),
+    ("customer_name", Target.variable("customer_name")),
+    ("secondary_3_contact_name", Target.variable("contact_name", 3)),
+    ("secondary_10_phone", Target.variable("phone", 10)),
+    ("timezone", Target.timezone()),
+    *[(name, Target.state(name)) for name in STATE_COLUMNS],
+]
+
+
+@pytest.mark.parametrize(("header", "target"), EVERY_KIND)
+def test_a_header_names_one_target_and_the_target_names_it_back(header, target):
+    assert parse_header(header) == target
+    assert target.header == header
+
+
+@pytest.mark.parametrize(
+    ("key", "target"),
+    [
+        ("phone", Target.phone()),
+        ("var:customer_name", Target.variable("customer_name")),
+        ("secondary:2", Target.phone(2)),
+        ("secondary:2:contact_name", Target.variable("contact_name", 2)),
+        ("timezone", Target.timezone()),
+        ("", None),
+    ],
+)
+def test_mapping_keys_keep_the_format_stored_in_databases(key, target):
+    assert Target.from_key(key) == target
+    assert key_of(target) == key
+
+
+def test_the_state_columns_are_exported_never_imported():
+    with pytest.raises(ValueError):
+        key_of(Target.state("status"))
+    # The import reads their names as the variables they would name.
+    assert parse_header("status", state=False) == Target.variable("status")
+
+
+@pytest.mark.parametrize(
+    ("header", "target"),
+    [
+        ("<script>alert(1)</script>", None),
+        ("a\x00b", None),
+        ("", None),
+        ("Phone_Number", None),  # exact names: case and spelling are the import's to forgive
+        ("phone number", None),
+        ("x" * 65, None),  # longer than a variable name
+        ("phone_number__gt", Target.variable("phone_number__gt")),  # a name, never a lookup
+        ("secondary_phone_0", Target.variable("secondary_phone_0")),  # no secondary number 0
+        ("secondary_0_x", Target.variable("secondary_0_x")),
+        ("secondary_phone_11", Target.variable("secondary_phone_11")),  # nor 11
+        ("secondary_11_phone", Target.variable("secondary_11_phone")),
+        ("secondary_phone_010", Target.phone(10)),
+        ("secondary_phone_" + "9" * 5000, None),  # no int() of 5,000 digits
+        ("secondary_" + "9" * 5000 + "_x", None),
+        ("secondary_1_2nd", Target.variable("secondary_1_2nd")),  # 2nd is no variable name
+        ("secondary_1_" + "a" * 64, Target.variable("a" * 64, 1)),
+        ("secondary_1_" + "a" * 65, None),
+    ],
+)
+def test_hostile_headers(header, target):
+    assert parse_header(header) == target
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "secondary:11",
+        "secondary:0",
+        "secondary:0:x",
+        "secondary:" + "9" * 5000,
+        "var:Robert'); DROP",
+        "var:",
+        "var:" + "x" * 65,
+        "phone:1",
+        "secondary:1:",
+        "phone\n",
+        "status",
+        "<b>phone</b>",
+    ],
+)
+def test_a_key_that_is_no_target_is_refused_with_a_message(key):
+    with pytest.raises(ValueError, match="is not a place a column can go"):
+        Target.from_key(key)
+
+
+def test_columns_come_in_the_layouts_order():
+    columns = Columns(
+        variables=["customer_name"], secondaries=2, secondary_variables=["contact_name"], state=["status"]
+    )
+    assert columns.header() == [
+        "phone_number",
+        "customer_name",
+        "secondary_phone_1",
+        "secondary_1_contact_name",
+        "secondary_phone_2",
+        "secondary_2_contact_name",
+        "timezone",
+        "status",
+    ]
+    assert [parse_header(name) for name in columns.header()] == columns.targets()
+
+
+def test_phone_columns_are_the_numbers_phones():
+    targets = [Target.phone(), Target.variable("phone"), Target.phone(3), None, Target.timezone()]
+    assert phone_columns(targets) == [True, False, True, False, False]
+
+
+# A variable whose name is another column's has no column of its own (the oracle is
+# written here, apart from the module's grammar).
+_OTHER_COLUMN = re.compile(r"phone_number|timezone|secondary_phone_0*([1-9]|10)|secondary_0*([1-9]|10)_[a-z_].*")
+names = st.from_regex(VARIABLE_NAME_RE, fullmatch=True)
+positions = st.integers(min_value=1, max_value=MAX_SECONDARY_NUMBERS)
+importable = st.one_of(
+    st.just(Target.phone()),
+    st.builds(Target.phone, positions),
+    names.filter(lambda n: not _OTHER_COLUMN.fullmatch(n) and n not in STATE_COLUMNS).map(Target.variable),
+    st.builds(Target.variable, names, positions),
+    st.just(Target.timezone()),
+)
+
+
+@given(importable | st.sampled_from(STATE_COLUMNS).map(Target.state))
+def test_every_target_is_read_back_from_its_header(target):
+    assert parse_header(target.header) == target
+
+
+@given(importable)
+def test_every_importable_target_is_read_back_from_its_key(target):
+    assert Target.from_key(target.key) == target
+
+
+@given(st.text())
+def test_any_header_reads_as_a_target_that_names_itself_or_as_none(header):
+    target = parse_header(header)
+    assert target is None or parse_header(target.header) == target
+
+
+@given(st.one_of(st.text(), st.from_regex(r"(var|secondary):[0-9a-z_:]*", fullmatch=True)))
+def test_any_key_reads_as_a_target_that_keys_itself_or_is_refused(key):
+    try:
+        target = Target.from_key(key)
+    except ValueError:
+        return
+    assert Target.from_key(key_of(target)) == target
