@@ -301,12 +301,6 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return IndexFriendlyChangeList
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # The stock bulk delete lists every object it would delete: unusable at scale.
-        actions.pop("delete_selected", None)
-        return actions
-
     @staticmethod
     def _primary(lead: Lead) -> Contact | None:
         contacts = getattr(lead, "primary_contacts", None)
@@ -469,11 +463,6 @@ class DoNotCallNumberAdmin(ModelAdmin):
     readonly_fields = ["added_by", "created_at"]
     list_per_page = 100
     actions = ["remove_from_list"]
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def has_change_permission(self, request, obj=None):
         # An entry is added or removed, never edited into another number.

@@ -186,8 +186,8 @@ PERMISSIONS = {
     "leads.ExportRecord": VIEW_ONLY,
     "leads.ImportRecord": (True, False, False, True),
 }
-# An inline's delete permission is Django's default; can_delete is what hides it.
-HISTORY = (False, False, True, True)
+# A history inline is read-only (it never offered deleting a row: can_delete is off).
+HISTORY = (False, False, False, True)
 INLINES = {
     "campaigns.Assistant": {"VariableInline": (ALL, True)},
     "leads.Lead": {
