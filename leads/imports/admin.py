@@ -330,7 +330,11 @@ class LeadImportMixin(ImportMixin):
 
     def create_import_form(self, request: HttpRequest):
         # One form per request: import_action adds its errors, then django-import-export
-        # shows that same form.
+        # shows that same form. Kept on the request because no public hook serves
+        # (checked against django-import-export 4.4.3): its import_action builds the form
+        # itself through this method and sets context["form"] after
+        # get_import_context_data, and a second, fresh form would validate the upload
+        # again and, where the service refused a valid form, run its own dry-run import.
         if not hasattr(request, "_leads_import_form"):
             request._leads_import_form = super().create_import_form(request)
         return request._leads_import_form
