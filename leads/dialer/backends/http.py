@@ -28,6 +28,14 @@ class HttpBackend:
 
     name = "http"
 
+    @classmethod
+    def from_settings(cls, options: dict[str, Any]) -> HttpBackend:
+        return cls(
+            url=options.get("URL", ""),
+            callback_base_url=options.get("CALLBACK_BASE_URL", ""),
+            timeout=options.get("TIMEOUT", 10.0),
+        )
+
     def __init__(self, *, url: str, callback_base_url: str, timeout: float = 10.0):
         try:
             parts = urlsplit(url)

@@ -55,8 +55,9 @@ def test_a_secret_of_24_random_bytes_or_more_passes(settings, secret):
     assert signer().sign("msg_1", datetime.datetime.now(), "{}").startswith("v1,")
 
 
-def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings):
-    dialer(settings, BACKEND="http", URL="https://platform.example.com/calls", WEBHOOK_SECRET="")
+@pytest.mark.parametrize("backend", ["http", "leads.dialer.backends.http.HttpBackend"])
+def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings, backend):
+    dialer(settings, BACKEND=backend, URL="https://platform.example.com/calls", WEBHOOK_SECRET="")
     check()  # development: the secret derived from SECRET_KEY
     with pytest.raises(SystemCheckError, match=r"leadsite\.E003"):
         check("--deploy")
@@ -66,6 +67,7 @@ def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings):
     ("options", "reason"),
     [
         ({"BACKEND": "smoke-signals"}, "must be 'simulated' or 'http'"),
+        ({"BACKEND": "leads.dialer.backends.smoke.SmokeBackend"}, "the dotted path of a backend class"),
         ({"BACKEND": "http", "URL": ""}, "needs LEADS_DIALER_URL"),
         ({"BACKEND": "http", "URL": "ftp://platform.example.com"}, "needs LEADS_DIALER_URL"),
         ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
