@@ -46,6 +46,10 @@ class HttpBackend:
             raise ImproperlyConfigured(
                 f"The http dialer backend needs LEADS_DIALER_URL, an http(s) address, not {url!r}."
             )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ImproperlyConfigured(
+                f"LEADS_DIALER_TIMEOUT: the seconds a call request may take, more than 0, not {timeout!r}."
+            )
         # Every call request is signed: an unusable secret stops the dialer at start,
         # rather than making every call a dial error.
         signer()

@@ -140,6 +140,8 @@ def test_a_2xx_without_json_is_still_placed(platform):
         ({"BACKEND": "leads.models.Call"}, "is not a dialer backend"),
         ({"BACKEND": "leads.dialer.backends.http.HttpBackend", "URL": ""}, "LEADS_DIALER_URL"),
         ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": -1}, "LEADS_DIALER_TIMEOUT"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": "10"}, "LEADS_DIALER_TIMEOUT"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": dict.fromkeys(DEFAULT_ODDS, 0)}}, "not all 0"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),

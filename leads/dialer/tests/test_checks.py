@@ -70,7 +70,11 @@ def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings, backend
         ({"BACKEND": "leads.dialer.backends.smoke.SmokeBackend"}, "the dotted path of a backend class"),
         ({"BACKEND": "http", "URL": ""}, "needs LEADS_DIALER_URL"),
         ({"BACKEND": "http", "URL": "ftp://platform.example.com"}, "needs LEADS_DIALER_URL"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": 0}, "LEADS_DIALER_TIMEOUT"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
         ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DIAL_ERROR_ODDS": 1.5}}, "DIAL_ERROR_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DURATION_SCALE": -1}}, "DURATION_SCALE"),
     ],
 )
 def test_settings_the_dialer_would_stop_at_fail_the_check(settings, options, reason):
