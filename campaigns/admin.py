@@ -28,6 +28,9 @@ class AssistantAdmin(ModelAdmin):
     list_display = ["name", "timezone", "created_at"]
     search_fields = ["name"]
     inlines = [VariableInline]
+    # Bulk delete is off for the site (leadsite.admin.configure_site); an assistant
+    # without campaigns may go in bulk (one with campaigns is protected by the schema).
+    actions = ["delete_selected"]
 
 
 @admin.register(Campaign)
@@ -74,11 +77,6 @@ class CampaignAdmin(ModelAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     change_form_template = "admin/campaigns/campaign/change_form.html"
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def has_delete_permission(self, request, obj=None):
         # A campaign with leads is never deleted from here: that would take its leads

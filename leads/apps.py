@@ -17,4 +17,5 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_sqlite_unicode_upper, dispatch_uid="leads_sqlite_unicode_upper")
-        from .dialer import checks  # noqa: F401  (registers the dialer's system checks)
+        from . import checks  # noqa: F401  (registers the limits' system checks)
+        from .dialer import checks as dialer_checks  # noqa: F401  (and the dialer's)

@@ -145,15 +145,17 @@ class SecondaryNumberForm(forms.ModelForm):
         model = Contact
         fields = ["phone"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, campaign: Campaign | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The lead's campaign, whose country reads a number without +: the lead admin
+        # passes it to every row through the formset's form_kwargs.
+        self.campaign = campaign
         if self.instance.pk:
             self.initial.setdefault("own_variables", format_pairs(self.instance.variables))
             self.initial.setdefault("order", self.instance.position)
 
     def clean_phone(self) -> str:
-        # The formset hands each row its lead's campaign (see SecondaryNumberFormSet).
-        return clean_phone(self.cleaned_data["phone"], getattr(self, "campaign", None))
+        return clean_phone(self.cleaned_data["phone"], self.campaign)
 
     def clean_own_variables(self) -> dict[str, str]:
         return parse_pairs(self.cleaned_data.get("own_variables") or "")
@@ -167,11 +169,6 @@ class SecondaryNumberForm(forms.ModelForm):
 class SecondaryNumberFormSet(forms.BaseInlineFormSet):
     def get_queryset(self):
         return super().get_queryset().filter(position__gt=0).order_by("position")
-
-    def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
-        form.campaign = getattr(self, "campaign", None)
-        return form
 
     def validate_unique(self):
         # clean() below checks duplicates, against the primary number too, with a

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.filters import FieldListFilter, ListFilter
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -149,11 +150,32 @@ class ModelAdmin(admin.ModelAdmin):
         return super().response_action(request, queryset)
 
 
-class AuditTrailAdmin(ModelAdmin):
-    """Records of what happened (status changes, calls, exports): seen, never written
-    from the admin."""
+# Pages of other apps whose rows may go in bulk: they keep Django's bulk delete.
+BULK_DELETE_KEPT = ["auth.Group", "auth.User", "axes.AccessAttempt", "axes.AccessFailureLog", "axes.AccessLog"]
 
-    def has_add_permission(self, request):
+
+def configure_site(site: admin.AdminSite) -> None:
+    """Django's bulk delete ("Delete selected") is off for the site: it lists every
+    object it would delete (unusable for leads at scale) and deletes around the pages'
+    own delete (a campaign's leads with it, a do-not-call number without its service).
+    A page that keeps it names it in its ``actions``, as Django's "Disabling a
+    site-wide action" says; the pages of other apps in BULK_DELETE_KEPT are registered
+    again naming it, so they offer what they offered before."""
+    site.disable_action("delete_selected")
+    for label in BULK_DELETE_KEPT:
+        model = apps.get_model(label)
+        if not site.is_registered(model):
+            continue
+        page = type(site.get_model_admin(model))
+        site.unregister(model)
+        site.register(model, type(page.__name__, (page,), {"actions": ["delete_selected", *(page.actions or [])]}))
+
+
+class ReadOnlyAdminMixin:
+    """A page or inline that is seen, never written from the admin: no add, change or
+    delete, whoever asks (the rows are written by the code that records them)."""
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -161,6 +183,11 @@ class AuditTrailAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AuditTrailAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Records of what happened (status changes, calls, exports): seen, never written
+    from the admin."""
 
 
 class _LatestFormSet(BaseInlineFormSet):
@@ -172,7 +199,7 @@ class _LatestFormSet(BaseInlineFormSet):
         return super().get_queryset()[: self.latest]
 
 
-class HistoryInline(admin.TabularInline):
+class HistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A read-only inline of an object's latest history rows (calls, status changes)
     with a link to all of them in their own list: a page shows a bounded number of
     rows, whatever the history. ``full_list`` names that list's URL and the
@@ -187,12 +214,6 @@ class HistoryInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         kwargs["formset"] = type("LatestFormSet", (_LatestFormSet,), {"latest": self.latest})
         return super().get_formset(request, obj, **kwargs)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def progress_response(record, *, done: int, total: int, working: bool) -> JsonResponse:

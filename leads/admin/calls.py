@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads.models import Call, CallReport
-from leadsite.admin import AuditTrailAdmin, HistoryInline
+from leadsite.admin import AuditTrailAdmin, HistoryInline, ReadOnlyAdminMixin
 
 from .changelist import HistoryPaginator
 
@@ -31,19 +31,13 @@ class InFlightFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CallReportInline(admin.TabularInline):
+class CallReportInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CallReport
     fields = ["received_at", "webhook_id", "applied", "note", "payload"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     verbose_name_plural = "Outcome reports received (a repeat or a late one is kept, and moves nothing)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CallAdmin(AuditTrailAdmin):

@@ -178,11 +178,6 @@ class SecondaryNumberInline(admin.TabularInline):
     extra = 1
     max_num = 10
 
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.campaign = obj.campaign if obj else getattr(request, "_lead_campaign", None)
-        return formset
-
     # Read-only (a view-only user), the admin looks "order" and "own_variables" up
     # on the contact, which has no such attribute, and printed "None": these show them.
     @admin.display(description="Order")
@@ -301,12 +296,6 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return IndexFriendlyChangeList
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # The stock bulk delete lists every object it would delete: unusable at scale.
-        actions.pop("delete_selected", None)
-        return actions
-
     @staticmethod
     def _primary(lead: Lead) -> Contact | None:
         contacts = getattr(lead, "primary_contacts", None)
@@ -349,13 +338,21 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
         return None
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        campaign = self._campaign_for(request, obj)
-        request._lead_campaign = campaign
-        kwargs["form"] = lead_form_for(campaign)
+        kwargs["form"] = lead_form_for(self._campaign_for(request, obj))
         return super().get_form(request, obj, change=change, **kwargs)
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, SecondaryNumberInline):
+            # Each row reads its number in the lead's campaign's country. On the add
+            # page ``obj`` is the lead not saved yet: its campaign is the page's.
+            kwargs["form_kwargs"] = {"campaign": self._campaign_for(request, obj if obj.pk else None)}
+        return kwargs
+
     def get_fields(self, request, obj=None):
-        form = self._get_form_for_get_fields(request, obj)
+        # What ModelAdmin.get_fields asks for (the form with every field): the
+        # variables' fields are the campaign's.
+        form = self.get_form(request, obj, fields=None)
         variable_fields = [name for name in form.base_fields if name.startswith("var_")]
         head = ["campaign", "status_badge"] if obj else []
         tail = ["attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at"] if obj else []
@@ -469,11 +466,6 @@ class DoNotCallNumberAdmin(ModelAdmin):
     readonly_fields = ["added_by", "created_at"]
     list_per_page = 100
     actions = ["remove_from_list"]
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def has_change_permission(self, request, obj=None):
         # An entry is added or removed, never edited into another number.

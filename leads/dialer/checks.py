@@ -9,7 +9,7 @@ from typing import Any
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .backends import dialer_settings, get_backend
+from .backends import backend_class, dialer_settings, get_backend
 from .signing import webhook_key
 
 TAG = "leadsite"
@@ -54,8 +54,13 @@ def check_dialer_backend(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 def check_deployed_webhook_secret(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """A deployment with the http backend signs with its own secret, never one derived
     from SECRET_KEY (which the platform could not be given without giving it that)."""
-    options = dialer_settings()
-    if options.get("BACKEND") == "http" and not options.get("WEBHOOK_SECRET"):
+    from .backends.http import HttpBackend
+
+    try:
+        signs = issubclass(backend_class(), HttpBackend)
+    except (ImproperlyConfigured, TypeError):
+        return []  # no backend at all: leadsite.E002 says so
+    if signs and not dialer_settings().get("WEBHOOK_SECRET"):
         return [
             Error(
                 "LEADS_WEBHOOK_SECRET must be set for the http dialer backend.",

@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLS, XLSX
@@ -328,13 +329,6 @@ class LeadImportMixin(ImportMixin):
         # The fields listed on the page are those of the chosen campaign's layout.
         return {"campaign": self._campaign(request, kwargs.get("form"))}
 
-    def create_import_form(self, request: HttpRequest):
-        # One form per request: import_action adds its errors, then django-import-export
-        # shows that same form.
-        if not hasattr(request, "_leads_import_form"):
-            request._leads_import_form = super().create_import_form(request)
-        return request._leads_import_form
-
     def import_action(self, request: HttpRequest, **kwargs) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
@@ -356,6 +350,30 @@ class LeadImportMixin(ImportMixin):
                 form.add_error("import_file", str(problem))
             else:
                 return redirect("admin:leads_importrecord_mapping", record.pk)
-        # The page (with the form's errors, if any) is django-import-export's; its
-        # POST branch is not reached, since the form here is unbound or invalid.
-        return super().import_action(request, **kwargs)
+        return self._import_page(request, form)
+
+    def _import_page(self, request: HttpRequest, form) -> TemplateResponse:
+        """django-import-export's Import page (its template, and the context its
+        import_action gives it in 4.4.3) showing ``form``, with the errors the wizard
+        added. Built here rather than by that import_action, which would build and
+        validate a form of its own (reading the upload again) and, for a valid one,
+        run its own dry-run import of the whole file in the request."""
+        resources = [
+            resource_class(**self.get_import_resource_kwargs(request, form=form))
+            for resource_class in self.get_import_resource_classes(request)
+        ]
+        context = {
+            **self.get_import_context_data(),
+            **self.admin_site.each_context(request),
+            "title": _("Import"),
+            "form": form,
+            "opts": self.model._meta,
+            "media": self.media + form.media,
+            "fields_list": [
+                (resource.get_display_name(), [field.column_name for field in resource.get_user_visible_fields()])
+                for resource in resources
+            ],
+            "import_error_display": self.import_error_display,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)

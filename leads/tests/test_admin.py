@@ -780,3 +780,20 @@ def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
         html = response.content.decode()
         assert response.status_code == 200, url
         assert "<script>window.xssRan" not in html and "<img src=x" not in html, url
+
+
+def test_a_secondary_number_without_plus_is_read_in_the_campaigns_country_on_add_and_edit(
+    admin_client_logged, campaign
+):
+    data = {"primary_phone": "+14155550101", "var_customer_name": "Ana", **inline_management(total=1)}
+    data["contacts-0-phone"] = "(212) 555-0102"
+    assert admin_client_logged.post(ADD + f"?campaign={campaign.pk}", data).status_code == 302
+    lead = Lead.objects.get()
+    data = edit_data(lead)
+    data.update({"contacts-TOTAL_FORMS": "2", "contacts-1-phone": "305 555 0103", "contacts-1-order": "2"})
+    response = admin_client_logged.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert list(lead.contacts.filter(position__gt=0).order_by("position").values_list("phone", flat=True)) == [
+        "+12125550102",
+        "+13055550103",
+    ]

@@ -33,7 +33,9 @@ if not os.environ.get("LEADS_DIALER_BACKEND"):
         "LEADS_DIALER_BACKEND must be set: http to call through the voice-AI platform, "
         "or simulated (invents every outcome: demos only)."
     )
-if LEADS_DIALER["BACKEND"] == "http" and not LEADS_DIALER["WEBHOOK_SECRET"]:  # noqa: F405
+# The http backend by its short name or its dotted path (leads.dialer.backends.ALIASES);
+# leadsite.E003 (check --deploy) holds any subclass of it to the same.
+if LEADS_DIALER["BACKEND"] in ("http", "leads.dialer.backends.http.HttpBackend") and not LEADS_DIALER["WEBHOOK_SECRET"]:  # noqa: F405
     raise ImproperlyConfigured(
         "LEADS_WEBHOOK_SECRET must be set (whsec_ + the base64 of 24+ random bytes) for the http dialer backend."
     )

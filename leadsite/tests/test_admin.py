@@ -138,3 +138,106 @@ def test_a_parameter_that_is_no_filter_of_a_list_is_an_incorrect_filter(admin_cl
     url = reverse(f"admin:{page}_changelist")
     assert refused(admin_client_logged, url, {"goal": "true"})
     assert admin_client_logged.get(url, {"o": "1", "q": "", "all": "", "p": "1"}).status_code == 200
+
+
+# --- the actions and permissions each page offers ------------------------------------
+
+# What a superuser is offered on every registered list: the bulk delete only where
+# deleting a row in bulk is harmless (not leads, campaigns or do-not-call numbers).
+ACTIONS = {
+    "auth.Group": ["delete_selected"],
+    "auth.User": ["delete_selected"],
+    "django_tasks_database.DBTaskResult": [],
+    "axes.AccessFailureLog": ["delete_selected"],
+    "axes.AccessAttempt": ["delete_selected", "cleanup_expired_attempts"],
+    "axes.AccessLog": ["delete_selected"],
+    "campaigns.Assistant": ["delete_selected"],
+    "campaigns.Campaign": [],
+    "leads.Lead": [
+        "reset_leads",
+        "complete_leads",
+        "reschedule_leads",
+        "stop_leads",
+        "do_not_call",
+        "move_to_campaign",
+    ],
+    "leads.StatusChange": [],
+    "leads.DoNotCallNumber": ["remove_from_list"],
+    "leads.Call": [],
+    "leads.ExportRecord": [],
+    "leads.ImportRecord": [],
+}
+
+ALL, VIEW_ONLY = (True, True, True, True), (False, False, False, True)
+# A superuser's (add, change, delete, view) on each page, and on each of its inlines.
+PERMISSIONS = {
+    "auth.Group": ALL,
+    "auth.User": ALL,
+    "django_tasks_database.DBTaskResult": VIEW_ONLY,
+    "axes.AccessFailureLog": (False, True, True, True),
+    "axes.AccessAttempt": (False, True, True, True),
+    "axes.AccessLog": (False, True, True, True),
+    "campaigns.Assistant": ALL,
+    "campaigns.Campaign": ALL,
+    "leads.Lead": ALL,
+    "leads.StatusChange": VIEW_ONLY,
+    "leads.DoNotCallNumber": ALL,
+    "leads.Call": VIEW_ONLY,
+    "leads.ExportRecord": VIEW_ONLY,
+    "leads.ImportRecord": (True, False, False, True),
+}
+# A history inline is read-only (it never offered deleting a row: can_delete is off).
+HISTORY = (False, False, False, True)
+INLINES = {
+    "campaigns.Assistant": {"VariableInline": (ALL, True)},
+    "leads.Lead": {
+        "SecondaryNumberInline": (ALL, True),
+        "CallHistoryInline": (HISTORY, False),
+        "StatusHistoryInline": (HISTORY, False),
+    },
+    "leads.Call": {"CallReportInline": (HISTORY, False)},
+}
+
+
+def _registered():
+    from django.apps import apps
+    from django.contrib import admin
+
+    return {
+        model._meta.label: admin.site.get_model_admin(model)
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+    }
+
+
+@pytest.fixture
+def superuser_request(rf, admin_user):
+    request = rf.get("/admin/")
+    request.user = admin_user
+    return request
+
+
+def _permissions(model_admin, request, *args) -> tuple[bool, ...]:
+    return tuple(
+        getattr(model_admin, f"has_{p}_permission")(request, *args) for p in ("add", "change", "delete", "view")
+    )
+
+
+def test_every_page_offers_its_own_actions(superuser_request):
+    offered = {label: list(model_admin.get_actions(superuser_request)) for label, model_admin in _registered().items()}
+    assert offered == ACTIONS
+
+
+def test_every_page_and_inline_keeps_its_permissions(superuser_request):
+    registered = _registered()
+    assert {label: _permissions(model_admin, superuser_request) for label, model_admin in registered.items()} == (
+        PERMISSIONS
+    )
+    inlines = {
+        label: {
+            type(inline).__name__: (_permissions(inline, superuser_request, None), inline.can_delete)
+            for inline in model_admin.get_inline_instances(superuser_request)
+        }
+        for label, model_admin in registered.items()
+    }
+    assert {label: found for label, found in inlines.items() if found} == INLINES

@@ -45,6 +45,16 @@ def test_production_settings_pass_check_deploy(dialer):
         # No fallback to the simulated backend, which would invent outcomes for real leads.
         (DEPLOYED, "LEADS_DIALER_BACKEND must be set"),
         ({**DEPLOYED, **HTTP_DIALER, "LEADS_WEBHOOK_SECRET": ""}, "LEADS_WEBHOOK_SECRET must be set"),
+        (
+            {
+                **DEPLOYED,
+                **HTTP_DIALER,
+                "LEADS_DIALER_BACKEND": "leads.dialer.backends.http.HttpBackend",
+                "LEADS_WEBHOOK_SECRET": "",
+            },
+            "LEADS_WEBHOOK_SECRET must be set",
+        ),
+        ({**DEPLOYED, **HTTP_DIALER, "LEADS_IMPORT_BATCH_ROWS": "0"}, "leadsite.E004"),
         # The three: every webhook 500, every webhook 401, a 1-byte key.
         ({**DEPLOYED, **HTTP_DIALER, "LEADS_WEBHOOK_SECRET": "whsec_"}, "leadsite.E001"),
         ({**DEPLOYED, **HTTP_DIALER, "LEADS_WEBHOOK_SECRET": "notbase64"}, "leadsite.E001"),

@@ -1,4 +1,6 @@
-"""Dialer backends: what places a call. Chosen by ``LEADS_DIALER["BACKEND"]``.
+"""Dialer backends: what places a call. Chosen by ``LEADS_DIALER["BACKEND"]``, the
+dotted path of a backend class (as Django chooses its e-mail backend), or one of the
+short names in ALIASES that existing environments set.
 
 A backend places one call (or raises ``DialError`` when the call never reached the
 provider) and may report outcomes itself (the simulated one does; a real platform
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from leads.models import Call
 from leads.transitions import Report
@@ -33,6 +36,12 @@ class Placed:
 class Backend(Protocol):
     name: str
 
+    @classmethod
+    def from_settings(cls, options: dict[str, Any]) -> Backend:
+        """The backend ``LEADS_DIALER`` (``options``) configures; ImproperlyConfigured
+        when they do not make a usable one."""
+        ...
+
     def place(self, call: Call, *, now: datetime.datetime) -> Placed:
         """Place one call; raise DialError if it never reached the provider. Runs in a
         thread beside the others of a pass: it talks to the platform, never to the
@@ -48,26 +57,30 @@ def dialer_settings() -> dict[str, Any]:
     return settings.LEADS_DIALER
 
 
-def get_backend() -> Backend:
-    # Imported here: the backends import this module's DialError and Placed.
-    from .http import HttpBackend
-    from .simulated import SimulatedBackend
+# The short names LEADS_DIALER_BACKEND took before dotted paths, still accepted.
+ALIASES = {
+    "simulated": "leads.dialer.backends.simulated.SimulatedBackend",
+    "http": "leads.dialer.backends.http.HttpBackend",
+}
 
-    options = dialer_settings()
-    name = options.get("BACKEND", "simulated")
-    if name == "simulated":
-        simulated = options.get("SIMULATED", {})
-        return SimulatedBackend(
-            seed=simulated.get("SEED"),
-            odds=simulated.get("ODDS"),
-            goal_odds=simulated.get("GOAL_ODDS", 0.5),
-            dial_error_odds=simulated.get("DIAL_ERROR_ODDS", 0.0),
-            duration_scale=simulated.get("DURATION_SCALE", 1.0),
+
+def backend_class() -> type[Backend]:
+    """The class ``LEADS_DIALER["BACKEND"]`` names."""
+    name = dialer_settings().get("BACKEND", "simulated")
+    try:
+        found = import_string(ALIASES.get(name, name))
+    except (ImportError, TypeError, AttributeError) as error:
+        raise ImproperlyConfigured(
+            f"LEADS_DIALER BACKEND must be 'simulated' or 'http', or the dotted path of a backend class, "
+            f"not {name!r} ({error})."
+        ) from None
+    if not callable(getattr(found, "from_settings", None)):
+        raise ImproperlyConfigured(
+            f"LEADS_DIALER BACKEND {name!r} is not a dialer backend: it has no from_settings(options)."
         )
-    if name == "http":
-        return HttpBackend(
-            url=options.get("URL", ""),
-            callback_base_url=options.get("CALLBACK_BASE_URL", ""),
-            timeout=options.get("TIMEOUT", 10.0),
-        )
-    raise ImproperlyConfigured(f"LEADS_DIALER BACKEND must be 'simulated' or 'http', not {name!r}.")
+    return found
+
+
+def get_backend() -> Backend:
+    """The backend the settings configure, built by its class from its own options."""
+    return backend_class().from_settings(dialer_settings())

@@ -28,6 +28,14 @@ class HttpBackend:
 
     name = "http"
 
+    @classmethod
+    def from_settings(cls, options: dict[str, Any]) -> HttpBackend:
+        return cls(
+            url=options.get("URL", ""),
+            callback_base_url=options.get("CALLBACK_BASE_URL", ""),
+            timeout=options.get("TIMEOUT", 10.0),
+        )
+
     def __init__(self, *, url: str, callback_base_url: str, timeout: float = 10.0):
         try:
             parts = urlsplit(url)
@@ -37,6 +45,10 @@ class HttpBackend:
         if not usable:
             raise ImproperlyConfigured(
                 f"The http dialer backend needs LEADS_DIALER_URL, an http(s) address, not {url!r}."
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ImproperlyConfigured(
+                f"LEADS_DIALER_TIMEOUT: the seconds a call request may take, more than 0, not {timeout!r}."
             )
         # Every call request is signed: an unusable secret stops the dialer at start,
         # rather than making every call a dial error.

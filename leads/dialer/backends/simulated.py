@@ -32,6 +32,17 @@ class SimulatedBackend:
 
     name = "simulated"
 
+    @classmethod
+    def from_settings(cls, options: dict) -> SimulatedBackend:
+        simulated = options.get("SIMULATED", {})
+        return cls(
+            seed=simulated.get("SEED"),
+            odds=simulated.get("ODDS"),
+            goal_odds=simulated.get("GOAL_ODDS", 0.5),
+            dial_error_odds=simulated.get("DIAL_ERROR_ODDS", 0.0),
+            duration_scale=simulated.get("DURATION_SCALE", 1.0),
+        )
+
     def __init__(
         self,
         *,

@@ -135,7 +135,13 @@ def test_a_2xx_without_json_is_still_placed(platform):
     ("dialer_settings", "message"),
     [
         ({"BACKEND": "carrier-pigeon"}, "must be 'simulated' or 'http'"),
+        ({"BACKEND": "leads.dialer.backends.pigeon.PigeonBackend"}, "or the dotted path of a backend class"),
+        ({"BACKEND": "leads.dialer.backends.http.PigeonBackend"}, "or the dotted path of a backend class"),
+        ({"BACKEND": "leads.models.Call"}, "is not a dialer backend"),
+        ({"BACKEND": "leads.dialer.backends.http.HttpBackend", "URL": ""}, "LEADS_DIALER_URL"),
         ({"BACKEND": "http", "URL": ""}, "LEADS_DIALER_URL"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": -1}, "LEADS_DIALER_TIMEOUT"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": "10"}, "LEADS_DIALER_TIMEOUT"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"hung-up": 1}}}, "unknown outcomes"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": dict.fromkeys(DEFAULT_ODDS, 0)}}, "not all 0"),
         ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
@@ -196,3 +202,27 @@ def test_a_backend_that_fails_unexpectedly_gives_a_dial_error_not_a_dead_dialer(
     call.refresh_from_db()
     assert call.outcome == "dial-error" and "broken backend failed: RuntimeError('boom')" in call.backend_data["error"]
     assert Lead.objects.get().status == LeadStatus.RESCHEDULED
+
+
+@pytest.mark.parametrize(
+    ("name", "backend"),
+    [
+        ("simulated", "SimulatedBackend"),
+        ("leads.dialer.backends.simulated.SimulatedBackend", "SimulatedBackend"),
+        ("http", "HttpBackend"),
+        ("leads.dialer.backends.http.HttpBackend", "HttpBackend"),
+    ],
+)
+def test_a_backend_is_chosen_by_dotted_path_or_by_its_short_name(settings, name, backend):
+    settings.LEADS_DIALER = {
+        "BACKEND": name,
+        "URL": "https://platform.example.com/calls",
+        "TIMEOUT": 3.5,
+        "SIMULATED": {"SEED": 7, "GOAL_ODDS": 0.25},
+    }
+    chosen = get_backend()
+    assert type(chosen).__name__ == backend
+    if backend == "HttpBackend":
+        assert (chosen.url, chosen.timeout) == ("https://platform.example.com/calls", 3.5)
+    else:
+        assert (chosen.seed, chosen.goal_odds) == (7, 0.25)

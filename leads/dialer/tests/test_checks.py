@@ -55,8 +55,9 @@ def test_a_secret_of_24_random_bytes_or_more_passes(settings, secret):
     assert signer().sign("msg_1", datetime.datetime.now(), "{}").startswith("v1,")
 
 
-def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings):
-    dialer(settings, BACKEND="http", URL="https://platform.example.com/calls", WEBHOOK_SECRET="")
+@pytest.mark.parametrize("backend", ["http", "leads.dialer.backends.http.HttpBackend"])
+def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings, backend):
+    dialer(settings, BACKEND=backend, URL="https://platform.example.com/calls", WEBHOOK_SECRET="")
     check()  # development: the secret derived from SECRET_KEY
     with pytest.raises(SystemCheckError, match=r"leadsite\.E003"):
         check("--deploy")
@@ -66,9 +67,14 @@ def test_the_http_backend_needs_its_own_secret_in_a_deployment(settings):
     ("options", "reason"),
     [
         ({"BACKEND": "smoke-signals"}, "must be 'simulated' or 'http'"),
+        ({"BACKEND": "leads.dialer.backends.smoke.SmokeBackend"}, "the dotted path of a backend class"),
         ({"BACKEND": "http", "URL": ""}, "needs LEADS_DIALER_URL"),
         ({"BACKEND": "http", "URL": "ftp://platform.example.com"}, "needs LEADS_DIALER_URL"),
+        ({"BACKEND": "http", "URL": "https://platform.example.com/calls", "TIMEOUT": 0}, "LEADS_DIALER_TIMEOUT"),
+        ({"BACKEND": "simulated", "SIMULATED": {"ODDS": {"busy": -1}}}, "0 or more"),
         ({"BACKEND": "simulated", "SIMULATED": {"GOAL_ODDS": 2}}, "GOAL_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DIAL_ERROR_ODDS": 1.5}}, "DIAL_ERROR_ODDS"),
+        ({"BACKEND": "simulated", "SIMULATED": {"DURATION_SCALE": -1}}, "DURATION_SCALE"),
     ],
 )
 def test_settings_the_dialer_would_stop_at_fail_the_check(settings, options, reason):

@@ -1,0 +1,49 @@
+"""System checks of the limits in settings (``manage.py check``): a limit a request or
+the task worker would trip over (a batch of 0 rows, a negative file size) stops the
+site at start-up with the setting's name, rather than failing the first import.
+
+One table for every app's limits, here rather than beside each owner: each is the same
+check (a whole number with a least value), and one table is one place to add the next.
+The dialer's settings are checked in leads.dialer.checks, by building the backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+TAG = "leadsite"
+
+# Each limit and the least it may be: 1 for a size or a count that something must fit
+# in, 0 for a threshold above which work takes another route (0: always that route).
+LIMITS = {
+    "LEADS_IMPORT_MAX_BYTES": 1,
+    "LEADS_IMPORT_MAX_ROWS": 1,
+    "LEADS_IMPORT_MAX_COLUMNS": 1,
+    "LEADS_IMPORT_MAX_XLSX_UNPACKED": 1,
+    "LEADS_IMPORT_BATCH_ROWS": 1,
+    "LEADS_IMPORT_WRITERS": 1,
+    "LEADS_IMPORT_PARALLEL_ABOVE": 0,
+    "LEADS_IMPORT_BACKGROUND_ABOVE": 0,
+    "LEADS_WEBHOOK_MAX_BYTES": 1,
+    "LEADS_EXPORT_IN_MEMORY_MAX": 0,
+}
+
+
+@register(TAG)
+def check_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    for name, least in LIMITS.items():
+        value = getattr(settings, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= least:
+            continue
+        errors.append(
+            Error(
+                f"{name} must be a whole number of {least} or more, not {value!r}.",
+                hint=f"Set {name} (in the environment or leadsite/settings) to a whole number of {least} or more; "
+                "leadsite/settings/base.py says what it limits.",
+                id="leadsite.E004",
+            )
+        )
+    return errors
