@@ -1,10 +1,57 @@
-"""Reads of leads that take more than one query or a database-specific expression."""
+"""Reads of leads that take more than one query or a database-specific expression,
+and the leads list itself (``lead_list``)."""
+
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection
 from django.db.models import Exists, F, Func, Lookup, OuterRef, Q, QuerySet, TextField
+from django.http import QueryDict
 
+from .filters import FilterProblem, LeadFilter, filter_leads
 from .models import Contact, Lead
 from .phones import search_digits
+
+# The list's order when none is asked for: newest first (Lead.Meta.ordering).
+DEFAULT_ORDERING = ("-id",)
+
+
+def lead_list(
+    *,
+    filters: Mapping[str, Iterable[str]] | QueryDict | None = None,
+    search: str = "",
+    ordering: Sequence[str] = (),
+) -> QuerySet[Lead]:
+    """The leads list's rows: the ones the admin list shows for these ``filters``
+    (leads.filters.LeadFilter's names; leads.filters.FilterProblem naming each that
+    cannot be applied), ``search`` (the search box: digits of a number, else a
+    variable's value) and ``ordering`` (field names, "-" for descending).
+
+    The admin list applies the same three through Django's hooks (its list filter,
+    ``get_search_results``, ``IndexFriendlyChangeList``); the export page, the export
+    task, ``export_leads`` and the API call this."""
+    unknown = sorted(set(filters or ()) - set(LeadFilter.base_filters))
+    if unknown:
+        # Not a filter of the list: ignoring it would return every lead as if it
+        # were not there (the admin list names it and shows no lead).
+        raise FilterProblem(f"No such filter: {', '.join(unknown)}.")
+    leads = filter_leads(filters, Lead.objects.all()) if filters else Lead.objects.all()
+    return search_leads(leads, search).order_by(*list_ordering(ordering))
+
+
+def tie_break(first: str) -> str:
+    """What makes the list's order total: the id, in the direction of the first sort
+    key. Django appends "-pk" whatever the direction, and ``next_attempt_at ASC, id
+    DESC`` is an order no (next_attempt_at, id) index can produce; ``id ASC`` lets one
+    index serve both directions."""
+    return "-pk" if first.startswith("-") else "pk"
+
+
+def list_ordering(ordering: Sequence[str]) -> list[str]:
+    """``ordering`` made total as the admin list makes it (see ``tie_break``)."""
+    ordering = list(ordering) or list(DEFAULT_ORDERING)
+    if not any(name.lstrip("-") in ("pk", "id") for name in ordering):
+        ordering.append(tie_break(ordering[0]))
+    return ordering
 
 
 class VariableValuesUpper(Func):

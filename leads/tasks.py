@@ -3,7 +3,7 @@ and XLSX exports. Thin: each task loads its record and calls the services."""
 
 from django_tasks import task
 
-from leads.exports import writing
+from leads.exports import services as exports
 from leads.imports import services
 from leads.models import ExportRecord, ImportRecord
 from leads.transitions import Actor
@@ -35,23 +35,15 @@ def run_import(record_id: int, run: int | None = None) -> None:
 
 
 @task()
-def undo_import(record_id: int) -> None:
-    services.import_undo(record=ImportRecord.objects.get(pk=record_id))
-
-
-@task()
 def export_xlsx(record_id: int) -> None:
-    """Write an XLSX export of exactly the rows its list showed (rebuilt from the list's
-    address, as the person who asked for it sees the list)."""
-    from leads.admin.exports import list_queryset
-
+    """Write an XLSX export of exactly the rows its list showed (its filters, search
+    and order, as the person who asked for it may see them now)."""
     record = ExportRecord.objects.get(pk=record_id)
     try:
-        leads = list_queryset(user=record.created_by, query=record.filters)
-        writing.export_xlsx_run(record=record, leads=leads)
+        exports.export_xlsx_run(record=record, leads=exports.export_leads_of(record))
     except BaseException as error:
         # BaseException too: the worker stopped mid-task (a second Ctrl-C or SIGTERM
         # makes db_worker exit from inside the task) must not leave it being written.
         reason = error if isinstance(error, Exception) else f"the task worker was stopped ({type(error).__name__})"
-        writing.export_failed(record=record, message=f"The export stopped: {reason}")
+        exports.export_failed(record=record, message=f"The export stopped: {reason}")
         raise

@@ -12,6 +12,7 @@ from django.db import connections
 from django.http import QueryDict
 
 from leads.filters import LeadFilter
+from leads.selectors import tie_break
 from leadsite.admin import LeadsiteChangeList
 
 # The admin's parameters that are not filters yet reach the list's filters: the
@@ -81,12 +82,19 @@ class IndexFriendlyChangeList(LeadsiteChangeList):
         return super().get_ordering_field(field_name)
 
     def _get_deterministic_ordering(self, ordering):
+        # The private hook Django's ChangeList makes an order total with (checked
+        # against Django 5.2.19): no public one sees the order the list settles on.
         ordering = super()._get_deterministic_ordering(ordering)
-        if len(ordering) > 1 and ordering[-1] == "-pk":
-            first = ordering[0]
-            if isinstance(first, str) and not first.startswith("-"):
-                ordering[-1] = "pk"
+        if len(ordering) > 1 and ordering[-1] == "-pk" and isinstance(ordering[0], str):
+            ordering[-1] = tie_break(ordering[0])
         return ordering
+
+    def lead_list_query(self) -> dict:
+        """The arguments of ``leads.selectors.lead_list`` that give this list's rows:
+        for work on them outside the admin (the export page, the export task)."""
+        ordering = [name for name in self.queryset.query.order_by if isinstance(name, str)]
+        filters = {name: values for name, values in self.filter_params.items() if name in LeadFilter.base_filters}
+        return {"filters": filters, "search": self.query, "ordering": ordering}
 
 
 class LeadFilterSetListFilter(admin.ListFilter):

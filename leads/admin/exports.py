@@ -15,8 +15,9 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
@@ -25,25 +26,27 @@ from django.http import (
     HttpResponse,
     HttpResponseRedirect,
     JsonResponse,
-    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.test import RequestFactory
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import SelectableFieldsExportForm
+from import_export.signals import post_export
 
 from campaigns.models import Campaign
 from leads import tasks
+from leads.exports import services as exports
 from leads.exports import writing
 from leads.exports.resources import lead_resource
 from leads.exports.writing import csv_export, export_choices, export_header
+from leads.filters import LeadFilter
 from leads.models import ExportRecord, Lead
+from leads.selectors import lead_list
 from leadsite.admin import AuditTrailAdmin, progress_response
 
 
@@ -63,47 +66,70 @@ class LeadExportMixin(ExportMixin):
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.export_lead")
 
-    def _changelist(self, request: HttpRequest):
-        """The list as it shows for this request (kept for the request: the form, the
-        resource and the export all read it)."""
-        if not hasattr(request, "_leads_changelist"):
-            request._leads_changelist = self.get_changelist_instance(request)
-        return request._leads_changelist
-
     def get_export_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
-        return self._changelist(request).queryset
+        """The rows the list shows for this request (what django-import-export's own
+        paths ask for; the export page reads the list once and passes it along)."""
+        return lead_list(**self.get_changelist_instance(request).lead_list_query())
 
     def get_export_resource_classes(self, request: HttpRequest):
-        if not hasattr(request, "_leads_resource"):
-            request._leads_resource = lead_resource(export_choices(self.get_export_queryset(request)))
-        return [request._leads_resource]
+        # Only the list's campaigns matter for the columns offered: the filters and the
+        # search, read straight from the address (no list built, no rows counted).
+        filters = {name: values for name, values in request.GET.lists() if name in LeadFilter.base_filters}
+        return [lead_resource(export_choices(lead_list(filters=filters, search=request.GET.get(SEARCH_VAR, ""))))]
 
-    def get_export_filename(self, request, queryset, file_format) -> str:
-        # Asked by the record and again by django-import-export's response: one name.
-        if not hasattr(request, "_leads_file_name"):
-            request._leads_file_name = self._file_name(self._changelist(request), file_format.get_extension())
-        return request._leads_file_name
+    def choose_export_resource_class(self, form, request: HttpRequest):
+        # The form holds the resource export_action built for this request: not built
+        # a second time.
+        return form.get_selected_resource()
+
+    def init_request_context_data(self, request: HttpRequest, form):
+        # django-import-export 4.4.3 lists each resource's fields from
+        # get_export_resource_classes(request), which reads the list's campaigns
+        # again; the form holds the resources this request already built.
+        context = self.get_export_context_data()
+        context.update(self.admin_site.each_context(request))
+        context.update(title="Export", form=form, opts=self.model._meta)
+        context["fields_list"] = [
+            (
+                resource.get_display_name(),
+                [
+                    field.column_name
+                    for field in resource(**self.get_export_resource_kwargs(request)).get_user_visible_fields()
+                ],
+            )
+            for resource in form.resources
+        ]
+        return context
 
     def export_action(self, request: HttpRequest) -> HttpResponse:
         if not self.has_export_permission(request):
             raise PermissionDenied
         try:
-            changelist = self._changelist(request)
+            changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             # What the list itself does with filters it cannot apply.
             return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?e=1")
         if any(getattr(spec, "refused", False) for spec in changelist.filter_specs):
             # A filter the list cannot apply: back to the list, which says which.
             return HttpResponseRedirect(reverse("admin:leads_lead_changelist") + "?" + request.GET.urlencode())
+        query = changelist.lead_list_query()
+        leads = lead_list(**query)
         formats = self.get_export_formats()
-        form = self.get_export_form_class()(
-            formats, self.get_export_resource_classes(request), data=request.POST or None
-        )
+        form = self.get_export_form_class()(formats, [lead_resource(export_choices(leads))], data=request.POST or None)
         if form.is_valid():
             file_format = formats[int(form.cleaned_data["format"])]()
             picked = form.get_selected_resource_export_fields()
             header = [name for name in form.get_selected_resource()().get_export_order() if name in picked]
-            response = self._export(request, changelist, file_format, header, form)
+            response = self._export(
+                request,
+                leads,
+                file_format,
+                header,
+                form,
+                count=changelist.result_count,
+                ordering=query["ordering"],
+                file_name=self._file_name(changelist, file_format.get_extension()),
+            )
             if response is not None:
                 return response
         context = self.init_request_context_data(request, form)
@@ -113,10 +139,10 @@ class LeadExportMixin(ExportMixin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.export_template_name], context)
 
-    def _export(self, request, changelist, file_format, header: list[str], form) -> HttpResponse | None:
+    def _export(
+        self, request, leads, file_format, header: list[str], form, *, count: int, ordering: list[str], file_name: str
+    ) -> HttpResponse | None:
         """The file, or where to follow it; None (with a message) to show the form again."""
-        leads = changelist.queryset
-        count = changelist.result_count
         fmt = file_format.get_extension()
         if fmt == "xlsx" and count > writing.XLSX_MAX_ROWS:
             self.message_user(
@@ -131,22 +157,25 @@ class LeadExportMixin(ExportMixin):
             # selection's numbers: part of this request's download); the worker does
             # that for the XLSX it writes.
             header = export_header(leads, header)
-        record = ExportRecord.objects.create(
-            created_by=request.user,
+        record = exports.export_create(
+            user=request.user,
             file_format=fmt,
             filters=request.GET.urlencode(),
+            ordering=ordering,
             columns=header,
-            file_name=self.get_export_filename(request, leads, file_format),
+            file_name=file_name,
             rows_expected=count,
-            progress_at=timezone.now(),
         )
         if fmt == "xlsx" and count <= settings.LEADS_EXPORT_IN_MEMORY_MAX:
             try:
-                response = self._do_file_export(file_format, request, leads, export_form=form)
+                content = self.get_export_data(file_format, request, leads, export_form=form)
             except Exception as error:
-                writing.export_failed(record=record, message=f"The export stopped: {error}")
+                exports.export_failed(record=record, message=f"The export stopped: {error}")
                 raise
-            writing.export_done(record=record, rows=count)
+            exports.export_done(record=record, rows=count)
+            post_export.send(sender=None, model=self.model)
+            response = HttpResponse(content, content_type=file_format.get_content_type())
+            response["Content-Disposition"] = f'attachment; filename="{record.file_name}"'
             return response
         if fmt == "xlsx":
             # Too large to build in a request: the task worker writes it, and its page
@@ -154,7 +183,7 @@ class LeadExportMixin(ExportMixin):
             return queue_xlsx(record)
 
         bom = form.cleaned_data["bom"]
-        content = writing.Recorded(lambda on_done: csv_export(leads, header, bom=bom, on_done=on_done), record=record)
+        content = exports.Recorded(lambda on_done: csv_export(leads, header, bom=bom, on_done=on_done), record=record)
         response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{record.file_name}"'
         return response
@@ -182,30 +211,13 @@ def queue_xlsx(record: ExportRecord) -> HttpResponseRedirect:
     try:
         tasks.export_xlsx.enqueue(record.pk)
     except Exception as error:
-        writing.export_failed(record=record, message=f"The export could not be handed to the task worker: {error}")
+        exports.export_failed(record=record, message=f"The export could not be handed to the task worker: {error}")
         raise
     return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[record.pk]))
 
 
 def _first(value):
     return value[-1] if isinstance(value, list) else value
-
-
-def list_queryset(*, user, query: str) -> QuerySet[Lead]:
-    """The leads list's rows, in its order, for ``query`` (the list's address) as
-    ``user`` sees it: for work done after the request, by the task worker."""
-    if user is None:
-        raise PermissionDenied("The person who asked for this export no longer exists.")
-    request = RequestFactory().get(reverse("admin:leads_lead_changelist"), QueryDict(query))
-    request.user = user
-    model_admin = admin.site.get_model_admin(Lead)
-    if not model_admin.has_export_permission(request):
-        raise PermissionDenied("The person who asked for this export may no longer export leads.")
-    changelist = model_admin.get_changelist_instance(request)
-    if any(getattr(spec, "refused", False) for spec in changelist.filter_specs):
-        # The list would show no lead: an export of nothing would look like a result.
-        raise IncorrectLookupParameters(f"The list's filters cannot be applied: {query}")
-    return changelist.queryset
 
 
 class ExportRecordAdmin(AuditTrailAdmin):
@@ -268,12 +280,12 @@ class ExportRecordAdmin(AuditTrailAdmin):
         if not record.can_retry:
             self.message_user(request, "This export is not stopped: nothing to write again.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:leads_exportrecord_change", args=[pk]))
-        return queue_xlsx(writing.export_again(record=record, user=request.user))
+        return queue_xlsx(exports.export_again(record=record, user=request.user))
 
     def give_up_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = self._stopped(request, pk)
         if record.stalled:
-            writing.export_give_up(record=record, user=request.user)
+            exports.export_give_up(record=record, user=request.user)
         else:
             self.message_user(
                 request,

@@ -31,6 +31,9 @@ class ExportRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     file_format = models.CharField(max_length=8)
     filters = models.TextField(blank=True, help_text="The list's filters and search, as in its address.")
+    # The order the list showed (leads.selectors.lead_list's field names): its address
+    # names columns by their place on the page, which only the admin can read.
+    ordering = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list)
     rows = models.PositiveIntegerField(null=True, blank=True, help_text="Empty until the download has finished.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.WRITING)

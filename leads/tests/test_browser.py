@@ -112,8 +112,7 @@ def test_operator_exports_xlsx_follows_its_progress_and_downloads_it(signed_in, 
 
     import openpyxl
 
-    from leads.admin.exports import list_queryset
-    from leads.exports import writing
+    from leads.exports import services as exports
     from leads.models import ExportRecord
 
     # Larger than django-import-export's in-memory export takes, and a real worker
@@ -136,7 +135,7 @@ def test_operator_exports_xlsx_follows_its_progress_and_downloads_it(signed_in, 
     expect(page.locator("#export-progress-text")).to_have_text("1 of 4 leads (25%)")
 
     # What the worker does with the queued task.
-    writing.export_xlsx_run(record=record, leads=list_queryset(user=record.created_by, query=record.filters))
+    exports.export_xlsx_run(record=record, leads=exports.export_leads_of(record))
     expect(page.locator("#export-status")).to_have_text("Done", timeout=10_000)
     with page.expect_download() as download:
         page.click("#export-download")

@@ -7,13 +7,13 @@ from contextlib import suppress
 
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
-from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_id_or_name
-from leads.exports.writing import Recorded, csv_export, default_columns, xlsx_chunks
-from leads.filters import FilterProblem, LeadFilter, filter_leads
-from leads.models import ExportRecord
+from leads.exports import services as exports
+from leads.exports.writing import csv_export, default_columns, xlsx_chunks
+from leads.filters import FilterProblem, LeadFilter
+from leads.selectors import DEFAULT_ORDERING, lead_list
 
 
 class Command(BaseCommand):
@@ -46,22 +46,23 @@ class Command(BaseCommand):
                 )
             params.appendlist(name, value)
         try:
-            leads = filter_leads(params).order_by("-id")
+            leads = lead_list(filters=params)
         except FilterProblem as problem:
             raise CommandError(str(problem)) from None
         header = default_columns(leads).header()
         fmt, to_file = options["format"], options["output"] != "-"
-        record = ExportRecord.objects.create(
+        record = exports.export_create(
+            user=None,
             file_format=fmt,
             filters=params.urlencode(),
+            ordering=list(DEFAULT_ORDERING),
             columns=header,
             file_name=os.path.basename(options["output"]) if to_file else "",
-            progress_at=timezone.now(),
         )
         if fmt == "xlsx":
-            export = Recorded(lambda on_done: xlsx_chunks(leads, header, on_done=on_done), record=record)
+            export = exports.Recorded(lambda on_done: xlsx_chunks(leads, header, on_done=on_done), record=record)
         else:
-            export = Recorded(
+            export = exports.Recorded(
                 lambda on_done: csv_export(leads, header, bom=options["bom"], on_done=on_done), record=record
             )
         try:
