@@ -572,24 +572,18 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         if dialled is not None:
             dialled.last_outcome = report.outcome
-            if DoNotCallNumber.objects.filter(phone=dialled.phone).exists():
-                # Joined the list while the call was in progress (block_numbers left it).
-                dialled.status = ContactStatus.BLACKLISTED
-            elif success:
-                dialled.status = ContactStatus.COMPLETED
-            elif report.outcome == CallOutcome.INVALID_NUMBER:
-                dialled.status = ContactStatus.REACHED_MAX_RETRIES
-            elif dialled.attempts < campaign.attempts_per_number:
-                dialled.status = ContactStatus.RESCHEDULED
-            else:
-                dialled.status = ContactStatus.REACHED_MAX_RETRIES
+            dialled.status = rules.number_after_outcome(
+                dialled,
+                campaign.attempts_per_number,
+                outcome=report.outcome,
+                success=success,
+                # It may have joined the list while the call was in progress (block_numbers left it).
+                on_do_not_call_list=DoNotCallNumber.objects.filter(phone=dialled.phone).exists(),
+            )
             dialled.save(update_fields=["status", "last_outcome"])
         if lead.status != LeadStatus.PROCESSING:
             return True  # cannot happen while the call is open; the call is closed at least
-        if success:
-            step = rules.NextStep(LeadStatus.COMPLETED, None, None)
-        else:
-            step = rules.after_unsuccessful(numbers, call.position, campaign, now)
+        step = rules.after_outcome(numbers, call.position, campaign, now, success=success)
         _audit(
             [(lead.pk, lead.status, step.status)],
             now=now,
@@ -621,9 +615,9 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
         call.save(update_fields=["ended_at", "outcome", "backend_data"])
         lead = Lead.objects.select_for_update().get(pk=call.lead_id)
         dialled = Contact.objects.select_for_update().filter(lead=lead, phone=call.phone).first()
-        if dialled is not None and dialled.status == ContactStatus.PROCESSING:
-            dialled.attempts = max(dialled.attempts - 1, 0)
-            dialled.status = ContactStatus.RESCHEDULED if dialled.attempts else ContactStatus.CREATED
+        given_back = rules.number_after_dial_error(dialled) if dialled is not None else None
+        if given_back is not None:
+            dialled.status, dialled.attempts = given_back
             dialled.save(update_fields=["attempts", "status"])
         if lead.status != LeadStatus.PROCESSING:
             return True
