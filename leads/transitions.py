@@ -1,4 +1,5 @@
-"""Every change of a lead's status, and nothing else, lives here.
+"""Every change of a lead's status, and of the counters that go with it (attempts,
+dial errors), lives here, and nothing else.
 
 Each way a status changes is one function. The bulk ones take any queryset of leads
 (one lead, a page, or a filtered "select all" of a million) and work in a fixed
@@ -497,6 +498,12 @@ def start_calls(
         reason="call placed",
     )
     return calls
+
+
+def calls_placed(calls: list[Call]) -> None:
+    """The backend placed these calls: each lead's dial-error backoff starts again
+    from one minute."""
+    Lead.objects.filter(pk__in=[call.lead_id for call in calls], dial_errors__gt=0).update(dial_errors=0)
 
 
 def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: datetime.datetime, actor: Actor) -> None:
