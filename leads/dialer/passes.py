@@ -54,7 +54,6 @@ class PassReport:
     lost: int = 0
     resolved: int = 0
     completed_campaigns: int = 0
-    failed_campaigns: int = 0
 
 
 def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = None) -> PassReport:
@@ -75,7 +74,6 @@ def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = 
             # A deadlock with an operator's bulk action, a lost connection: this
             # campaign waits for the next pass, the others go on.
             logger.exception("dialer pass failed for campaign %s", campaign.pk)
-            report.failed_campaigns += 1
     return report
 
 
