@@ -67,6 +67,14 @@ class TransitionResult:
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
 
+    def add(self, other: TransitionResult) -> None:
+        """Count ``other`` (a move over another part of the selection) in too; the sum
+        is no one operation."""
+        self.moved += other.moved
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+        self.operation = None
+
 
 @dataclass(frozen=True)
 class _Move:
@@ -227,30 +235,44 @@ _REVIVABLE = Q(status__in=[ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMP
 _DIALABLE_AFTER_RESCHEDULE = Q(status__in=[ContactStatus.CREATED, ContactStatus.RESCHEDULED]) | _REVIVABLE
 
 
-def reschedule(leads: QuerySet[Lead], *, at: datetime.datetime, actor: Actor, reason: str = "") -> TransitionResult:
-    """Rescheduled at ``at``; numbers that ran out or completed get a fresh budget.
+def reschedule(
+    leads: QuerySet[Lead], *, at: datetime.datetime | None = None, actor: Actor, reason: str = ""
+) -> TransitionResult:
+    """Rescheduled at ``at``, by default after each lead's campaign's retry interval
+    from now; numbers that ran out or completed get a fresh budget.
 
     Allowed from Completed and Max retries too. A lead with no number that could be
     dialled (all invalid or on the do-not-call list) is skipped.
     """
-    if timezone.is_naive(at):
-        raise ValueError("reschedule needs an aware datetime")
-    return _apply(
-        leads,
-        _Move(
-            to_status=LeadStatus.RESCHEDULED,
-            reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
-            ],
-            lead_updates={"next_attempt_at": at, **_NEW_ROUND},
-            contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
-            keeps_attempts=~_REVIVABLE,
-        ),
-        actor=actor,
-        reason=reason,
+    if at is not None:
+        if timezone.is_naive(at):
+            raise ValueError("reschedule needs an aware datetime")
+        return _apply(leads, _reschedule_to(at), actor=actor, reason=reason)
+    # Each campaign has its own interval, and each audit row names its lead's time:
+    # one move per campaign of the selection.
+    now = timezone.now()
+    result = TransitionResult()
+    intervals = Campaign.objects.filter(pk__in=leads.order_by().values("campaign_id")).values_list(
+        "pk", "retry_interval"
+    )
+    for campaign_id, minutes in intervals:
+        at = now + datetime.timedelta(minutes=minutes)
+        result.add(_apply(leads.filter(campaign_id=campaign_id), _reschedule_to(at), actor=actor, reason=reason))
+    return result
+
+
+def _reschedule_to(at: datetime.datetime) -> _Move:
+    return _Move(
+        to_status=LeadStatus.RESCHEDULED,
+        reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
+        skip_rules=[
+            SKIP_PROCESSING,
+            SKIP_DO_NOT_CALL,
+            ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
+        ],
+        lead_updates={"next_attempt_at": at, **_NEW_ROUND},
+        contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
+        keeps_attempts=~_REVIVABLE,
     )
 
 
