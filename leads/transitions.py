@@ -106,6 +106,12 @@ def _attempts_total() -> Coalesce:
     return Coalesce(Subquery(per_lead), Value(0))
 
 
+def recount_attempts(leads: QuerySet[Lead]) -> None:
+    """Set each lead's attempts to the sum of its numbers' (after numbers changed), in
+    one UPDATE. The one place a lead's total is counted again from its numbers."""
+    leads.update(attempts=_attempts_total())
+
+
 def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
     """After the move set every moved lead's attempts to 0, give the sum of its
     numbers' attempts back to the few whose numbers still count some.
@@ -114,12 +120,7 @@ def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
     index lists: one semi-join finds those leads, instead of one lookup per lead.
     """
     counting = Contact.objects.filter(keeps_attempts, lead_id__in=batch, attempts__gt=0).values("lead_id")
-    Lead.objects.filter(pk__in=counting).update(attempts=_attempts_total())
-
-
-def recount_attempts(leads: QuerySet[Lead]) -> None:
-    """Set each lead's attempts to the sum of its numbers' (after numbers changed)."""
-    leads.update(attempts=_attempts_total())
+    recount_attempts(Lead.objects.filter(pk__in=counting))
 
 
 def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[dict[str, int], int]:
@@ -383,7 +384,7 @@ def release_numbers(phones: list[str], *, actor: Actor) -> TransitionResult:
     # The ids are fixed before the update below changes which contacts match.
     leads = Lead.objects.filter(pk__in=list(affected.values_list("lead_id", flat=True).distinct()))
     affected.update(**_FRESH_BUDGET)
-    leads.filter(attempts__gt=0).update(attempts=_attempts_total())
+    recount_attempts(leads.filter(attempts__gt=0))
     return release_do_not_call(leads, actor=actor)
 
 
