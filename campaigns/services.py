@@ -3,6 +3,7 @@ completes campaigns through here too."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Campaign
@@ -47,6 +48,22 @@ def campaign_pause_by_dialer(*, campaign_id: int, reason: str) -> bool:
             status=Campaign.Status.PAUSED, status_reason=reason[:300], updated_at=timezone.now()
         )
     )
+
+
+# The campaign's count of dial errors in a row is written here only: a dial error
+# adds one, a placed call or a resume (campaign_start) starts it again. The dialer
+# decides when the count pauses the campaign.
+
+
+def campaign_dial_error(*, campaign_id: int) -> int:
+    """One more dial error in a row for the campaign; how many there are now."""
+    Campaign.objects.filter(pk=campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
+    return Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=campaign_id)
+
+
+def campaign_call_placed(*, campaign_id: int) -> None:
+    """A call of the campaign was placed: its dial errors are no longer in a row."""
+    Campaign.objects.filter(pk=campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)
 
 
 @transaction.atomic

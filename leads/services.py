@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import transitions
@@ -106,8 +106,7 @@ def lead_update(*, lead: Lead, primary_phone: str, variables: dict[str, str], ac
         primary.last_outcome = ""
     primary.variables = variables
     primary.save(update_fields=["phone", "status", "attempts", "last_outcome", "variables"])
-    _refresh_attempts(lead)
-    _reconcile_do_not_call(lead, actor)
+    _numbers_changed(lead, actor)
     return lead
 
 
@@ -151,14 +150,14 @@ def lead_set_secondary_numbers(*, lead: Lead, numbers: Sequence[Number], actor: 
         if contact.pk in unchanged and contact.variables != existing[contact.pk].variables:
             contact.save(update_fields=["variables"])
     Contact.objects.bulk_create([c for c in desired if c.pk not in unchanged])
-    _refresh_attempts(lead)
+    _numbers_changed(lead, actor)
+
+
+def _numbers_changed(lead: Lead, actor: Actor) -> None:
+    """An edit changed the lead's numbers: its attempt total, and maybe its Do not
+    call, follow (both read back onto ``lead``)."""
+    transitions.recount_attempts(Lead.objects.filter(pk=lead.pk))
     _reconcile_do_not_call(lead, actor)
-
-
-def _refresh_attempts(lead: Lead) -> None:
-    total = Contact.objects.filter(lead=lead).aggregate(total=Sum("attempts"))["total"] or 0
-    Lead.objects.filter(pk=lead.pk).update(attempts=total)
-    lead.attempts = total
 
 
 def _reconcile_do_not_call(lead: Lead, actor: Actor) -> None:

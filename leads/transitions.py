@@ -1,4 +1,5 @@
-"""Every change of a lead's status, and nothing else, lives here.
+"""Every change of a lead's status, and of the counters that go with it (attempts,
+dial errors), lives here, and nothing else.
 
 Each way a status changes is one function. The bulk ones take any queryset of leads
 (one lead, a page, or a filtered "select all" of a million) and work in a fixed
@@ -66,6 +67,14 @@ class TransitionResult:
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
 
+    def add(self, other: TransitionResult) -> None:
+        """Count ``other`` (a move over another part of the selection) in too; the sum
+        is no one operation."""
+        self.moved += other.moved
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+        self.operation = None
+
 
 @dataclass(frozen=True)
 class _Move:
@@ -97,6 +106,12 @@ def _attempts_total() -> Coalesce:
     return Coalesce(Subquery(per_lead), Value(0))
 
 
+def recount_attempts(leads: QuerySet[Lead]) -> None:
+    """Set each lead's attempts to the sum of its numbers' (after numbers changed), in
+    one UPDATE. The one place a lead's total is counted again from its numbers."""
+    leads.update(attempts=_attempts_total())
+
+
 def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
     """After the move set every moved lead's attempts to 0, give the sum of its
     numbers' attempts back to the few whose numbers still count some.
@@ -105,12 +120,7 @@ def _recount_attempts(batch: QuerySet, keeps_attempts: Q) -> None:
     index lists: one semi-join finds those leads, instead of one lookup per lead.
     """
     counting = Contact.objects.filter(keeps_attempts, lead_id__in=batch, attempts__gt=0).values("lead_id")
-    Lead.objects.filter(pk__in=counting).update(attempts=_attempts_total())
-
-
-def recount_attempts(leads: QuerySet[Lead]) -> None:
-    """Set each lead's attempts to the sum of its numbers' (after numbers changed)."""
-    leads.update(attempts=_attempts_total())
+    recount_attempts(Lead.objects.filter(pk__in=counting))
 
 
 def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[dict[str, int], int]:
@@ -226,30 +236,44 @@ _REVIVABLE = Q(status__in=[ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMP
 _DIALABLE_AFTER_RESCHEDULE = Q(status__in=[ContactStatus.CREATED, ContactStatus.RESCHEDULED]) | _REVIVABLE
 
 
-def reschedule(leads: QuerySet[Lead], *, at: datetime.datetime, actor: Actor, reason: str = "") -> TransitionResult:
-    """Rescheduled at ``at``; numbers that ran out or completed get a fresh budget.
+def reschedule(
+    leads: QuerySet[Lead], *, at: datetime.datetime | None = None, actor: Actor, reason: str = ""
+) -> TransitionResult:
+    """Rescheduled at ``at``, by default after each lead's campaign's retry interval
+    from now; numbers that ran out or completed get a fresh budget.
 
     Allowed from Completed and Max retries too. A lead with no number that could be
     dialled (all invalid or on the do-not-call list) is skipped.
     """
-    if timezone.is_naive(at):
-        raise ValueError("reschedule needs an aware datetime")
-    return _apply(
-        leads,
-        _Move(
-            to_status=LeadStatus.RESCHEDULED,
-            reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
-            ],
-            lead_updates={"next_attempt_at": at, **_NEW_ROUND},
-            contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
-            keeps_attempts=~_REVIVABLE,
-        ),
-        actor=actor,
-        reason=reason,
+    if at is not None:
+        if timezone.is_naive(at):
+            raise ValueError("reschedule needs an aware datetime")
+        return _apply(leads, _reschedule_to(at), actor=actor, reason=reason)
+    # Each campaign has its own interval, and each audit row names its lead's time:
+    # one move per campaign of the selection.
+    now = timezone.now()
+    result = TransitionResult()
+    intervals = Campaign.objects.filter(pk__in=leads.order_by().values("campaign_id")).values_list(
+        "pk", "retry_interval"
+    )
+    for campaign_id, minutes in intervals:
+        at = now + datetime.timedelta(minutes=minutes)
+        result.add(_apply(leads.filter(campaign_id=campaign_id), _reschedule_to(at), actor=actor, reason=reason))
+    return result
+
+
+def _reschedule_to(at: datetime.datetime) -> _Move:
+    return _Move(
+        to_status=LeadStatus.RESCHEDULED,
+        reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
+        skip_rules=[
+            SKIP_PROCESSING,
+            SKIP_DO_NOT_CALL,
+            ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
+        ],
+        lead_updates={"next_attempt_at": at, **_NEW_ROUND},
+        contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
+        keeps_attempts=~_REVIVABLE,
     )
 
 
@@ -360,7 +384,7 @@ def release_numbers(phones: list[str], *, actor: Actor) -> TransitionResult:
     # The ids are fixed before the update below changes which contacts match.
     leads = Lead.objects.filter(pk__in=list(affected.values_list("lead_id", flat=True).distinct()))
     affected.update(**_FRESH_BUDGET)
-    leads.filter(attempts__gt=0).update(attempts=_attempts_total())
+    recount_attempts(leads.filter(attempts__gt=0))
     return release_do_not_call(leads, actor=actor)
 
 
@@ -499,6 +523,12 @@ def start_calls(
     return calls
 
 
+def calls_placed(calls: list[Call]) -> None:
+    """The backend placed these calls: each lead's dial-error backoff starts again
+    from one minute."""
+    Lead.objects.filter(pk__in=[call.lead_id for call in calls], dial_errors__gt=0).update(dial_errors=0)
+
+
 def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: datetime.datetime, actor: Actor) -> None:
     """Due leads (locked by the caller) without a number that has attempts left: Do
     not call when every number is on the list, else Max retries. A lowered budget or
@@ -572,24 +602,18 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         if dialled is not None:
             dialled.last_outcome = report.outcome
-            if DoNotCallNumber.objects.filter(phone=dialled.phone).exists():
-                # Joined the list while the call was in progress (block_numbers left it).
-                dialled.status = ContactStatus.BLACKLISTED
-            elif success:
-                dialled.status = ContactStatus.COMPLETED
-            elif report.outcome == CallOutcome.INVALID_NUMBER:
-                dialled.status = ContactStatus.REACHED_MAX_RETRIES
-            elif dialled.attempts < campaign.attempts_per_number:
-                dialled.status = ContactStatus.RESCHEDULED
-            else:
-                dialled.status = ContactStatus.REACHED_MAX_RETRIES
+            dialled.status = rules.number_after_outcome(
+                dialled,
+                campaign.attempts_per_number,
+                outcome=report.outcome,
+                success=success,
+                # It may have joined the list while the call was in progress (block_numbers left it).
+                on_do_not_call_list=DoNotCallNumber.objects.filter(phone=dialled.phone).exists(),
+            )
             dialled.save(update_fields=["status", "last_outcome"])
         if lead.status != LeadStatus.PROCESSING:
             return True  # cannot happen while the call is open; the call is closed at least
-        if success:
-            step = rules.NextStep(LeadStatus.COMPLETED, None, None)
-        else:
-            step = rules.after_unsuccessful(numbers, call.position, campaign, now)
+        step = rules.after_outcome(numbers, call.position, campaign, now, success=success)
         _audit(
             [(lead.pk, lead.status, step.status)],
             now=now,
@@ -621,9 +645,9 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
         call.save(update_fields=["ended_at", "outcome", "backend_data"])
         lead = Lead.objects.select_for_update().get(pk=call.lead_id)
         dialled = Contact.objects.select_for_update().filter(lead=lead, phone=call.phone).first()
-        if dialled is not None and dialled.status == ContactStatus.PROCESSING:
-            dialled.attempts = max(dialled.attempts - 1, 0)
-            dialled.status = ContactStatus.RESCHEDULED if dialled.attempts else ContactStatus.CREATED
+        given_back = rules.number_after_dial_error(dialled) if dialled is not None else None
+        if given_back is not None:
+            dialled.status, dialled.attempts = given_back
             dialled.save(update_fields=["attempts", "status"])
         if lead.status != LeadStatus.PROCESSING:
             return True

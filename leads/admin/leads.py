@@ -3,15 +3,12 @@ leads.transitions; this module turns requests into calls and results into messag
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from campaigns.models import Campaign
@@ -105,24 +102,9 @@ def reschedule_leads(modeladmin, request, queryset):
     )
     if isinstance(form, TemplateResponse):
         return form
-    actor = Actor.admin(request.user)
-    if form.cleaned_data["when"] == "at":
-        result = transitions.reschedule(queryset, at=form.cleaned_data["at"], actor=actor)
-    else:
-        # Each campaign has its own interval: one pass per campaign in the selection.
-        now = timezone.now()
-        result = TransitionResult()
-        intervals = Campaign.objects.filter(pk__in=queryset.order_by().values("campaign_id")).values_list(
-            "pk", "retry_interval"
-        )
-        for campaign_id, minutes in intervals:
-            part = transitions.reschedule(
-                queryset.filter(campaign_id=campaign_id), at=now + datetime.timedelta(minutes=minutes), actor=actor
-            )
-            result.moved += part.moved
-            for reason, count in part.skipped.items():
-                result.skipped[reason] = result.skipped.get(reason, 0) + count
-    report(modeladmin, request, "Rescheduled", result)
+    # "interval": no time given, each campaign's retry interval from now.
+    at = form.cleaned_data["at"] if form.cleaned_data["when"] == "at" else None
+    report(modeladmin, request, "Rescheduled", transitions.reschedule(queryset, at=at, actor=Actor.admin(request.user)))
 
 
 @admin.action(description="Stop: give up (Max retries)", permissions=["change"])

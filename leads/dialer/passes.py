@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from django.db import DatabaseError, OperationalError, transaction
-from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -55,7 +54,6 @@ class PassReport:
     lost: int = 0
     resolved: int = 0
     completed_campaigns: int = 0
-    failed_campaigns: int = 0
 
 
 def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = None) -> PassReport:
@@ -76,7 +74,6 @@ def run_pass(*, now: datetime.datetime | None = None, backend: Backend | None = 
             # A deadlock with an operator's bulk action, a lost connection: this
             # campaign waits for the next pass, the others go on.
             logger.exception("dialer pass failed for campaign %s", campaign.pk)
-            report.failed_campaigns += 1
     return report
 
 
@@ -187,8 +184,8 @@ def place_all(opened: list[Call], *, backend: Backend, now: datetime.datetime, r
         report.placed += len(placed)
         Call.objects.bulk_update(placed, ["provider_call_id", "backend_data"])
         # A placed call restarts both dial-error counts.
-        Lead.objects.filter(pk__in=[call.lead_id for call in placed], dial_errors__gt=0).update(dial_errors=0)
-        Campaign.objects.filter(pk=placed[0].campaign_id, dial_errors_in_row__gt=0).update(dial_errors_in_row=0)
+        transitions.calls_placed(placed)
+        services.campaign_call_placed(campaign_id=placed[0].campaign_id)
 
 
 def _ask(backend: Backend, call: Call, now: datetime.datetime) -> Placed | DialError:
@@ -208,8 +205,7 @@ def dial_error(call: Call, error: DialError, *, now: datetime.datetime, report: 
     counts towards pausing the campaign."""
     report.dial_errors += 1
     transitions.dial_failed(call.pk, error=str(error), now=now, actor=DIALER)
-    Campaign.objects.filter(pk=call.campaign_id).update(dial_errors_in_row=F("dial_errors_in_row") + 1)
-    in_row = Campaign.objects.values_list("dial_errors_in_row", flat=True).get(pk=call.campaign_id)
+    in_row = services.campaign_dial_error(campaign_id=call.campaign_id)
     if in_row >= DIAL_ERRORS_TO_PAUSE:
         services.campaign_pause_by_dialer(
             campaign_id=call.campaign_id,

@@ -78,12 +78,49 @@ def after_unsuccessful(
     return out_of_numbers(numbers)
 
 
+def after_outcome(
+    numbers: Sequence[NumberState], dialled_position: int, campaign: Campaign, now: datetime.datetime, *, success: bool
+) -> NextStep:
+    """Where a lead goes once its call's outcome is in, with ``numbers`` already
+    updated by ``number_after_outcome``: Completed on success, else by the strategy."""
+    if success:
+        return NextStep(LeadStatus.COMPLETED, None, None)
+    return after_unsuccessful(numbers, dialled_position, campaign, now)
+
+
 def out_of_numbers(numbers: Sequence[NumberState]) -> NextStep:
     """No number has attempts left: Do not call when every number is on the list,
     else Max retries."""
     if numbers and all(n.status == ContactStatus.BLACKLISTED for n in numbers):
         return NextStep(LeadStatus.BLACKLISTED, None, None)
     return NextStep(LeadStatus.REACHED_MAX_RETRIES, None, None)
+
+
+def number_after_outcome(
+    number: NumberState, budget: int, *, outcome: str, success: bool, on_do_not_call_list: bool
+) -> str:
+    """The dialled number's state once its outcome is in (its attempt was counted when
+    the call was placed).
+
+    A number that joined the do-not-call list while the call was in progress is Do
+    not call whatever the outcome; an invalid number has no attempts left."""
+    if on_do_not_call_list:
+        return ContactStatus.BLACKLISTED
+    if success:
+        return ContactStatus.COMPLETED
+    if outcome == CallOutcome.INVALID_NUMBER or number.attempts >= budget:
+        return ContactStatus.REACHED_MAX_RETRIES
+    return ContactStatus.RESCHEDULED
+
+
+def number_after_dial_error(number: NumberState) -> tuple[str, int] | None:
+    """The dialled number's (state, attempts) after a dial that never reached the
+    provider: the attempt counted at placing is given back. None when the number is no
+    longer the one in flight (nothing to give back)."""
+    if number.status != ContactStatus.PROCESSING:
+        return None
+    attempts = max(number.attempts - 1, 0)
+    return (ContactStatus.RESCHEDULED if attempts else ContactStatus.CREATED), attempts
 
 
 def goal_achieved(campaign: Campaign, goal: bool | None, extracted: Mapping[str, Any]) -> bool:

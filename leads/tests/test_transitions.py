@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from campaigns.tests.factories import make_campaign
 from leads import services, transitions
-from leads.models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
+from leads.models import Call, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 from leads.tests.factories import bulk_leads, make_lead, phone
 from leads.transitions import Actor
 
@@ -209,6 +209,32 @@ def test_reschedule_skips_a_lead_with_no_number_that_could_be_dialled():
     assert lead.status == LeadStatus.REACHED_MAX_RETRIES
 
 
+def test_reschedule_without_a_time_waits_each_campaigns_retry_interval_with_one_audit_batch_per_campaign():
+    soon, later = make_campaign(retry_interval=30), make_campaign(retry_interval=240)
+    leads = [make_lead(campaign=soon), make_lead(campaign=soon), make_lead(campaign=later)]
+    busy = [make_lead(campaign=soon), make_lead(campaign=later)]
+    for lead in busy:
+        set_state(lead, LeadStatus.PROCESSING, status=ContactStatus.PROCESSING, attempts=1)
+    before = timezone.now()
+
+    result = transitions.reschedule(Lead.objects.filter(pk__in=[lead.pk for lead in leads + busy]), actor=ACTOR)
+
+    assert (result.moved, result.skipped) == (3, {"a call is in progress": 2})
+    waits = {
+        lead.campaign_id: lead.next_attempt_at - before
+        for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+    }
+    assert waits[soon.pk] == pytest.approx(datetime.timedelta(minutes=30), abs=datetime.timedelta(seconds=30))
+    assert waits[later.pk] == pytest.approx(datetime.timedelta(minutes=240), abs=datetime.timedelta(seconds=30))
+    changes = list(StatusChange.objects.order_by("lead_id"))
+    assert [change.lead_id for change in changes] == [lead.pk for lead in leads]
+    for change in changes:
+        lead = Lead.objects.get(pk=change.lead_id)
+        assert (change.from_status, change.to_status) == (LeadStatus.CREATED, LeadStatus.RESCHEDULED)
+        assert change.reason == f"rescheduled for {lead.next_attempt_at.isoformat(timespec='minutes')}"
+    assert changes[0].operation == changes[1].operation != changes[2].operation
+
+
 def test_reschedule_refuses_a_naive_time():
     with pytest.raises(ValueError):
         transitions.reschedule(Lead.objects.none(), at=datetime.datetime(2030, 1, 1), actor=ACTOR)
@@ -347,3 +373,24 @@ def test_promote_due_schedules_only_rescheduled_leads_whose_time_has_come():
     assert result.moved == 1
     assert Lead.objects.get(pk=due.pk).status == LeadStatus.SCHEDULED
     assert Lead.objects.get(pk=later.pk).status == LeadStatus.RESCHEDULED
+
+
+def test_a_placed_call_restarts_only_its_leads_dial_error_backoff():
+    placed, other = make_lead(), make_lead()
+    Lead.objects.filter(pk__in=[placed.pk, other.pk]).update(dial_errors=3)
+
+    transitions.calls_placed([Call(lead_id=placed.pk)])
+
+    assert Lead.objects.get(pk=placed.pk).dial_errors == 0
+    assert Lead.objects.get(pk=other.pk).dial_errors == 3
+
+
+def test_recount_attempts_sets_each_lead_to_the_sum_of_its_numbers():
+    lead, bare = make_lead(secondaries=[phone()]), make_lead()
+    Contact.objects.filter(lead=lead).update(attempts=2)
+    Lead.objects.filter(pk__in=[lead.pk, bare.pk]).update(attempts=9)
+
+    transitions.recount_attempts(Lead.objects.filter(pk__in=[lead.pk, bare.pk]))
+
+    assert Lead.objects.get(pk=lead.pk).attempts == 4
+    assert Lead.objects.get(pk=bare.pk).attempts == 0

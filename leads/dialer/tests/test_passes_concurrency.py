@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="several dialers share PostgreSQL only"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the project, where manage.py is
 
 
 def database_url() -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from campaigns.models import Campaign
 from leads.dialer import rules
-from leads.models import ContactStatus
+from leads.models import CallOutcome, ContactStatus, LeadStatus
 
 
 class Number:
@@ -79,3 +79,72 @@ def test_the_ai_receives_defaults_under_lead_values_under_the_numbers_own():
         "b": "2",
         "c": "3",
     }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "success", "attempts", "status"),
+    [
+        ("completed", True, 1, ContactStatus.COMPLETED),
+        ("completed", False, 1, ContactStatus.RESCHEDULED),  # the goal incomplete, with retry_on_goal_incomplete
+        ("completed", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("voicemail", True, 1, ContactStatus.COMPLETED),
+        ("voicemail", False, 1, ContactStatus.RESCHEDULED),  # with retry_on_voicemail
+        ("voicemail", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("no-answer", False, 1, ContactStatus.RESCHEDULED),
+        ("no-answer", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("busy", False, 1, ContactStatus.RESCHEDULED),
+        ("busy", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("failed", False, 1, ContactStatus.RESCHEDULED),
+        ("failed", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("lost", False, 1, ContactStatus.RESCHEDULED),
+        ("lost", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+        ("invalid-number", False, 1, ContactStatus.REACHED_MAX_RETRIES),  # attempts left, but invalid
+        ("invalid-number", False, 2, ContactStatus.REACHED_MAX_RETRIES),
+    ],
+)
+def test_the_dialled_number_after_each_outcome(outcome, success, attempts, status):
+    number = Number(0, ContactStatus.PROCESSING, attempts=attempts)
+    assert rules.number_after_outcome(number, 2, outcome=outcome, success=success, on_do_not_call_list=False) == status
+
+
+@pytest.mark.parametrize("success", [True, False])
+@pytest.mark.parametrize("outcome", [o for o in CallOutcome.values if o != CallOutcome.DIAL_ERROR])
+def test_a_number_that_joined_the_list_during_its_call_is_do_not_call_whatever_the_outcome(outcome, success):
+    number = Number(0, ContactStatus.PROCESSING, attempts=1)
+    assert (
+        rules.number_after_outcome(number, 3, outcome=outcome, success=success, on_do_not_call_list=True)
+        == ContactStatus.BLACKLISTED
+    )
+
+
+NOW = datetime.datetime(2030, 1, 1, 12, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "success", "step"),
+    [
+        ("exhaust", True, rules.NextStep(LeadStatus.COMPLETED, None, None)),
+        ("cascade", True, rules.NextStep(LeadStatus.COMPLETED, None, None)),
+        ("exhaust", False, rules.NextStep(LeadStatus.RESCHEDULED, NOW + datetime.timedelta(minutes=60), None)),
+        ("cascade", False, rules.NextStep(LeadStatus.SCHEDULED, NOW, 1)),
+    ],
+)
+def test_after_an_outcome_the_lead_completes_on_success_else_goes_on_by_its_strategy(strategy, success, step):
+    numbers = [Number(0, ContactStatus.RESCHEDULED, attempts=1), Number(1)]
+    campaign = Campaign(secondary_strategy=strategy, retry_interval=60)
+    assert rules.after_outcome(numbers, 0, campaign, NOW, success=success) == step
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts", "after"),
+    [
+        (ContactStatus.PROCESSING, 1, (ContactStatus.CREATED, 0)),
+        (ContactStatus.PROCESSING, 3, (ContactStatus.RESCHEDULED, 2)),
+        (ContactStatus.PROCESSING, 0, (ContactStatus.CREATED, 0)),
+        (ContactStatus.COMPLETED, 1, None),  # no longer the number in flight: nothing to give back
+        (ContactStatus.BLACKLISTED, 1, None),
+        (ContactStatus.RESCHEDULED, 2, None),
+    ],
+)
+def test_a_dial_error_gives_the_numbers_attempt_back(status, attempts, after):
+    assert rules.number_after_dial_error(Number(0, status, attempts=attempts)) == after

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_id_or_name
 from leads.imports.columns import MappingProblem, normalize_header, parse_target
-from leads.imports.services import ImportProblem, import_create, import_run, import_validate
+from leads.imports.services import ImportProblem, import_create, import_run, import_validate, mapping_save
 from leads.models import ImportRecord
 from leads.transitions import Actor
 
@@ -59,8 +59,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                 )
             if options["map"]:
-                record.mapping = self._remap(record, options["map"])
-                record.save(update_fields=["mapping"])
+                mapping_save(record=record, targets=self._remap(record, options["map"]), remember=False)
             import_validate(record=record)
             if record.status == ImportRecord.Status.FAILED:
                 raise CommandError(record.message)
