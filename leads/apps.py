@@ -1,14 +1,14 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
+from .folding import FUNCTION, sqlite_fold
 
-def _sqlite_unicode_upper(sender, connection, **kwargs) -> None:
-    """SQLite's UPPER() and LIKE fold ASCII only; search needs "GARCÍA" to find
-    "García", as it does on PostgreSQL."""
+
+def _sqlite_fold(sender, connection, **kwargs) -> None:
+    """SQLite's UPPER() and LIKE fold ASCII only, and know no accents; the search needs
+    "GARCIA" to find "García" (leads.folding), as it does on PostgreSQL."""
     if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            "unicode_upper", 1, lambda text: None if text is None else str(text).upper(), deterministic=True
-        )
+        connection.connection.create_function(FUNCTION, 1, sqlite_fold, deterministic=True)
 
 
 class LeadsConfig(AppConfig):
@@ -16,6 +16,6 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self) -> None:
-        connection_created.connect(_sqlite_unicode_upper, dispatch_uid="leads_sqlite_unicode_upper")
+        connection_created.connect(_sqlite_fold, dispatch_uid="leads_sqlite_fold")
         from . import checks  # noqa: F401  (registers the limits' system checks)
         from .dialer import checks as dialer_checks  # noqa: F401  (and the dialer's)

@@ -11,17 +11,19 @@ from collections.abc import Iterable, Mapping
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.lookups import Exact, IContains
+from django.db.models.lookups import Contains, Exact
 from django.http import QueryDict
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.validators import VARIABLE_NAME_RE
 
+from .folding import Fold
 from .models import Contact, ContactStatus, Lead, LeadStatus
 from .phones import search_digits
+from .variables import MAX_VALUE_LENGTH
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -67,7 +69,9 @@ class LeadFilter(django_filters.FilterSet):
     )
     variable = django_filters.CharFilter(method="filter_noop", label="Variable name")
     value = django_filters.CharFilter(method="filter_noop", label="Variable equals")
-    value_contains = django_filters.CharFilter(method="filter_noop", label="Variable contains")
+    value_contains = django_filters.CharFilter(
+        method="filter_noop", label="Variable contains", max_length=MAX_VALUE_LENGTH
+    )
     number = django_filters.CharFilter(method="filter_number", label="A number contains")
 
     class Meta:
@@ -126,11 +130,9 @@ class LeadFilter(django_filters.FilterSet):
                 Exists(Contact.objects.filter(Exact(value, data["value"]), lead=OuterRef("pk"), position=0))
             )
         if data.get("value_contains"):
-            queryset = queryset.filter(
-                Exists(
-                    Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0)
-                )
-            )
+            # Case and accents aside, as the search box (leads.folding).
+            contains = Contains(Fold(value), Fold(Value(data["value_contains"])))
+            queryset = queryset.filter(Exists(Contact.objects.filter(contains, lead=OuterRef("pk"), position=0)))
         return queryset
 
 
