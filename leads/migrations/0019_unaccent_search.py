@@ -11,10 +11,10 @@ from what SQLite can do (ß → ss, æ → ae). Measured on 200,000 rows like th
 folding costs about 10 µs a value, a few seconds for an import of 100,000 rows.
 
 Rebuilding the index reads every contact: a few minutes at a million leads, during
-which imports wait (CREATE INDEX locks writes). On a large production table run the
-same statements by hand first with CREATE INDEX CONCURRENTLY, then this migration only
-finds them done (IF NOT EXISTS). The search answers without the index meanwhile,
-scanning.
+which imports wait (CREATE INDEX locks writes). On a large production table, before deploying, run FOLD
+and then INDEX by hand with CREATE INDEX CONCURRENTLY (writes go on; the old index
+keeps serving the old code's search): this migration then finds the index (IF NOT
+EXISTS) and only drops the old one.
 """
 
 from django.db import migrations
@@ -61,5 +61,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0015_export_ordering")]
+    dependencies = [("leads", "0016_call_results")]
     operations = [migrations.RunPython(forwards, backwards)]
