@@ -134,3 +134,10 @@ def test_a_search_longer_than_any_value_finds_nothing():
     make_lead(variables={"customer_name": "a" * 1000})
     assert len(lead_list(search="A" * 1000)) == 1
     assert list(lead_list(search="a" * 60_000)) == []  # SQLite refuses such a LIKE pattern
+
+
+@pytest.mark.parametrize(("query", "found"), [("0% SÜRE", ["100% sure"]), ("_", ["a_b"]), ("\\", ["back\\slash"])])
+def test_like_patterns_in_the_search_are_text(query, found):
+    for n, value in enumerate(["100% sure", "1000 sure", "a_b", "ab", "back\\slash"]):
+        make_lead(primary=f"+1415555{n:04d}", variables={"customer_name": value})
+    assert [lead.contacts.get(position=0).variables["customer_name"] for lead in lead_list(search=query)] == found
