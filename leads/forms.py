@@ -265,12 +265,13 @@ class DoNotCallNumberForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         # The number is read once its country is known (fields are cleaned in order).
-        if "phone" in cleaned and "country" not in self.errors:
+        if "country" in self.errors:
+            # Not read: the raw text must not reach the model's own checks either
+            # (which would name the E.164 constraint).
+            self.add_error("phone", "Not read: give a valid country, or type the number with +.")
+        elif "phone" in cleaned:
             try:
                 cleaned["phone"] = clean_phone(cleaned["phone"], None, region=cleaned.get("country") or None)
             except ValidationError as error:
                 self.add_error("phone", error)
-        elif "phone" in cleaned:
-            del cleaned["phone"]  # not readable without its country; the country's error says why
-            self.add_error("phone", "Give a valid country to read this number in.")
         return cleaned
