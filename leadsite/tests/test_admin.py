@@ -268,6 +268,8 @@ def _pages(campaign) -> list[str]:
         reverse("admin:leads_exportrecord_changelist"),
         reverse("admin:leads_exportrecord_change", args=[ExportRecord.objects.get().pk]),
         reverse("admin:leads_donotcallnumber_changelist"),
+        reverse("admin:campaigns_campaign_changelist"),
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
     ]
 
 
