@@ -6,11 +6,13 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from leads.dialer.dashboard import campaign_dashboard
-from leadsite.admin import ModelAdmin
+from leads.dialer.dashboard import Progress, campaign_dashboard, campaign_progress
+from leadsite.admin import LeadsiteChangeList, ModelAdmin
 
 from . import services
 from .forms import CampaignForm
@@ -33,10 +35,29 @@ class AssistantAdmin(ModelAdmin):
     actions = ["delete_selected"]
 
 
+class CampaignChangeList(LeadsiteChangeList):
+    """The campaigns of the page carry their progress, counted for the whole page at once."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        progress = campaign_progress(campaign.pk for campaign in self.result_list)
+        for campaign in self.result_list:
+            campaign.progress = progress[campaign.pk]
+
+
 @admin.register(Campaign)
 class CampaignAdmin(ModelAdmin):
     form = CampaignForm
-    list_display = ["name", "assistant", "status", "max_calls_in_parallel", "secondary_strategy", "created_at"]
+    list_display = [
+        "name",
+        "assistant",
+        "status",
+        "leads_done",
+        "goals",
+        "max_calls_in_parallel",
+        "secondary_strategy",
+        "created_at",
+    ]
     list_filter = ["status", "assistant"]
     search_fields = ["name"]
     readonly_fields = ["status", "status_reason", "created_at", "updated_at"]
@@ -77,6 +98,46 @@ class CampaignAdmin(ModelAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     change_form_template = "admin/campaigns/campaign/change_form.html"
+
+    class Media:
+        # The dashboard on the campaign page, the progress bars on the list.
+        css = {"all": ["leadsite/admin.css"]}
+
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
+
+    @admin.display(description="leads done")
+    def leads_done(self, campaign: Campaign) -> str:
+        """Completed, Max retries and Do not call, as parts of one bar, and their share."""
+        progress: Progress = campaign.progress
+        parts = [
+            ("completed", "Completed", progress.completed),
+            ("reached-max-retries", "Max retries", progress.max_retries),
+            ("blacklisted", "Do not call", progress.do_not_call),
+        ]
+        said = ", ".join(f"{label} {count:,}" for _, label, count in parts if count)
+        label = f"{progress.share}% done: {progress.finished:,} of {progress.total:,} leads" + (
+            f" ({said})" if said else ""
+        )
+        bar = format_html_join(
+            "",
+            '<span class="lead-status-{}" style="width: {}%"></span>',
+            ((slug, f"{progress.part(count):.2f}") for slug, _, count in parts if count),
+        )
+        counted = timezone.localtime(progress.counted_at)
+        return format_html(
+            '<div class="campaign-progress" title="{}"><div class="status-bar" role="img" aria-label="{}">{}</div>'
+            '<span data-progress="{}">{}%</span></div>',
+            f"{label}; counted at {counted:%H:%M:%S} {timezone.get_current_timezone_name()}",
+            label,
+            bar,
+            campaign.pk,
+            progress.share,
+        )
+
+    @admin.display(description="goals achieved")
+    def goals(self, campaign: Campaign) -> str:
+        return f"{campaign.progress.goals:,}"
 
     def has_delete_permission(self, request, obj=None):
         # A campaign with leads is never deleted from here: that would take its leads
