@@ -16,7 +16,7 @@ from leadsite.admin import LeadsiteChangeList, ModelAdmin
 
 from . import services
 from .forms import CampaignForm
-from .models import Assistant, Campaign, Variable
+from .models import OUTCOME_INTERVALS, Assistant, Campaign, Variable
 
 
 class VariableInline(admin.TabularInline):
@@ -85,6 +85,16 @@ class CampaignAdmin(ModelAdmin):
             },
         ),
         (
+            "Retry interval per outcome",
+            {
+                "fields": list(OUTCOME_INTERVALS),
+                "description": "How long to wait before the same number is tried again, by how its last call "
+                "ended, in minutes. Leave one blank to use the retry interval above. In a cascade, the wait "
+                "after a round uses the interval of the round's last outcome. Lost calls (no outcome in time) "
+                "wait as for no answer.",
+            },
+        ),
+        (
             "What counts as success",
             {
                 "fields": [
@@ -93,6 +103,18 @@ class CampaignAdmin(ModelAdmin):
                     "goal_completion_variable",
                     "mark_complete_when_no_leads",
                 ]
+            },
+        ),
+        (
+            "Callbacks",
+            {
+                "fields": ["max_callbacks", "callback_horizon_days"],
+                "description": "When the callee asks to be called back at a time, the lead is rescheduled to "
+                "it, in the dialled number's local time (or to the calling hours' next opening after it), and "
+                "that same number is called then. A callback is an appointment, not a retry: it does not use "
+                "the number's retries. A callback over the limit or beyond the horizon is not honoured (the "
+                "call's page says why) and the ordinary retry applies; a goal achieved or a request not to be "
+                "called again wins over a callback.",
             },
         ),
         (None, {"fields": ["created_at", "updated_at"]}),

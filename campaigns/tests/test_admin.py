@@ -80,6 +80,8 @@ def campaign_form(assistant, /, **changes):
         "secondary_strategy": "exhaust",
         "mark_complete_when_no_leads": "on",
         "call_timeout": "30",
+        "max_callbacks": "3",
+        "callback_horizon_days": "30",
     }
     data.update(changes)
     return data
@@ -92,6 +94,30 @@ def test_a_campaign_is_created_from_its_page(admin_client_logged):
     campaign = Campaign.objects.get()
     assert campaign.allowed_days == ["monday", "friday"]
     assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_the_callback_and_per_outcome_interval_settings_are_on_the_form_in_their_fieldsets(admin_client_logged):
+    assistant = make_assistant()
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_add"))
+    fieldsets = {fieldset.name: list(fieldset.fields) for fieldset in page.context["adminform"]}
+    assert fieldsets["Callbacks"] == ["max_callbacks", "callback_horizon_days"]
+    assert fieldsets["Retry interval per outcome"] == [
+        "retry_interval_busy",
+        "retry_interval_no_answer",
+        "retry_interval_voicemail",
+        "retry_interval_failed",
+        "retry_interval_goal_incomplete",
+    ]
+    html = page.content.decode()
+    assert "it does not use the number's retries" in html and "Leave one blank to use the retry interval" in html
+    response = admin_client_logged.post(
+        reverse("admin:campaigns_campaign_add"),
+        campaign_form(assistant, max_callbacks="0", callback_horizon_days="7", retry_interval_busy="15"),
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.max_callbacks, campaign.callback_horizon_days) == (0, 7)
+    assert (campaign.retry_interval_busy, campaign.retry_interval_no_answer) == (15, None)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +139,17 @@ def test_a_campaign_is_created_from_its_page(admin_client_logged):
         ({"secondary_strategy": "random"}, "secondary_strategy"),
         ({"call_timeout": "0"}, "call_timeout"),
         ({"assistant": "999999"}, "assistant"),
+        ({"max_callbacks": "21"}, "max_callbacks"),
+        ({"max_callbacks": "-1"}, "max_callbacks"),
+        ({"max_callbacks": ""}, "max_callbacks"),
+        ({"callback_horizon_days": "0"}, "callback_horizon_days"),
+        ({"callback_horizon_days": "366"}, "callback_horizon_days"),
+        ({"callback_horizon_days": "9" * 30}, "callback_horizon_days"),
+        ({"retry_interval_busy": "9"}, "retry_interval_busy"),
+        ({"retry_interval_no_answer": "4321"}, "retry_interval_no_answer"),
+        ({"retry_interval_voicemail": "soon"}, "retry_interval_voicemail"),
+        ({"retry_interval_failed": "1e9"}, "retry_interval_failed"),
+        ({"retry_interval_goal_incomplete": "<b>60</b>"}, "retry_interval_goal_incomplete"),
     ],
 )
 def test_malformed_campaign_settings_are_refused_on_the_form(admin_client_logged, changes, field):

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0015_export_ordering"),
+        ("leads", "0016_call_results"),
     ]
 
     operations = [
