@@ -16,12 +16,6 @@ from leads.transitions import Actor
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def no_counted_progress():
-    """The campaigns list's counts last a minute in the cache, which outlives a test."""
-    cache.clear()
-
-
 def start(client, campaign):
     return client.post(reverse("admin:campaigns_campaign_start", args=[campaign.pk]), follow=True)
 

@@ -5,7 +5,6 @@ import datetime
 import re
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -19,12 +18,6 @@ from leads.tests.factories import make_lead
 from leadsite.testing import INLINE_SCRIPTS_JS, UNNAMED_SELECTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def no_counted_progress():
-    """The campaigns list's counts last a minute in the cache, which outlives a test."""
-    cache.clear()
 
 
 def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):

@@ -5,7 +5,6 @@ the campaigns list's progress."""
 import datetime
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,12 +22,6 @@ from leads.tests.factories import bulk_leads, make_call, make_lead
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_counted_progress():
-    """The campaigns list's counts last a minute in the cache, which outlives a test."""
-    cache.clear()
 
 
 UTC = datetime.UTC
@@ -112,7 +105,7 @@ def test_calls_per_hour_are_24_clock_hours_the_current_one_last(campaign):
     make_call(lead, placed_at=ago(minutes=31), outcome="completed")  # 14:59, the hour before
     make_call(lead, placed_at=ago(hours=1), outcome="dial-error")  # 14:30: a dial error, apart
     make_call(lead, placed_at=ago(hours=23, minutes=30), outcome="busy")  # 16:00 yesterday: the first bar
-    # 15:10 yesterday: in the last 24 hours (so in the rates), before the chart's first hour.
+    # 15:50 yesterday: before the chart's first hour, so in no figure.
     make_call(lead, placed_at=ago(hours=24, minutes=-20), outcome="busy")
 
     dashboard = campaign_dashboard(campaign, now=NOW)
@@ -124,7 +117,25 @@ def test_calls_per_hour_are_24_clock_hours_the_current_one_last(campaign):
     assert [b.calls for b in bars] == [1, *[0] * 21, 1, 2]
     assert [b.dial_errors for b in bars][-2:] == [1, 0]
     assert [b.height for b in bars][-3:] == [0.0, 50.0, 100.0]
-    assert dashboard.rates.ended == 5 and dashboard.calls_24h == 6
+    assert dashboard.rates.ended == 4 and dashboard.calls_24h == 5
+
+
+def test_a_settled_hour_is_read_once_and_an_hour_with_a_call_in_flight_again(campaign):
+    lead = make_lead(campaign=campaign)
+    make_call(lead, placed_at=ago(hours=5), outcome="busy")  # 10:30: ended, its timeout long past
+    # 11:30, still in flight four hours on (the dialer was stopped): its hour is not over.
+    in_flight = make_call(make_lead(campaign=campaign), placed_at=ago(hours=4))
+    assert campaign_dashboard(campaign, now=NOW).rates.ended == 1
+
+    make_call(lead, placed_at=ago(hours=5, minutes=10), outcome="busy")  # 10:20: not read again
+    Call.objects.filter(pk=in_flight.pk).update(ended_at=ago(hours=3), outcome="lost")
+    with CaptureQueriesContext(connection) as queries:
+        dashboard = campaign_dashboard(campaign, now=NOW + datetime.timedelta(seconds=3))
+
+    assert dashboard.rates.ended == 2
+    assert [b.calls for b in dashboard.calls_per_hour][-6:-4] == [1, 1]  # 10:00 and 11:00
+    (calls,) = [q["sql"] for q in queries if "DATE_TRUNC" in q["sql"].upper() or "django_datetime_trunc" in q["sql"]]
+    assert "11:00:00" in calls  # read from 11:00 on, the first hour not settled
 
 
 def test_the_chart_names_its_hours_in_the_sites_zone(admin_client_logged, campaign, settings):
