@@ -90,6 +90,21 @@ class HourBar:
     calls: int  # placed in that hour and reached the provider (dial errors apart)
     dial_errors: int
     height: float  # % of the busiest hour of the chart
+    current: bool  # the hour now, so far
+
+    @property
+    def label(self) -> str:
+        """What the bar says, to the eye (its tooltip) and to a screen reader:
+        "14:00 Europe/Paris: 312 calls and 2 dial errors"."""
+        local = timezone.localtime(self.start)
+        text = f"{local:%H:%M} {local.tzinfo}: {self.calls:,} call{'' if self.calls == 1 else 's'}"
+        if self.dial_errors:
+            text += f" and {self.dial_errors:,} dial error{'' if self.dial_errors == 1 else 's'}"
+        return text + (" (this hour so far)" if self.current else "")
+
+    @property
+    def hour(self) -> str:
+        return f"{timezone.localtime(self.start):%H}"
 
 
 @dataclass(frozen=True)
@@ -285,6 +300,7 @@ def calls_per_hour(rows: Iterable[dict], *, now: datetime.datetime) -> list[Hour
             calls=calls[i],
             dial_errors=errors[i],
             height=round(100 * calls[i] / busiest, 1) if busiest else 0.0,
+            current=i == HOURS_SHOWN - 1,
         )
         for i in range(HOURS_SHOWN)
     ]
