@@ -144,6 +144,8 @@ def test_the_callback_and_per_outcome_interval_settings_are_on_the_form_in_their
         ({"retry_interval_voicemail": "soon"}, "retry_interval_voicemail"),
         ({"retry_interval_failed": "1e9"}, "retry_interval_failed"),
         ({"retry_interval_goal_incomplete": "<b>60</b>"}, "retry_interval_goal_incomplete"),
+        ({"retry_interval_busy": "6\x000"}, "retry_interval_busy"),
+        ({"max_callbacks": "3\x00"}, "max_callbacks"),
     ],
 )
 def test_malformed_campaign_settings_are_refused_on_the_form(admin_client_logged, changes, field):

@@ -211,8 +211,8 @@ def _hours_shown(now: datetime.datetime) -> list[datetime.datetime]:
     return [first + i * HOUR for i in range(HOURS_SHOWN)]
 
 
-def _hour_key(campaign_id: int, hour: datetime.datetime) -> str:
-    return f"leadsite:campaign-calls:{campaign_id}:{hour:%Y-%m-%dT%H}"
+def _settled_key(campaign_id: int) -> str:
+    return f"leadsite:campaign-settled-hours:{campaign_id}"
 
 
 def recent_calls(campaign: Campaign, *, now: datetime.datetime) -> list[dict]:
@@ -221,20 +221,19 @@ def recent_calls(campaign: Campaign, *, now: datetime.datetime) -> list[dict]:
     what the rates need: at most 24 × 9 rows.
 
     A past hour whose calls have all ended, and whose last call's timeout has passed,
-    changes no more (a late outcome moves nothing): its rows are kept in the cache and
-    each refresh reads only the hours after the last kept one (one range of
-    call_campaign), about the last two. Without that, a campaign on 1,000 lines would
-    read over a million calls every 3 seconds."""
+    changes no more (a late outcome moves nothing): its rows are kept in the cache (one
+    entry per campaign) and each refresh reads only the hours after the last kept one
+    (one range of call_campaign), about the last two. Without that, a campaign on 1,000
+    lines would read over a million calls every 3 seconds."""
     hours = _hours_shown(now)
-    cached = cache.get_many([_hour_key(campaign.pk, hour) for hour in hours])
+    settled_hours: dict[datetime.datetime, list[dict]] = cache.get(_settled_key(campaign.pk)) or {}
     kept: list[dict] = []
     start = hours[-1]
     for hour in hours:
-        rows = cached.get(_hour_key(campaign.pk, hour))
-        if rows is None:
+        if hour not in settled_hours:
             start = hour
             break
-        kept.extend(rows)
+        kept.extend(settled_hours[hour])
     fresh = list(
         Call.objects.filter(campaign=campaign, placed_at__gte=start, placed_at__lte=now)
         .order_by()
@@ -254,11 +253,14 @@ def recent_calls(campaign: Campaign, *, now: datetime.datetime) -> list[dict]:
         if row["hour"] in by_hour:
             by_hour[row["hour"]].append(row)
     final = {
-        _hour_key(campaign.pk, hour): rows
+        hour: rows
         for hour, rows in by_hour.items()
         if not any(row["outcome"] == "" for row in rows)  # a call in flight: not over yet
     }
-    cache.set_many(final, int((HOURS_SHOWN + 1) * HOUR.total_seconds()))
+    if final:
+        # The hours still shown, and those that settled now.
+        kept_hours = {hour: rows for hour, rows in settled_hours.items() if hour >= hours[0]}
+        cache.set(_settled_key(campaign.pk), {**kept_hours, **final}, int((HOURS_SHOWN + 1) * HOUR.total_seconds()))
     return kept + fresh
 
 
