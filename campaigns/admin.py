@@ -132,26 +132,17 @@ class CampaignAdmin(ModelAdmin):
     def leads_done(self, campaign: Campaign) -> str:
         """Completed, Max retries and Do not call, as parts of one bar, and their share."""
         progress: Progress = campaign.progress
-        parts = [
-            ("completed", "Completed", progress.completed),
-            ("reached-max-retries", "Max retries", progress.max_retries),
-            ("blacklisted", "Do not call", progress.do_not_call),
-        ]
-        said = ", ".join(f"{label} {count:,}" for _, label, count in parts if count)
-        label = f"{progress.share}% done: {progress.finished:,} of {progress.total:,} leads" + (
-            f" ({said})" if said else ""
-        )
         bar = format_html_join(
             "",
             '<span class="lead-status-{}" style="width: {}%"></span>',
-            ((slug, f"{progress.part(count):.2f}") for slug, _, count in parts if count),
+            ((status, f"{share:.2f}") for status, _, _, share in progress.parts),
         )
         counted = timezone.localtime(progress.counted_at)
         return format_html(
             '<div class="campaign-progress" title="{}"><div class="status-bar" role="img" aria-label="{}">{}</div>'
             '<span data-progress="{}">{}%</span></div>',
-            f"{label}; counted at {counted:%H:%M:%S} {timezone.get_current_timezone_name()}",
-            label,
+            f"{progress.label}; counted at {counted:%H:%M:%S} {timezone.get_current_timezone_name()}",
+            progress.label,
             bar,
             campaign.pk,
             progress.share,

@@ -429,6 +429,22 @@ class Progress:
         """A status's part of the bar, in % of all leads."""
         return round(100 * count / self.total, 2) if self.total else 0.0
 
+    @property
+    def parts(self) -> list[tuple[str, str, int, float]]:
+        """The bar's parts that have leads: (status, label, leads, % of all leads)."""
+        done = [
+            (LeadStatus.COMPLETED, self.completed),
+            (LeadStatus.REACHED_MAX_RETRIES, self.max_retries),
+            (LeadStatus.BLACKLISTED, self.do_not_call),
+        ]
+        return [(status.value, status.label, count, self.part(count)) for status, count in done if count]
+
+    @property
+    def label(self) -> str:
+        """ "50.0% done: 2 of 4 leads (Completed 1, Max retries 1)"."""
+        said = ", ".join(f"{label} {count:,}" for _, label, count, _ in self.parts)
+        return f"{self.share}% done: {self.finished:,} of {self.total:,} leads" + (f" ({said})" if said else "")
+
 
 # How long a campaign's progress, once counted, serves the campaigns list. Counting
 # reads every lead of the page's campaigns (lead_campaign_status, or the table when
