@@ -61,5 +61,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0016_call_results")]
+    dependencies = [("leads", "0018_call_stats")]
     operations = [migrations.RunPython(forwards, backwards)]
