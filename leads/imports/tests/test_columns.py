@@ -76,3 +76,24 @@ def test_a_target_named_as_a_person_names_it(text, key):
 def test_a_target_named_wrong_is_refused(text):
     with pytest.raises(MappingProblem):
         parse_target(text)
+
+
+def test_an_exports_result_columns_are_ignored_like_its_state_columns():
+    header = [
+        "phone_number",
+        "customer_name",
+        "status",
+        "goal_achieved",
+        "disposition",
+        "summary",
+        "duration_seconds",
+        "recording_url",
+        "callback_at",
+        "opted_out_at",
+        "result_appointment_booked",
+        "result_Only Last",
+        "Result Reason",  # any spelling the import forgives
+        "result_",
+        "resultant",  # not a result column: a variable
+    ]
+    assert suggest_mapping(header, ["customer_name"]) == ["phone", "var:customer_name", *[""] * 12, "var:resultant"]
