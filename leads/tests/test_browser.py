@@ -257,6 +257,7 @@ def test_a_variable_description_is_shown_as_text_on_the_lead_pages(signed_in):
 def test_operator_filters_the_list_by_a_result_and_exports_the_result_columns(signed_in):
     import csv
 
+    from leads.layout import RESULT_COLUMNS
     from leads.tests.factories import set_results
 
     campaign = make_campaign(name="Renewals")
@@ -290,17 +291,7 @@ def test_operator_filters_the_list_by_a_result_and_exports_the_result_columns(si
     with page.expect_download() as download:
         page.click("input[type=submit][value=Submit]")
     header, *rows = csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines())
-    assert header[header.index("created_at") + 1 :] == [
-        "goal_achieved",
-        "disposition",
-        "summary",
-        "duration_seconds",
-        "recording_url",
-        "callback_at",
-        "opted_out_at",
-        "result_appointment_booked",
-        "result_reason",
-    ]
+    assert header[header.index("created_at") + 1 :] == [*RESULT_COLUMNS, "result_appointment_booked", "result_reason"]
     assert len(rows) == 1
     row = dict(zip(header, rows[0]))
     assert (row["phone_number"], row["goal_achieved"], row["disposition"]) == (

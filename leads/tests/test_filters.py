@@ -437,3 +437,61 @@ def test_export_leads_refuses_a_malformed_result_filter(found, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("export_leads", *args)
     assert not ExportRecord.objects.exists()
+
+
+def test_what_the_calls_report_is_what_the_filters_find(tmp_path):
+    """End to end: the dialer calls three leads, the platform reports (a booking, a
+    callback asked for, an opt-out), and the filters and export_leads find each by
+    what its call found out."""
+    from leads.dialer.tests.test_passes import T0, answer, dial, start
+
+    campaign = make_campaign(name="Reported", goal_completion_variable="appointment_booked", max_calls_in_parallel=3)
+    booked, later, stop = (make_lead(campaign=campaign, variables={"customer_name": n}) for n in ("Bo", "La", "St"))
+    start(campaign)
+    calls = {call.lead_id: call for call in dial(T0)}
+    minute = datetime.timedelta(minutes=1)
+    answer(
+        calls[booked.pk],
+        "completed",
+        T0 + minute,
+        goal_achieved=True,
+        extracted_variables={"appointment_booked": True, "appointment_time": "Tuesday 15:00"},
+        disposition="booked",
+    )
+    answer(
+        calls[later.pk],
+        "completed",
+        T0 + minute,
+        goal_achieved=False,
+        extracted_variables={"appointment_booked": False, "reason": "needs to ask their partner"},
+        disposition="call-back-later",
+        callback_at=T0 + datetime.timedelta(days=1),
+    )
+    answer(calls[stop.pk], "completed", T0 + minute, opt_out=True, disposition="do-not-call")
+
+    assert names({"goal_achieved": ["true"]}) == {"Bo"}
+    assert names({"result": ["appointment_booked"], "result_value": ["false"]}) == {"La"}
+    assert names({"result": ["reason"], "result_contains": ["Partner"]}) == {"La"}
+    assert names({"disposition": ["call-back-later"], "callback_pending": ["true"]}) == {"La"}
+    assert names({"opted_out": ["true"]}) == {"St"}
+    assert names({"opted_out": ["false"], "campaign": [str(campaign.pk)], "status": ["completed"]}) == {"Bo"}
+
+    out = tmp_path / "out.csv"
+    call_command("export_leads", "--filter", "callback_pending=true", "-o", str(out), stderr=io.StringIO())
+    header, row = csv.reader(out.read_text(encoding="utf-8").splitlines())
+    row = dict(zip(header, row))
+    assert (row["customer_name"], row["disposition"], row["result_reason"]) == (
+        "La",
+        "call-back-later",
+        "needs to ask their partner",
+    )
+    assert row["callback_at"] and not row["opted_out_at"] and row["goal_achieved"] == "false"
+
+
+@pytest.mark.parametrize(
+    "params", [{"status": ["created", "completed"]}, {"status": ["created"], "opted_out": ["false"]}]
+)
+def test_the_filters_never_ask_for_distinct_rows(found, params):
+    # Every filter is of the lead itself or an EXISTS: no lead comes twice, and a
+    # SELECT DISTINCT would read every matching row for the list's first page.
+    assert not filter_leads(params).query.distinct

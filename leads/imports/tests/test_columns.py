@@ -1,7 +1,7 @@
 import pytest
 
 from leads.imports.columns import MappingProblem, check_mapping, parse_target, suggest_mapping
-from leads.layout import PRIMARY, Target
+from leads.layout import PRIMARY, RESULT_COLUMNS, Target
 
 
 def test_hostile_headers_become_extra_variables_or_nothing():
@@ -83,13 +83,7 @@ def test_an_exports_result_columns_are_ignored_like_its_state_columns():
         "phone_number",
         "customer_name",
         "status",
-        "goal_achieved",
-        "disposition",
-        "summary",
-        "duration_seconds",
-        "recording_url",
-        "callback_at",
-        "opted_out_at",
+        *RESULT_COLUMNS,
         "result_appointment_booked",
         "result_Only Last",
         "Result Reason",  # any spelling the import forgives
