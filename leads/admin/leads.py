@@ -314,7 +314,9 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
         """The goal, the disposition and the first results, short enough for the list
         to fit a 1440-pixel screen; the whole (up to a limit) in the tooltip."""
         goal = {True: "goal ✓", False: "goal ✗"}.get(lead.goal_achieved, "")
-        results = ", ".join(f"{name}: {value_text(value)}" for name, value in list((lead.results or {}).items())[:3])
+        # By name, as the export's columns: PostgreSQL keeps JSON keys in an order of its own.
+        shown = sorted((lead.results or {}).items())[:3]
+        results = ", ".join(f"{name}: {value_text(value)}" for name, value in shown)
         text = " · ".join(part for part in (goal, lead.disposition, results) if part)
         if not text:
             return EMPTY

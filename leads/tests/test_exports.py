@@ -448,9 +448,9 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
     cells = {row[header.index("customer_name")] for row in written}
     assert {"'+10", "'+1 555 0101", "'+14155550106", "''=x", "'''+1", "'tis", "'\tx"} <= cells
     assert {row[header.index("phone_number")] for row in written} >= {"+14155550110", "+14155550111"}
-    assert {row[header.index("result_count")] for row in written} >= {"'-4", "0", ""}
-    assert {row[header.index("result_flag")] for row in written} == {"true", "false", ""}
-    assert {row[header.index("goal_achieved")] for row in written} == {"true", "false", ""}
+    assert {row[header.index("result_count")] for row in written[1:]} >= {"'-4", "0", ""}
+    assert {row[header.index("result_flag")] for row in written[1:]} == {"true", "false", ""}
+    assert {row[header.index("goal_achieved")] for row in written[1:]} == {"true", "false", ""}
 
 
 def test_csv_export_runs_with_debug_on_from_the_list_and_the_command(admin_client_logged, campaign, settings, tmp_path):
