@@ -70,5 +70,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0016_call_results")]
+    # After 0018 (merged to main before this one), so the graph has one leaf.
+    dependencies = [("leads", "0018_call_stats")]
     operations = [migrations.RunPython(forwards, backwards)]
