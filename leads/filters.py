@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 from collections.abc import Iterable, Mapping
 
 import django_filters
@@ -278,19 +277,17 @@ def _text_in_results(text: str) -> Q:
 
 def _json_values(text: str) -> list:
     """The JSON values whose text (as ``->>`` gives it) may be ``text``: the string
-    itself, and the number, true/false or object it spells, if it spells one."""
+    itself, and the number, true/false or object it spells, if it spells one that
+    PostgreSQL can hold (no NaN or infinity, at any depth)."""
     values: list = [text]
     try:
-        value = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):  # not JSON, or a number with thousands of digits
+        value = json.loads(text)
+        json.dumps(value, allow_nan=False)
+    except (ValueError, RecursionError):  # not JSON, NaN or 1e400, a number with thousands of digits
         return values
-    if not isinstance(value, str) and not (isinstance(value, float) and not math.isfinite(value)):
+    if not isinstance(value, str):
         values.append(value)
     return values
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value PostgreSQL stores.")
 
 
 def filter_results(queryset: QuerySet, *, name: str, equals: str | None = None, contains: str | None = None):

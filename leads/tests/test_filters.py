@@ -361,6 +361,28 @@ def test_malformed_result_filters_are_refused_by_name(found, params, field):
         filter_leads(params)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "[1e400]",
+        '{"a": NaN}',
+        "9" * 5000,
+        "[" * 999,
+        "[" * 499 + "]" * 499,
+        "null",
+        "{}",
+        "[]",
+    ],
+)
+def test_a_result_value_that_spells_no_storable_json_is_compared_as_text(found, value):
+    assert names({"result": ["reason"], "result_value": [value[:1000]]}) == set()
+    assert names({"result": ["reason"], "result_contains": [value[:1000]]}) == set()
+
+
 # Names a platform may give its extracted variables: lookups, JSON path and SQL syntax,
 # LIKE wildcards, markup; each is a key like any other.
 RESULT_NAMES = [
