@@ -83,7 +83,7 @@ class LeadFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(method="filter_number", label="A number contains")
     # What the calls found out (results-and-compliance.md §2, "Results on the lead").
     goal_achieved = django_filters.ChoiceFilter(
-        choices=[*YES_NO, ("unknown", "Unknown (no conversation yet)")],
+        choices=[*YES_NO, ("unknown", "Unknown")],  # no conversation yet, or it did not say
         method="filter_goal_achieved",
         label="Goal achieved (latest conversation)",
     )
