@@ -130,7 +130,11 @@ def number_now(lead: Lead, contact: Contact | None) -> str:
     if contact is None:
         return EMPTY
     mark = do_not_call_mark(lead, contact)
-    return format_html("{}{}", local_time_now(lead, contact), format_html(" · {}", mark) if mark else "")
+    return format_html(
+        "{}{}",
+        local_time_now(lead, contact),
+        format_html('<span class="number-listed"> · {}</span>', mark) if mark else "",
+    )
 
 
 # --- results ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from leadsite.admin import AuditTrailAdmin, HistoryInline, ModelAdmin
 from .calls import CallHistoryInline
 from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
 from .exports import LeadExportMixin
-from .lead_page import RESULT_FIELDS, LeadPageMixin, do_not_call_mark, local_time_now, number_now
+from .lead_page import RESULT_FIELDS, LeadPageMixin, number_now
 
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
@@ -154,8 +154,8 @@ class SecondaryNumberInline(admin.TabularInline):
     model = Contact
     form = SecondaryNumberForm
     formset = SecondaryNumberFormSet
-    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome", "local_time", "listed"]
-    readonly_fields = ["state", "attempts_used", "outcome", "local_time", "listed"]
+    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome", "now"]
+    readonly_fields = ["state", "attempts_used", "outcome", "now"]
     verbose_name = "secondary number"
     verbose_name_plural = "Secondary numbers (dialled in this order; change Order to reorder)"
     extra = 1
@@ -185,21 +185,16 @@ class SecondaryNumberInline(admin.TabularInline):
         return contact.last_outcome if contact.pk else ""
 
     def get_formset(self, request, obj=None, **kwargs):
-        # The rows' contacts know their lead's id only; the two columns below read the
-        # lead itself (its zone, its numbers' do-not-call entries, fetched once). The
-        # admin makes this inline anew for each request.
+        # The rows' contacts know their lead's id only; "now" reads the lead itself (its
+        # zone, its numbers' do-not-call entries, fetched once). The admin makes this
+        # inline anew for each request.
         self.lead = obj
         return super().get_formset(request, obj, **kwargs)
 
-    @admin.display(description="Local time now")
-    def local_time(self, contact: Contact) -> str:
-        return local_time_now(self.lead, contact) if contact.pk and self.lead is not None else ""
-
-    @admin.display(description="Do-not-call list")
-    def listed(self, contact: Contact) -> str:
-        if not contact.pk or self.lead is None:
-            return ""
-        return do_not_call_mark(self.lead, contact) or EMPTY
+    @admin.display(description="Now")
+    def now(self, contact: Contact) -> str:
+        """Its local time, and its do-not-call entry if it has one."""
+        return number_now(self.lead, contact) if contact.pk and self.lead is not None else ""
 
 
 class StatusHistoryInline(HistoryInline):

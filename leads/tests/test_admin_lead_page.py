@@ -14,9 +14,9 @@ from django.utils.html import escape
 
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import services, transitions
-from leads.models import Call, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
-from leads.tests.factories import make_lead, phone
-from leads.transitions import Actor
+from leads.models import Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
+from leads.tests.factories import call_with_report, make_lead, phone
+from leads.transitions import Actor, Report
 
 pytestmark = pytest.mark.django_db
 
@@ -411,29 +411,6 @@ def test_the_lead_page_costs_the_same_queries_whatever_its_number_count_and_hist
 # --- its results --------------------------------------------------------------------
 
 
-def converse(lead: Lead, report) -> Call:
-    """A real call to the lead (the dialer's pass, the simulated backend) closed by
-    ``report`` as the webhook would apply it."""
-    from campaigns import services as campaign_services
-    from leads.dialer import outcomes, passes
-    from leads.dialer.backends.simulated import SimulatedBackend
-
-    if lead.campaign.status != "in-progress":
-        campaign_services.campaign_start(campaign=lead.campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
-    call = Call.objects.get(lead=lead, ended_at__isnull=True)
-    applied = outcomes.outcome_receive(
-        call.pk,
-        report,
-        payload={"outcome": report.outcome},
-        webhook_id=None,
-        now=call.placed_at + datetime.timedelta(minutes=2),
-        actor=Actor.system(),
-    )
-    assert applied == "applied"
-    return call
-
-
 def results_of(response) -> str:
     html = response.content.decode()
     start = html.index('class="module aligned lead-results')
@@ -441,10 +418,9 @@ def results_of(response) -> str:
 
 
 def test_the_results_section_shows_what_the_conversation_found_out_escaped(admin_client_logged, campaign):
-    from leads.transitions import Report
 
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
-    call = converse(
+    call = call_with_report(
         lead,
         Report(
             outcome="completed",
@@ -479,22 +455,20 @@ def test_the_results_section_shows_what_the_conversation_found_out_escaped(admin
     ["javascript:alert(1)", "data:audio/mp3;base64,AAAA", "//evil.example/a.mp3", "ftp://x/a.mp3", "http://", " "],
 )
 def test_a_recording_that_is_no_http_address_is_shown_as_text_never_played(admin_client_logged, campaign, url):
-    from leads.transitions import Report
 
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
-    converse(lead, Report(outcome="completed", recording_url=url))
+    call_with_report(lead, Report(outcome="completed", recording_url=url))
     section = results_of(admin_client_logged.get(page_url(lead)))
     assert "<audio" not in section and 'href="javascript' not in section and 'src="data' not in section
 
 
 def test_a_pending_callback_is_shown_in_the_numbers_local_time_naming_the_zone(admin_client_logged, campaign):
-    from leads.transitions import Report
 
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     chicago = zoneinfo.ZoneInfo("America/Chicago")
     at = datetime.datetime.combine(timezone.now().astimezone(chicago).date(), datetime.time(15, 0), tzinfo=chicago)
     at += datetime.timedelta(days=2)
-    converse(lead, Report(outcome="completed", goal_achieved=False, callback_at=at))
+    call_with_report(lead, Report(outcome="completed", goal_achieved=False, callback_at=at))
     lead.refresh_from_db()
     assert lead.callback_at == at
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", results_of(admin_client_logged.get(page_url(lead)))))
@@ -507,10 +481,9 @@ def test_a_pending_callback_is_shown_in_the_numbers_local_time_naming_the_zone(a
 
 
 def test_an_opt_out_on_a_call_shows_when_and_marks_the_numbers_with_the_call(admin_client_logged, campaign):
-    from leads.transitions import Report
 
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"}, secondaries=[phone()])
-    call = converse(lead, Report(outcome="completed", opt_out=True))
+    call = call_with_report(lead, Report(outcome="completed", opt_out=True))
     lead.refresh_from_db()
     assert lead.status == LeadStatus.BLACKLISTED and lead.opted_out_at is not None
     response = admin_client_logged.get(page_url(lead))
@@ -534,11 +507,10 @@ def test_a_lead_without_a_conversation_has_an_empty_results_section(admin_client
 
 
 def test_many_or_long_results_are_shown_bounded(admin_client_logged, campaign):
-    from leads.transitions import Report
 
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     values = {f"name_{i:03d}": "x" * 5000 if i == 0 else i for i in range(150)}
-    converse(lead, Report(outcome="completed", extracted_variables=values))
+    call_with_report(lead, Report(outcome="completed", extracted_variables=values))
     section = results_of(admin_client_logged.get(page_url(lead)))
     assert section.count("<tr><th scope='row'>") == 100
     assert "and 50 more" in section

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from campaigns.tests.factories import make_campaign
 from leads import transitions
 from leads.models import DoNotCallNumber, Lead, LeadStatus, StatusChange
-from leads.tests.factories import make_lead
-from leads.transitions import Actor
+from leads.tests.factories import call_with_report, make_lead
+from leads.transitions import Actor, Report
 from leadsite.testing import INLINE_SCRIPTS_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,7 +85,7 @@ def test_operator_puts_a_lead_on_the_do_not_call_list_from_its_page_and_sees_its
     expect(page.locator("ul.messagelist")).to_contain_text("Marked do not call: 1 lead.")
     expect(page.locator(".field-status_badge .lead-status")).to_have_text("Do not call")
     expect(page.locator(".field-primary_number_now")).to_contain_text("On the do-not-call list since")
-    expect(page.locator("#contacts-0 .field-listed")).to_contain_text("On the do-not-call list since")
+    expect(page.locator("#contacts-0 .field-now")).to_contain_text("On the do-not-call list since")
     # Nothing is left to do to it: the buttons say why and are off.
     expect(page.locator("#lead-controls-note")).to_contain_text("on the do-not-call list")
     expect(page.locator("#lead-controls button:enabled")).to_have_count(0)
@@ -100,3 +100,31 @@ def test_a_lead_in_a_call_shows_its_buttons_off_saying_a_call_is_in_progress(sig
     expect(page.locator("#lead-controls-note")).to_contain_text("A call is in progress")
     expect(page.locator("#lead-controls button")).to_have_count(5)
     expect(page.locator("#lead-controls button:enabled")).to_have_count(0)
+
+
+def test_operator_reads_a_leads_results_and_has_its_recording_in_a_player(signed_in, live_server):
+    lead = make_lead(campaign=make_campaign(), variables={"customer_name": "Ana"})
+    recording = f"{live_server.url}/static/leadsite/missing-recording.mp3"
+    call = call_with_report(
+        lead,
+        Report(
+            outcome="completed",
+            duration_seconds=95,
+            goal_achieved=True,
+            extracted_variables={"booked": True, "slot": "<b>Tue</b> 10:00"},
+            summary="Booked a check-up.",
+            recording_url=recording,
+            disposition="interested",
+        ),
+    )
+    page = signed_in
+    page.goto(f"/admin/leads/lead/{lead.pk}/change/")
+    results = page.locator("fieldset.lead-results")
+    expect(results.locator(".field-result_goal")).to_contain_text("Yes")
+    expect(results.locator(".field-result_disposition")).to_contain_text("interested")
+    expect(results.locator(".field-result_duration")).to_contain_text("1 min 35 s")
+    expect(results.locator("audio[controls]")).to_have_attribute("src", recording)
+    expect(results.locator(".lead-result-values tbody tr")).to_have_count(2)
+    expect(results.locator(".lead-result-values")).to_contain_text("<b>Tue</b> 10:00")
+    results.get_by_role("link", name="the call of").click()
+    assert page.url.endswith(f"/admin/leads/call/{call.pk}/change/")
