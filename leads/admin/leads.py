@@ -33,6 +33,7 @@ from leadsite.admin import AuditTrailAdmin, HistoryInline, ModelAdmin
 from .calls import CallHistoryInline
 from .changelist import EstimatingPaginator, HistoryPaginator, IndexFriendlyChangeList, LeadFilterSetListFilter
 from .exports import LeadExportMixin
+from .lead_page import RESULT_FIELDS, LeadPageMixin, number_now
 
 
 def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result: TransitionResult) -> None:
@@ -153,8 +154,8 @@ class SecondaryNumberInline(admin.TabularInline):
     model = Contact
     form = SecondaryNumberForm
     formset = SecondaryNumberFormSet
-    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome"]
-    readonly_fields = ["state", "attempts_used", "outcome"]
+    fields = ["order", "phone", "own_variables", "state", "attempts_used", "outcome", "now"]
+    readonly_fields = ["state", "attempts_used", "outcome", "now"]
     verbose_name = "secondary number"
     verbose_name_plural = "Secondary numbers (dialled in this order; change Order to reorder)"
     extra = 1
@@ -182,6 +183,18 @@ class SecondaryNumberInline(admin.TabularInline):
     @admin.display(description="Last outcome")
     def outcome(self, contact: Contact) -> str:
         return contact.last_outcome if contact.pk else ""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # The rows' contacts know their lead's id only; "now" reads the lead itself (its
+        # zone, its numbers' do-not-call entries, fetched once). The admin makes this
+        # inline anew for each request.
+        self.lead = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="Now")
+    def now(self, contact: Contact) -> str:
+        """Its local time, and its do-not-call entry if it has one."""
+        return number_now(self.lead, contact) if contact.pk and self.lead is not None else ""
 
 
 class StatusHistoryInline(HistoryInline):
@@ -216,7 +229,7 @@ def _form_value(form: type[forms.Form], name: str):
     return shown
 
 
-class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
+class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
     list_display = [
         "primary_number",
         "variables_summary",
@@ -254,6 +267,8 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
         "next_attempt_at",
         "created_at",
         "updated_at",
+        "primary_number_now",
+        *RESULT_FIELDS,
     ]
 
     class Media:
@@ -343,7 +358,8 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
             # these are the form's own fields (the lead has no "primary_phone"), and it
             # printed "None" for each. Shown as the form would fill them in instead.
             variable_fields = [_form_value(form, name) for name in variable_fields]
-        return [*head, "primary_phone", *variable_fields, "extra_variables", "timezone", *tail]
+        primary = ["primary_phone", "primary_number_now"] if obj else ["primary_phone"]
+        return [*head, *primary, *variable_fields, "extra_variables", "timezone", *tail]
 
     @admin.display(description="Primary number")
     def primary_phone(self, lead: Lead) -> str:
@@ -352,6 +368,10 @@ class LeadAdmin(LeadImportMixin, LeadExportMixin, ModelAdmin):
     @admin.display(description="Other variables")
     def extra_variables(self, lead: Lead) -> str:
         return _form_values(lead)["extra_variables"] or EMPTY
+
+    @admin.display(description="Primary number now")
+    def primary_number_now(self, lead: Lead) -> str:
+        return number_now(lead, self._primary(lead))
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []

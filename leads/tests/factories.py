@@ -9,7 +9,7 @@ from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
 from leads import services
 from leads.models import Call, Contact, Lead
-from leads.transitions import Actor
+from leads.transitions import Actor, Report
 
 _numbers = itertools.count(0)
 _AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
@@ -72,3 +72,27 @@ def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **
         outcome=outcome,
         **fields,
     )
+
+
+def call_with_report(lead: Lead, report: Report) -> Call:
+    """A real call to ``lead`` (its campaign started, a dialer pass, the simulated
+    backend) closed two minutes later by ``report``, as the outcome webhook applies it."""
+    from campaigns import services as campaign_services
+    from leads.dialer import outcomes, passes
+    from leads.dialer.backends.simulated import SimulatedBackend
+
+    if lead.campaign.status != Campaign.Status.IN_PROGRESS:
+        campaign_services.campaign_start(campaign=lead.campaign)
+    # Outcomes drawn but due only after 1,000 times their length: this reports it.
+    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    call = Call.objects.get(lead=lead, ended_at__isnull=True)
+    applied = outcomes.outcome_receive(
+        call.pk,
+        report,
+        payload={"outcome": report.outcome},
+        webhook_id=None,
+        now=call.placed_at + datetime.timedelta(minutes=2),
+        actor=Actor.system(),
+    )
+    assert applied == "applied", applied
+    return call

@@ -2,7 +2,6 @@ import datetime
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -270,14 +269,6 @@ def test_an_unknown_action_or_empty_selection_is_answered_with_a_message(admin_c
 
 
 # --- permissions ------------------------------------------------------------------
-
-
-@pytest.fixture
-def viewer(client, django_user_model):
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "view_campaign", "view_contact"]))
-    client.force_login(user)
-    return client
 
 
 def test_view_only_staff_sees_the_list_without_actions(viewer, campaign):
