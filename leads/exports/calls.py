@@ -25,26 +25,28 @@ from leads.models import Call, Contact
 from leads.naming import person_name
 
 CHUNK = 2000
-# Before the result columns. "number" is the number the call dialled.
-FIXED_COLUMNS = (
-    "call_id",
-    "lead_id",
-    "lead_name",
-    "number",
-    "campaign",
-    "attempt",
-    "placed_at",
-    "ended_at",
-    "outcome",
-    "duration_seconds",
-    "goal_achieved",
-    "disposition",
-    "summary",
-    "recording_url",
-    "callback_at",
-    "callback_note",
-    "opt_out",
+# The columns before the result columns, and the field each is read from ("number" is
+# the number the call dialled; the lead's name comes from its primary number's variables).
+COLUMNS = (
+    ("call_id", "id"),
+    ("lead_id", "lead_id"),
+    ("lead_name", "lead_variables"),
+    ("number", "phone"),
+    ("campaign", "campaign__name"),
+    ("attempt", "attempt"),
+    ("placed_at", "placed_at"),
+    ("ended_at", "ended_at"),
+    ("outcome", "outcome"),
+    ("duration_seconds", "duration_seconds"),
+    ("goal_achieved", "goal_achieved"),
+    ("disposition", "disposition"),
+    ("summary", "summary"),
+    ("recording_url", "recording_url"),
+    ("callback_at", "callback_at"),
+    ("callback_note", "callback_note"),
+    ("opt_out", "opt_out"),
 )
+FIXED_COLUMNS = tuple(header for header, _ in COLUMNS)
 RESULT_PREFIX = "result_"
 
 
@@ -94,24 +96,7 @@ def call_rows(calls: QuerySet[Call]) -> Iterator[list[str]]:
     yield [neutralise(cell) for cell in header]
     primary_variables = Contact.objects.filter(lead_id=OuterRef("lead_id"), position=0).values("variables")[:1]
     rows = calls.annotate(lead_variables=Subquery(primary_variables)).values_list(
-        "id",
-        "lead_id",
-        "lead_variables",
-        "phone",
-        "campaign__name",
-        "attempt",
-        "placed_at",
-        "ended_at",
-        "outcome",
-        "duration_seconds",
-        "goal_achieved",
-        "disposition",
-        "summary",
-        "recording_url",
-        "callback_at",
-        "callback_note",
-        "opt_out",
-        "extracted_variables",
+        *(field for _, field in COLUMNS), "extracted_variables"
     )
     for call_id, lead_id, lead_variables, phone, *middle, extracted in rows.iterator(chunk_size=CHUNK):
         results = extracted if isinstance(extracted, dict) else {}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
 from leads import services
-from leads.models import Contact, Lead
+from leads.models import Call, Contact, Lead
 from leads.transitions import Actor
 
 _numbers = itertools.count(0)
@@ -53,3 +53,20 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
             )
     Contact.objects.bulk_create(contacts, batch_size=5000)
     return leads
+
+
+def make_call(lead: Lead, *, phone: str | None = None, placed_at="2026-12-01T10:00:00Z", **fields) -> Call:
+    """An ended call of ``lead`` (outcome completed unless told), to its primary number
+    unless told: written as it is, for the pages and exports that show calls."""
+    fields.setdefault("outcome", "completed")
+    return Call.objects.create(
+        lead=lead,
+        campaign=lead.campaign,
+        phone=phone or lead.contacts.get(position=0).phone,
+        position=0,
+        attempt=1,
+        backend="simulated",
+        placed_at=placed_at,
+        ended_at=placed_at if fields["outcome"] else None,
+        **fields,
+    )
