@@ -63,6 +63,16 @@ class CallReportInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = "Outcome reports received (a repeat or a late one is kept, and moves nothing)"
 
 
+# The fields of a call the list does not show.
+LIST_DEFERS = ("transcript", "summary", "extracted_variables", "variables", "backend_data")
+
+
+def _page(request: HttpRequest) -> str | None:
+    """Which of the admin's pages a request is for (its URL's name)."""
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match is not None else None
+
+
 class _RowsOnly:
     """A list that only works out its rows (filters, search, order) for the export,
     which reads them itself: no page is fetched and nothing is counted."""
@@ -246,14 +256,17 @@ class CallAdmin(AuditTrailAdmin):
 
     def get_queryset(self, request):
         # Each row names its lead: their primary numbers come in one query per page.
-        return with_lead_names(super().get_queryset(request))
+        calls = with_lead_names(super().get_queryset(request))
+        if _page(request) == "leads_call_changelist":
+            # What the list does not show and may be large (a transcript is up to a
+            # megabyte): not read for its hundred rows.
+            calls = calls.defer(*LIST_DEFERS)
+        return calls
 
     def get_changelist(self, request, **kwargs):
-        changelist = IndexFriendlyChangeList
-        match = getattr(request, "resolver_match", None)
-        if match is not None and match.url_name == EXPORT_URL_NAME:
-            return type("CallExportRows", (_RowsOnly, changelist), {})
-        return changelist
+        if _page(request) == EXPORT_URL_NAME:
+            return type("CallExportRows", (_RowsOnly, IndexFriendlyChangeList), {})
+        return IndexFriendlyChangeList
 
     def get_search_results(self, request, queryset, search_term):
         return search_by_lead(queryset, search_term, phone="phone"), False

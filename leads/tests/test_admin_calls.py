@@ -558,3 +558,13 @@ def test_an_export_of_filters_the_list_cannot_apply_goes_back_to_the_list(admin_
     assert response.status_code in (302, 400)
     if response.status_code == 302:
         assert response["Location"] == f"{CALLS}?e=1"
+
+
+def test_the_calls_list_does_not_read_transcripts(admin_client_logged, two_campaigns):
+    *_, calls = two_campaigns
+    Call.objects.filter(pk=calls["ana"].pk).update(transcript=[{"role": "agent", "text": "x" * 100_000}])
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client_logged.get(CALLS).content.decode()
+    assert "+14155550101 · Ana García" in page
+    assert not [q["sql"] for q in queries if '"transcript"' in q["sql"]]
+    assert "x" * 1000 in _call_page(admin_client_logged, calls["ana"])
