@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from campaigns.models import Campaign
+from leads.dialer.hours import number_zone
 from leads.exports.calls import calls_csv
 from leads.models import Call, CallReport
 from leads.selectors import search_by_lead, with_lead_names
@@ -184,11 +185,6 @@ def playable(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
-def number_zone(call: Call) -> str:
-    """The zone a call's number is called in: the lead's, else its campaign's."""
-    return call.lead.timezone or call.campaign.effective_timezone()
 
 
 def _zoned(moment: datetime.datetime, zone: str) -> str:
@@ -361,7 +357,7 @@ class CallAdmin(AuditTrailAdmin):
         if call.callback_at is None:
             asked = "None asked for."
         else:
-            zone = number_zone(call)
+            zone = number_zone(call.lead)
             asked = format_html(
                 "Asked for {}, the number's local time; {} in your time zone.",
                 _zoned(call.callback_at, zone),

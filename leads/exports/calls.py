@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -111,5 +111,8 @@ def call_rows(calls: QuerySet[Call]) -> Iterator[list[str]]:
 
 
 def calls_csv(calls: QuerySet[Call]) -> Iterator[bytes]:
-    """The export as encoded CSV lines, header first."""
-    return csv_lines(call_rows(calls))
+    """The export as encoded CSV lines, header first. In one transaction: outside one,
+    Django's server-side cursor on PostgreSQL is WITH HOLD, which makes the database
+    work out every row before it hands on the first."""
+    with transaction.atomic(using=calls.db):
+        yield from csv_lines(call_rows(calls))

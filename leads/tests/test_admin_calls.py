@@ -568,3 +568,36 @@ def test_the_calls_list_does_not_read_transcripts(admin_client_logged, two_campa
     assert "+14155550101 · Ana García" in page
     assert not [q["sql"] for q in queries if '"transcript"' in q["sql"]]
     assert "x" * 1000 in _call_page(admin_client_logged, calls["ana"])
+
+
+def test_a_report_with_a_transcript_opt_out_and_results_shows_on_the_page_and_in_the_export(admin_client_logged):
+    campaign = make_campaign(name="Spring", max_calls_in_parallel=1)
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    services.campaign_start(campaign=campaign)
+    passes.run_pass(backend=QUIET)
+    call = Call.objects.get(lead=lead)
+    outcomes.outcome_receive(
+        call.pk,
+        Report(
+            outcome="completed",
+            duration_seconds=30,
+            summary="Asked not to be called.",
+            disposition="not-interested",
+            transcript=[
+                {"role": "agent", "text": "Hello Ana", "at": 0.5},
+                {"role": "callee", "text": "Stop calling", "at": 3},
+            ],
+            opt_out=True,
+            extracted_variables={"reason": "busy life"},
+        ),
+        payload={"outcome": "completed"},
+        webhook_id="msg-opt-out",
+        now=call.placed_at,
+        actor=Actor.system(),
+    )
+    page = _call_page(admin_client_logged, call)
+    assert page.count("call-turn call-turn-") == 2 and "Stop calling" in page and "not-interested" in page
+    assert "the callee asked not to be called again" in page
+    header, row = _export(admin_client_logged, {"q": "Ana"})
+    row = dict(zip(header, row))
+    assert row["opt_out"] == "true" and row["result_reason"] == "busy life" and row["lead_name"] == "Ana"
