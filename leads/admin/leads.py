@@ -25,7 +25,7 @@ from leads.forms import (
     lead_form_for,
 )
 from leads.imports.admin import LeadImportMixin
-from leads.models import Contact, DoNotCallNumber, Lead, StatusChange
+from leads.models import Call, Contact, DoNotCallNumber, Lead, StatusChange
 from leads.selectors import search_by_lead, search_leads, with_lead_names
 from leads.transitions import Actor, TransitionResult
 from leads.variables import format_pairs
@@ -463,9 +463,9 @@ class StatusChangeAdmin(AuditTrailAdmin):
 
 class DoNotCallNumberAdmin(ModelAdmin):
     form = DoNotCallNumberForm
-    list_display = ["phone", "reason", "added_by", "created_at"]
+    list_display = ["phone", "reason", "added_by", "created_at", "opted_out_on"]
     search_fields = ["phone"]
-    readonly_fields = ["added_by", "created_at"]
+    readonly_fields = ["added_by", "created_at", "opted_out_on"]
     list_per_page = 100
     actions = ["remove_from_list"]
 
@@ -486,3 +486,21 @@ class DoNotCallNumberAdmin(ModelAdmin):
         phones = list(queryset.values_list("phone", flat=True)[:10_000])
         result = services.do_not_call_remove(phones=phones, actor=Actor.admin(request.user))
         self.message_user(request, f"{len(phones)} numbers taken off the list; {result.moved} leads are Created again.")
+
+    def get_queryset(self, request):
+        # An entry a call added names that call's lead: the calls (only their lead) and
+        # the leads' names come in one query each per page.
+        entries = (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("call", queryset=Call.objects.only("id", "lead_id")))
+        )
+        return with_lead_names(entries, lead="call__lead")
+
+    @admin.display(description="Opted out on a call to")
+    def opted_out_on(self, entry: DoNotCallNumber) -> str:
+        if entry.call_id is None or entry.call is None:
+            return EMPTY
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:leads_call_change", args=[entry.call_id]), entry.call.lead
+        )

@@ -19,7 +19,7 @@ from leads.admin import changelist
 from leads.admin.calls import LATEST_ON_LEAD_PAGE
 from leads.dialer import outcomes, passes
 from leads.dialer.backends.simulated import SimulatedBackend
-from leads.models import Call, Lead, StatusChange
+from leads.models import Call, DoNotCallNumber, Lead, StatusChange
 from leads.tests.factories import make_call, make_lead
 from leads.transitions import Actor, Report
 
@@ -601,3 +601,32 @@ def test_a_report_with_a_transcript_opt_out_and_results_shows_on_the_page_and_in
     header, row = _export(admin_client_logged, {"q": "Ana"})
     row = dict(zip(header, row))
     assert row["opt_out"] == "true" and row["result_reason"] == "busy life" and row["lead_name"] == "Ana"
+    entries = admin_client_logged.get(reverse("admin:leads_donotcallnumber_changelist")).content.decode()
+    assert f"{lead.contacts.get(position=0).phone} · Ana</a>" in entries
+
+
+def test_do_not_call_entries_a_call_added_name_its_lead_in_a_fixed_number_of_queries(
+    admin_client_logged, django_assert_max_num_queries
+):
+    url = reverse("admin:leads_donotcallnumber_changelist")
+    campaign = make_campaign()
+
+    def add(n):
+        for _ in range(n):
+            lead = make_lead(campaign=campaign, variables={"customer_name": "Ana <b>"})
+            call = make_call(lead, transcript=[{"role": "agent", "text": "x" * 10_000}])
+            DoNotCallNumber.objects.create(phone=call.phone, source="call", call=call)
+
+    add(2)
+    DoNotCallNumber.objects.create(phone="+14155550199", reason="asked by letter")
+    admin_client_logged.get(url)
+    with CaptureQueriesContext(connection) as few:
+        page = admin_client_logged.get(url).content.decode()
+    assert page.count("· Ana &lt;b&gt;</a>") == 2 and "asked by letter" in page
+    assert not [q["sql"] for q in few if '"transcript"' in q["sql"]]
+    add(30)
+    with django_assert_max_num_queries(len(few)):
+        assert admin_client_logged.get(url).content.decode().count("· Ana &lt;b&gt;</a>") == 32
+    entry = DoNotCallNumber.objects.filter(call__isnull=False).first()
+    page = admin_client_logged.get(reverse("admin:leads_donotcallnumber_change", args=[entry.pk])).content.decode()
+    assert reverse("admin:leads_call_change", args=[entry.call_id]) in page
