@@ -140,9 +140,7 @@ def main() -> None:
 
     common.setup_django("leadsite_bench_calls")
     common.ensure_database()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
 
     from leads.models import Call, Lead
 
@@ -151,11 +149,7 @@ def main() -> None:
     if args.reseed or Lead.objects.count() != args.leads:
         seeded = seed(args.leads)
 
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
+    client = common.operator_client()
 
     campaign_id = Lead.objects.values_list("campaign_id", flat=True).first()
     lead = Lead.objects.order_by("id")[args.leads // 2]
