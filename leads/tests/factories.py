@@ -1,6 +1,7 @@
 """Test data for leads. Leads are made through leads.services, as the product makes
 them; bulk_leads writes many rows at once for the tests about scale."""
 
+import datetime
 import itertools
 from collections.abc import Sequence
 
@@ -55,18 +56,22 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
     return leads
 
 
-def make_call(lead: Lead, *, phone: str | None = None, placed_at="2026-12-01T10:00:00Z", **fields) -> Call:
-    """An ended call of ``lead`` (outcome completed unless told), to its primary number
-    unless told: written as it is, for the pages and exports that show calls."""
-    fields.setdefault("outcome", "completed")
+def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **fields) -> Call:
+    """A call of the lead's history as the dialer leaves it: ended two minutes after it
+    was placed when it has an outcome, in flight when it has none; to the lead's
+    primary number unless told."""
+    ended = placed_at + datetime.timedelta(minutes=2) if outcome else None
+    if "phone" not in fields:
+        primary = lead.contacts.filter(position=0).first()
+        fields["phone"] = primary.phone if primary else "+14155550100"
     return Call.objects.create(
         lead=lead,
         campaign=lead.campaign,
-        phone=phone or lead.contacts.get(position=0).phone,
         position=0,
         attempt=1,
         backend="simulated",
         placed_at=placed_at,
-        ended_at=placed_at if fields["outcome"] else None,
+        ended_at=ended,
+        outcome=outcome,
         **fields,
     )

@@ -2,6 +2,7 @@
 reports, the lead's latest calls; malformed addresses never a 500."""
 
 import csv
+import datetime
 import io
 import re
 
@@ -24,6 +25,8 @@ from leads.tests.factories import make_call, make_lead
 from leads.transitions import Actor, Report
 
 pytestmark = pytest.mark.django_db
+
+at = datetime.datetime.fromisoformat
 
 CALLS = reverse("admin:leads_call_changelist")
 QUIET = SimulatedBackend(seed=1, duration_scale=1000)
@@ -191,9 +194,9 @@ def two_campaigns():
         campaign=autumn, primary="+13055550103", variables={"first_name": "Ben", "last_name": "<b>Bold</b>"}
     )
     calls = {
-        "ana": make_call(ana, placed_at="2026-12-01T10:00:00Z"),
-        "ana-second": make_call(ana, phone="+12125550102", placed_at="2026-12-01T11:00:00Z", outcome="busy"),
-        "ben": make_call(ben, placed_at="2026-12-01T12:00:00Z", outcome="voicemail"),
+        "ana": make_call(ana, placed_at=at("2026-12-01T10:00:00Z"), outcome="completed"),
+        "ana-second": make_call(ana, phone="+12125550102", placed_at=at("2026-12-01T11:00:00Z"), outcome="busy"),
+        "ben": make_call(ben, placed_at=at("2026-12-01T12:00:00Z"), outcome="voicemail"),
     }
     transitions.stop(Lead.objects.filter(pk__in=[ana.pk, ben.pk]), actor=Actor.system())
     transitions.reset(Lead.objects.filter(pk=ana.pk), actor=Actor.system())
@@ -229,7 +232,7 @@ def test_the_lists_query_the_same_few_times_whatever_their_rows(
     def add(n):
         leads = [make_lead(campaign=campaign, variables={"customer_name": "Ana"}) for _ in range(n)]
         for lead in leads:
-            make_call(lead)
+            make_call(lead, placed_at=at("2026-12-01T10:00:00Z"), outcome="completed")
         transitions.stop(Lead.objects.filter(pk__in=[lead.pk for lead in leads]), actor=Actor.system())
 
     add(2)
@@ -455,7 +458,7 @@ def test_the_export_writes_one_row_per_call_with_its_results(admin_client_logged
         "campaign": "Spring",
         "attempt": "1",
         "placed_at": "2026-12-01T05:00:00-05:00",
-        "ended_at": "2026-12-01T05:00:00-05:00",
+        "ended_at": "2026-12-01T05:02:00-05:00",
         "outcome": "completed",
         "duration_seconds": "74",
         "goal_achieved": "true",
@@ -494,8 +497,13 @@ def test_the_export_honours_the_lists_filters_and_search(admin_client_logged, tw
 def test_the_export_finds_a_result_name_only_the_last_call_carries(admin_client_logged, two_campaigns):
     _, _, ana, *_ = two_campaigns
     for minute in range(30):
-        make_call(ana, placed_at=f"2026-11-01T10:{minute:02d}:00Z", extracted_variables={"common": minute})
-    make_call(ana, placed_at="2020-01-01T00:00:00Z", extracted_variables={"rare": "last"})
+        make_call(
+            ana,
+            placed_at=at(f"2026-11-01T10:{minute:02d}:00Z"),
+            outcome="completed",
+            extracted_variables={"common": minute},
+        )
+    make_call(ana, placed_at=at("2020-01-01T00:00:00Z"), outcome="busy", extracted_variables={"rare": "last"})
     header, *rows = _export(admin_client_logged)
     assert "result_rare" in header and rows[-1][header.index("result_rare")] == "last"
 
@@ -614,7 +622,12 @@ def test_do_not_call_entries_a_call_added_name_its_lead_in_a_fixed_number_of_que
     def add(n):
         for _ in range(n):
             lead = make_lead(campaign=campaign, variables={"customer_name": "Ana <b>"})
-            call = make_call(lead, transcript=[{"role": "agent", "text": "x" * 10_000}])
+            call = make_call(
+                lead,
+                placed_at=at("2026-12-01T10:00:00Z"),
+                outcome="completed",
+                transcript=[{"role": "agent", "text": "x" * 10_000}],
+            )
             DoNotCallNumber.objects.create(phone=call.phone, source="call", call=call)
 
     add(2)

@@ -2,6 +2,7 @@
 dialogue and recording player, the list's search and its export."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -12,15 +13,18 @@ from leads.tests.factories import make_call, make_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+at = datetime.datetime.fromisoformat
+
 
 def test_operator_finds_a_call_reads_its_dialogue_plays_it_and_exports_the_list(signed_in):
     campaign = make_campaign(name="Spring")
     ana = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana García"})
     other = make_lead(campaign=campaign, primary="+13055550103", variables={"customer_name": "Ben"})
-    make_call(other, placed_at="2026-12-01T09:00:00Z", summary="Not Ana.")
+    make_call(other, placed_at=at("2026-12-01T09:00:00Z"), outcome="completed", summary="Not Ana.")
     make_call(
         ana,
-        placed_at="2026-12-01T10:00:00Z",
+        placed_at=at("2026-12-01T10:00:00Z"),
+        outcome="completed",
         duration_seconds=42,
         summary="Booked for Tuesday.",
         disposition="booked",
