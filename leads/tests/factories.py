@@ -58,9 +58,12 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
 
 def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **fields) -> Call:
     """A call of the lead's history as the dialer leaves it: ended two minutes after it
-    was placed when it has an outcome, in flight when it has none."""
+    was placed when it has an outcome, in flight when it has none; to the lead's
+    primary number unless told."""
     ended = placed_at + datetime.timedelta(minutes=2) if outcome else None
-    fields.setdefault("phone", "+14155550100")
+    if "phone" not in fields:
+        primary = lead.contacts.filter(position=0).first()
+        fields["phone"] = primary.phone if primary else "+14155550100"
     return Call.objects.create(
         lead=lead,
         campaign=lead.campaign,
