@@ -429,6 +429,26 @@ def test_above_the_inline_limit_the_page_leaves_the_skips_to_its_script(admin_cl
     assert statuses(leads) == [LeadStatus.COMPLETED, LeadStatus.CREATED, LeadStatus.CREATED]
 
 
+def test_a_large_selections_page_makes_only_its_count_and_leaves_the_skips_for_later(
+    admin_client_logged, campaign, settings
+):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.LEADS_ACTION_SKIPS_INLINE_MAX = 0
+    leads = [make_lead(campaign=campaign) for _ in range(2)]
+    post = {"leads": leads[:1], "select_across": True, "query": f"?campaign={campaign.pk}"}
+    with CaptureQueriesContext(connection) as page:
+        response = run_action(admin_client_logged, "reschedule_leads", **post)
+    assert response.context["count"] == 2 and response.context["skips"] is None
+    # Reschedule's rules read the numbers; the page's counts do not: they are the list's.
+    counts = [q["sql"] for q in page.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and not [sql for sql in counts if "leads_contact" in sql]
+    with CaptureQueriesContext(connection) as later:
+        answer = run_action(admin_client_logged, "reschedule_leads", count_skips="1", **post)
+    assert answer.json() == {"counted": True, "skipped": [], "total": 0}
+    assert [q for q in later.captured_queries if "COUNT(" in q["sql"].upper() and "leads_contact" in q["sql"]]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="statement timeouts are PostgreSQL's")
 def test_a_skip_count_past_its_time_is_answered_as_not_counted(admin_client_logged, campaign, settings):
     settings.LEADS_ACTION_SKIPS_INLINE_MAX = 0
