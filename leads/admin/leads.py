@@ -150,7 +150,7 @@ def move_when_confirmed(
     verb: str,
     title: str,
     explanation: str,
-):
+) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet], HttpResponse | None]:
     """The admin action ``name`` that needs no answer: ``move`` (a transition) over the
     selection at once, or, on a large selection, after its confirmation page."""
 
