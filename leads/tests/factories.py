@@ -1,13 +1,14 @@
 """Test data for leads. Leads are made through leads.services, as the product makes
 them; bulk_leads writes many rows at once for the tests about scale."""
 
+import datetime
 import itertools
 from collections.abc import Sequence
 
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
 from leads import services
-from leads.models import Contact, Lead
+from leads.models import Call, Contact, Lead
 from leads.transitions import Actor
 
 _numbers = itertools.count(0)
@@ -53,3 +54,21 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
             )
     Contact.objects.bulk_create(contacts, batch_size=5000)
     return leads
+
+
+def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **fields) -> Call:
+    """A call of the lead's history as the dialer leaves it: ended two minutes after it
+    was placed when it has an outcome, in flight when it has none."""
+    ended = placed_at + datetime.timedelta(minutes=2) if outcome else None
+    fields.setdefault("phone", "+14155550100")
+    return Call.objects.create(
+        lead=lead,
+        campaign=lead.campaign,
+        position=0,
+        attempt=1,
+        backend="simulated",
+        placed_at=placed_at,
+        ended_at=ended,
+        outcome=outcome,
+        **fields,
+    )
