@@ -3,13 +3,14 @@ and the leads list itself (``lead_list``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, F, Func, Lookup, Model, OuterRef, Prefetch, Q, QuerySet, TextField
 from django.http import QueryDict
 
 from .filters import FilterProblem, LeadFilter, filter_leads
 from .models import Contact, Lead
 from .phones import search_digits
+from .transitions import count_skips
 
 # The list's order when none is asked for: newest first (Lead.Meta.ordering).
 DEFAULT_ORDERING = ("-id",)
@@ -154,3 +155,36 @@ def search_by_lead(rows: QuerySet[Model], query: str, *, phone: str | None = Non
     if phone is not None and digits is not None:
         found = found.filter(**{f"{phone}__contains": digits})
     return found
+
+
+# --- What a bulk action would skip ---------------------------------------------------------
+
+QUERY_CANCELED = "57014"  # PostgreSQL's error code for a statement past its timeout
+
+
+def count_action_skips(
+    leads: QuerySet[Lead], rules: list[tuple[str, Q]], *, within_seconds: float | None = None
+) -> tuple[dict[str, int], int] | None:
+    """How many of ``leads`` an action with these skip rules (an action's own, from
+    ``leads.transitions``) would skip, by reason, as ``transitions.count_skips`` counts
+    them when the action runs, and how many leads there are; for its confirmation page.
+    One query, over the selection as the list filters it (the count the list shows).
+
+    On a large selection the rules that look at each lead's numbers (Reschedule's,
+    Move's) take seconds; ``within_seconds`` bounds the count on PostgreSQL, and None
+    means it did not finish in time.
+    """
+    selection = leads.order_by()
+    if within_seconds is None or connection.vendor != "postgresql":
+        return count_skips(selection, rules)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # For this transaction only: the connection's own timeout is back after it.
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(within_seconds * 1000))])
+        try:
+            with transaction.atomic():
+                return count_skips(selection, rules)
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+                return None
+            raise

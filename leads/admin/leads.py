@@ -3,17 +3,20 @@ leads.transitions; this module turns requests into calls and results into messag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from campaigns.models import Campaign
-from leads import services, transitions
+from leads import selectors, services, transitions
 from leads.forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -47,6 +50,28 @@ def report(modeladmin: admin.ModelAdmin, request: HttpRequest, verb: str, result
     modeladmin.message_user(request, text, level)
 
 
+# More ticked leads than this, or "select all", and even an action that needs no answer
+# asks first, with the count and what it will skip: one slip should not move thousands.
+ASK_ABOVE = 100
+
+SkipRules = list[tuple[str, Q]]
+
+
+def is_large(request: HttpRequest) -> bool:
+    """Whether the action was posted over "select all" or more than ASK_ABOVE leads."""
+    selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+    return request.POST.get("select_across") == "1" or len(selected) > ASK_ABOVE
+
+
+def _answer_of(request: HttpRequest, fields: tuple[str, ...]) -> str:
+    return "&".join(f"{name}={value}" for name in fields for value in request.POST.getlist(name))
+
+
+def _skips(skipped: dict[str, int]) -> dict:
+    """What the page shows of a count: the reasons, most first, and their sum."""
+    return {"skipped": sorted(skipped.items(), key=lambda item: -item[1]), "total": sum(skipped.values())}
+
+
 def ask_first(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -55,17 +80,48 @@ def ask_first(
     form_class: type[forms.Form],
     title: str,
     explanation: str,
-) -> forms.Form | TemplateResponse:
+    skip_rules: Callable[[forms.Form | None], SkipRules],
+    answer_fields: tuple[str, ...] = (),
+) -> forms.Form | HttpResponse:
     """The valid form once the operator has answered; until then, the page that asks.
 
     Like the admin's delete confirmation, the page posts back to the same filtered
     list URL with the selection (or "select all") it came with, so the action runs
     over exactly what was chosen.
+
+    The page says how many leads the selection holds and how many the action will
+    skip, and why, by the action's own rules (``skip_rules(form)``, with the valid
+    answer, or None before there is one). Counting the skips costs more than the
+    count (Reschedule's and Move's rules read every lead's numbers): up to
+    LEADS_ACTION_SKIPS_INLINE_MAX leads the page counts them itself; above, the page
+    is as quick as its count and its script asks for the skips with the same post
+    plus ``count_skips`` (answered in JSON, within LEADS_ACTION_SKIPS_SECONDS).
+
+    Rules that depend on the answer (``answer_fields``: Move's campaign) are counted
+    once it is given: on a large selection the page comes back with the skips of
+    that answer, and the action runs when it is posted unchanged.
     """
-    answered = "apply" in request.POST
-    form = form_class(request.POST if answered else None)
-    if answered and form.is_valid():
-        return form
+    counting = "count_skips" in request.POST
+    answered = "apply" in request.POST and not counting
+    form = form_class(request.POST if answered or counting else None)
+    previewed = ""
+    if (answered or counting) and form.is_valid():
+        answer = _answer_of(request, answer_fields)
+        if answered and (not answer_fields or not is_large(request) or request.POST.get("previewed") == answer):
+            return form
+        if answered or request.POST.get("previewed") == answer:
+            previewed = answer
+    rules = skip_rules(form if previewed else None)
+    if counting:
+        counted = selectors.count_action_skips(queryset, rules, within_seconds=settings.LEADS_ACTION_SKIPS_SECONDS)
+        return JsonResponse({"counted": False} if counted is None else {"counted": True, **_skips(counted[0])})
+    # A few ticked leads are counted with their skips in one query; a large selection
+    # is counted first, as the page always did, to know whether its skips can wait.
+    count = queryset.count() if is_large(request) else None
+    skips = None  # above the inline limit, the page's script asks for them
+    if count is None or count <= settings.LEADS_ACTION_SKIPS_INLINE_MAX:
+        skipped, count = selectors.count_action_skips(queryset, rules)
+        skips = _skips(skipped)
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -75,20 +131,81 @@ def ask_first(
         "action": request.POST.get("action", ""),
         "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
         "select_across": request.POST.get("select_across", "0"),
-        "count": queryset.count(),
+        "count": count,
+        "skips": skips,
+        "moving": count - skips["total"] if skips else None,
+        # Rules the answer decides that are not counted yet (Move before its campaign).
+        "counted_later": bool(answer_fields) and not previewed,
+        "large": is_large(request),
+        "previewed": previewed,
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "admin/leads/action_form.html", context)
 
 
-@admin.action(description="Reset: back to Created with fresh attempts", permissions=["change"])
-def reset_leads(modeladmin, request, queryset):
-    report(modeladmin, request, "Reset", transitions.reset(queryset, actor=Actor.admin(request.user)))
+def move_when_confirmed(
+    name: str,
+    *,
+    description: str,
+    move: Callable[..., TransitionResult],
+    skip_rules: Callable[[], SkipRules],
+    verb: str,
+    title: str,
+    explanation: str,
+) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet], HttpResponse | None]:
+    """The admin action ``name`` that needs no answer: ``move`` (a transition) over the
+    selection at once, or, on a large selection, after its confirmation page."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        # The page's own request for its skip counts is answered, never run as the action.
+        if is_large(request) or "count_skips" in request.POST:
+            answer = ask_first(
+                modeladmin,
+                request,
+                queryset,
+                form_class=ConfirmForm,
+                title=title,
+                explanation=explanation,
+                skip_rules=lambda form: skip_rules(),
+            )
+            if isinstance(answer, HttpResponse):
+                return answer
+        report(modeladmin, request, verb, move(queryset, actor=Actor.admin(request.user)))
+        return None
+
+    action.__name__ = action.__qualname__ = name  # the admin's name for the action
+    return action
 
 
-@admin.action(description="Complete", permissions=["change"])
-def complete_leads(modeladmin, request, queryset):
-    report(modeladmin, request, "Completed", transitions.complete(queryset, actor=Actor.admin(request.user)))
+reset_leads = move_when_confirmed(
+    "reset_leads",
+    description="Reset: back to Created with fresh attempts",
+    move=transitions.reset,
+    skip_rules=transitions.reset_skip_rules,
+    verb="Reset",
+    title="Reset leads",
+    explanation="The leads go back to Created and every number not on the do-not-call list gets "
+    "a fresh budget of attempts; their call history is kept.",
+)
+complete_leads = move_when_confirmed(
+    "complete_leads",
+    description="Complete",
+    move=transitions.complete,
+    skip_rules=transitions.complete_skip_rules,
+    verb="Completed",
+    title="Complete leads",
+    explanation="The leads become Completed and are not dialled again; their numbers keep their state.",
+)
+stop_leads = move_when_confirmed(
+    "stop_leads",
+    description="Stop: give up (Max retries)",
+    move=transitions.stop,
+    skip_rules=transitions.stop_skip_rules,
+    verb="Stopped",
+    title="Stop leads",
+    explanation="The leads become Max retries and are not dialled again; their numbers keep their state.",
+)
 
 
 @admin.action(description="Reschedule…", permissions=["change"])
@@ -101,17 +218,13 @@ def reschedule_leads(modeladmin, request, queryset):
         title="Reschedule leads",
         explanation="Numbers that ran out of attempts or were completed get a fresh budget; "
         "numbers judged invalid and do-not-call numbers do not.",
+        skip_rules=lambda form: transitions.reschedule_skip_rules(),
     )
-    if isinstance(form, TemplateResponse):
+    if isinstance(form, HttpResponse):
         return form
     # "interval": no time given, each campaign's retry interval from now.
     at = form.cleaned_data["at"] if form.cleaned_data["when"] == "at" else None
     report(modeladmin, request, "Rescheduled", transitions.reschedule(queryset, at=at, actor=Actor.admin(request.user)))
-
-
-@admin.action(description="Stop: give up (Max retries)", permissions=["change"])
-def stop_leads(modeladmin, request, queryset):
-    report(modeladmin, request, "Stopped", transitions.stop(queryset, actor=Actor.admin(request.user)))
 
 
 @admin.action(description="Do not call…", permissions=["change"])
@@ -125,8 +238,9 @@ def do_not_call(modeladmin, request, queryset):
         explanation="Every number of these leads goes on the do-not-call list and is never dialled "
         "again, in any campaign. Other leads with the same numbers are marked too. Taking a number "
         "off the list is done on the do-not-call list itself.",
+        skip_rules=lambda form: services.do_not_call_leads_skip_rules(),
     )
-    if isinstance(form, TemplateResponse):
+    if isinstance(form, HttpResponse):
         return form
     result = services.do_not_call_leads(leads=queryset, actor=Actor.admin(request.user))
     report(modeladmin, request, "Marked do not call:", result.leads)
@@ -143,8 +257,12 @@ def move_to_campaign(modeladmin, request, queryset):
         title="Move leads to another campaign",
         explanation="The leads join the chosen campaign as Created with fresh attempts; "
         "their status and call history are kept.",
+        skip_rules=lambda form: transitions.move_to_campaign_skip_rules(
+            queryset, form.cleaned_data["campaign"] if form else None
+        ),
+        answer_fields=("campaign",),
     )
-    if isinstance(form, TemplateResponse):
+    if isinstance(form, HttpResponse):
         return form
     campaign = form.cleaned_data["campaign"]
     result = transitions.move_to_campaign(queryset, campaign=campaign, actor=Actor.admin(request.user))

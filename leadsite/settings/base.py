@@ -223,3 +223,10 @@ LEADS_WEBHOOK_MAX_BYTES = 1024 * 1024
 # An XLSX export of at most this many leads is built in the request, by
 # django-import-export's own export; a larger one by the task worker.
 LEADS_EXPORT_IN_MEMORY_MAX = int(os.environ.get("LEADS_EXPORT_IN_MEMORY_MAX", 5000))
+# A bulk action's confirmation page counts what it will skip in the page for a
+# selection of at most this many leads; a larger one gets the page as fast as its
+# count, and the skips follow in a second request, given at most
+# LEADS_ACTION_SKIPS_SECONDS on PostgreSQL (the rules that read each lead's numbers
+# take seconds over a million leads).
+LEADS_ACTION_SKIPS_INLINE_MAX = int(os.environ.get("LEADS_ACTION_SKIPS_INLINE_MAX", 10_000))
+LEADS_ACTION_SKIPS_SECONDS = int(os.environ.get("LEADS_ACTION_SKIPS_SECONDS", 20))
