@@ -57,6 +57,30 @@ def all_days() -> list[str]:
     return list(DAYS)
 
 
+# The retry interval's range, in minutes (10 minutes to 3 days), for every interval setting.
+MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL = 10, 4320
+MAX_CALLBACKS = 20
+MAX_CALLBACK_HORIZON_DAYS = 365
+OUTCOME_INTERVALS = (
+    "retry_interval_busy",
+    "retry_interval_no_answer",
+    "retry_interval_voicemail",
+    "retry_interval_failed",
+    "retry_interval_goal_incomplete",
+)
+
+
+def _outcome_interval(label: str, when: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        f"retry interval after {label} (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_RETRY_INTERVAL), MaxValueValidator(MAX_RETRY_INTERVAL)],
+        help_text=f"Wait before retrying the same number when {when}, in minutes "
+        f"({MIN_RETRY_INTERVAL} to {MAX_RETRY_INTERVAL}); blank = the retry interval.",
+    )
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -116,8 +140,9 @@ class Campaign(models.Model):
     retry_interval = models.PositiveIntegerField(
         "retry interval (minutes)",
         default=60,
-        validators=[MinValueValidator(10), MaxValueValidator(4320)],
-        help_text="Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days).",
+        validators=[MinValueValidator(MIN_RETRY_INTERVAL), MaxValueValidator(MAX_RETRY_INTERVAL)],
+        help_text="Wait before retrying the same number, in minutes (10 to 4320, i.e. 3 days); "
+        "the per-outcome intervals below override it.",
     )
     retry_on_voicemail = models.BooleanField(
         default=False,
@@ -149,6 +174,31 @@ class Campaign(models.Model):
         help_text="A call with no outcome after this many minutes is closed as lost (an unsuccessful attempt).",
     )
 
+    # Callbacks (results-and-compliance.md §2): an appointment the callee asked for.
+    # Database defaults too: rows written before these settings existed get them.
+    max_callbacks = models.PositiveSmallIntegerField(
+        default=3,
+        db_default=3,
+        validators=[MaxValueValidator(MAX_CALLBACKS)],
+        help_text="Callbacks a callee may ask for per lead and be called back at the time they named "
+        f"(0 to {MAX_CALLBACKS}; 0 = callbacks are not honoured and the call's ordinary retry applies).",
+    )
+    callback_horizon_days = models.PositiveSmallIntegerField(
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CALLBACK_HORIZON_DAYS)],
+        help_text="A callback asked for further ahead than this many days is not honoured "
+        f"(1 to {MAX_CALLBACK_HORIZON_DAYS}).",
+    )
+    # Per outcome, the wait before the same number is retried; blank = retry_interval.
+    retry_interval_busy = _outcome_interval("busy", "the line was busy")
+    retry_interval_no_answer = _outcome_interval("no answer", "nobody answered (or the call was lost)")
+    retry_interval_voicemail = _outcome_interval("voicemail", "voicemail answered (with retry on voicemail)")
+    retry_interval_failed = _outcome_interval("failed", "the carrier or network failed the call")
+    retry_interval_goal_incomplete = _outcome_interval(
+        "goal incomplete", "the conversation did not achieve the goal (with retry on goal incomplete)"
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -161,7 +211,8 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(condition=Q(max_retries__lte=10), name="campaign_max_retries_range"),
             models.CheckConstraint(
-                condition=Q(retry_interval__gte=10, retry_interval__lte=4320), name="campaign_retry_interval_range"
+                condition=Q(retry_interval__gte=MIN_RETRY_INTERVAL, retry_interval__lte=MAX_RETRY_INTERVAL),
+                name="campaign_retry_interval_range",
             ),
             models.CheckConstraint(
                 condition=Q(call_timeout__gte=1, call_timeout__lte=1440), name="campaign_call_timeout_range"
@@ -176,6 +227,19 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "in-progress", "paused", "completed"]), name="campaign_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(max_callbacks__lte=MAX_CALLBACKS), name="campaign_max_callbacks_range"),
+            models.CheckConstraint(
+                condition=Q(callback_horizon_days__gte=1, callback_horizon_days__lte=MAX_CALLBACK_HORIZON_DAYS),
+                name="campaign_callback_horizon_range",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True})
+                    | Q(**{f"{name}__gte": MIN_RETRY_INTERVAL, f"{name}__lte": MAX_RETRY_INTERVAL}),
+                    name=f"campaign_{name}_range",
+                )
+                for name in OUTCOME_INTERVALS
             ),
         ]
 

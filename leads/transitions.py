@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 
-from .dialer import rules
+from .dialer import hours, rules
 from .models import Call, CallOutcome, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 
 SKIP_PROCESSING = ("a call is in progress", Q(status=LeadStatus.PROCESSING))
@@ -187,10 +187,13 @@ def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | No
 
 # --- Manual actions (admin, on one lead or a whole filtered selection) -------------
 
-_FRESH_BUDGET = {"status": ContactStatus.CREATED, "attempts": 0}
+_FRESH_BUDGET = {"status": ContactStatus.CREATED, "attempts": 0, "callback_attempts": 0}
 # Reset, Reschedule and Move start dialling afresh: a cascade from its first number,
-# the dial-error backoff from one minute.
-_NEW_ROUND = {"next_position": None, "dial_errors": 0}
+# the dial-error backoff from one minute. A pending callback is an appointment the
+# dialer keeps: a person who moves the lead by hand decides instead.
+_NEW_ROUND = {"next_position": None, "dial_errors": 0, "callback_at": None}
+# Reset and Move start the lead over: its callbacks count from 0 again.
+_START_OVER = {**_NEW_ROUND, "callbacks": 0}
 
 
 def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
@@ -201,7 +204,7 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
             to_status=LeadStatus.CREATED,
             reason="reset",
             skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))],
-            lead_updates={"next_attempt_at": None, **_NEW_ROUND},
+            lead_updates={"next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (
                     ~Q(status=ContactStatus.BLACKLISTED) & ~Q(status=ContactStatus.CREATED, attempts=0),
@@ -223,7 +226,7 @@ def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transi
             to_status=LeadStatus.COMPLETED,
             reason="completed by hand",
             skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))],
-            lead_updates={"next_attempt_at": None},
+            lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
         reason=reason,
@@ -290,7 +293,7 @@ def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transition
                 ("already completed", Q(status=LeadStatus.COMPLETED)),
                 ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
             ],
-            lead_updates={"next_attempt_at": None},
+            lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
         reason=reason,
@@ -323,7 +326,7 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
                 ("its number is already in that campaign", taken_in_target),
                 ("another selected lead has the same number", taken_by_selection),
             ],
-            lead_updates={"campaign": campaign, "next_attempt_at": None, **_NEW_ROUND},
+            lead_updates={"campaign": campaign, "next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),
                 (~Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign, **_FRESH_BUDGET}),
@@ -348,7 +351,7 @@ def new_number_status(*, on_do_not_call_list: bool) -> str:
     return ContactStatus.BLACKLISTED if on_do_not_call_list else ContactStatus.CREATED
 
 
-def block_numbers(phones: QuerySet, *, actor: Actor) -> TransitionResult:
+def block_numbers(phones: QuerySet, *, actor: Actor, reason: str = "") -> TransitionResult:
     """Numbers in ``phones`` (a one-column queryset) joined the do-not-call list:
     every contact with one becomes Do not call, and so does every lead all of whose
     numbers are now on the list.
@@ -360,7 +363,7 @@ def block_numbers(phones: QuerySet, *, actor: Actor) -> TransitionResult:
     affected.exclude(status__in=[ContactStatus.BLACKLISTED, ContactStatus.PROCESSING]).update(
         status=ContactStatus.BLACKLISTED
     )
-    return mark_do_not_call(Lead.objects.filter(pk__in=affected.values("lead_id")), actor=actor)
+    return mark_do_not_call(Lead.objects.filter(pk__in=affected.values("lead_id")), actor=actor, reason=reason)
 
 
 def block_listed_numbers(contacts: QuerySet[Contact], *, actor: Actor) -> int:
@@ -408,7 +411,7 @@ def mark_do_not_call(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -
                 ),
                 ("has no number", ~_has_contact(Q())),
             ],
-            lead_updates={"next_attempt_at": None},
+            lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
         reason=reason,
@@ -512,14 +515,17 @@ def start_calls(
         attempts=F("attempts") + 1,
         last_attempt_at=now,
         next_attempt_at=None,
+        callback_at=None,  # the callback is kept: this is its call
         updated_at=now,
     )
-    _audit(
-        [(pick.lead.pk, pick.lead.status, LeadStatus.PROCESSING) for pick in picks],
-        now=now,
-        actor=actor,
-        reason="call placed",
-    )
+    for is_callback in (False, True):
+        rows = [
+            (p.lead.pk, p.lead.status, LeadStatus.PROCESSING)
+            for p in picks
+            if (p.lead.callback_at is not None) == is_callback
+        ]
+        if rows:
+            _audit(rows, now=now, actor=actor, reason="callback call placed" if is_callback else "call placed")
     return calls
 
 
@@ -560,10 +566,21 @@ class Report:
     extracted_variables: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     recording_url: str = ""
+    # [{"role": "agent" | "callee", "text": …, "at": seconds or None}], in order.
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    opt_out: bool = False
+    # Aware, or naive: then read in the dialled number's local time zone.
+    callback_at: datetime.datetime | None = None
+    disposition: str = ""
 
 
 def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime, actor: Actor) -> bool:
-    """Close an open call with its outcome and move its lead by the lifecycle's rules.
+    """Close an open call with its outcome and move its lead by the lifecycle's rules
+    and those of what the call learnt (results-and-compliance.md §2), in this order:
+    an opt-out makes the lead Do not call (``opt_out``); a goal achieved completes it;
+    a callback the campaign honours reschedules it to the same number; else the
+    ordinary rules, with the outcome's retry interval. Every report's results go onto
+    the lead.
 
     Returns False, moving nothing, when the call is already closed (a repeat, a late
     outcome after ``lost``): the caller keeps the report in the history.
@@ -571,18 +588,40 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
     with transaction.atomic():
         # The call, then its lead: the same order as the timeout closer, so the two
         # never wait on each other crosswise.
-        call = Call.objects.select_for_update().select_related("campaign").get(pk=call_id)
+        call = Call.objects.select_for_update().select_related("campaign__assistant").get(pk=call_id)
         if call.ended_at is not None:
             return False
         campaign = call.campaign
         goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
+        conversation = report.outcome == CallOutcome.COMPLETED
+        lead = Lead.objects.select_for_update().select_related("campaign__assistant").get(pk=call.lead_id)
+        numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
+        dialled = next((n for n in numbers if n.phone == call.phone), None)
+        # It may have joined the list while the call was in progress (block_numbers left it).
+        listed = dialled is not None and DoNotCallNumber.objects.filter(phone=dialled.phone).exists()
+
         call.ended_at = now
         call.outcome = report.outcome
         call.duration_seconds = report.duration_seconds
-        call.goal_achieved = goal if report.outcome == CallOutcome.COMPLETED else report.goal_achieved
+        call.goal_achieved = goal if conversation else report.goal_achieved
         call.extracted_variables = report.extracted_variables
         call.summary = report.summary
         call.recording_url = report.recording_url
+        call.transcript = report.transcript
+        call.disposition = report.disposition
+        call.opt_out = report.opt_out
+        honoured: rules.Callback | None = None
+        if report.callback_at is not None:
+            zone = hours.number_zone(lead, dialled)
+            call.callback_at = _callback_instant(report.callback_at, zone)
+            if report.opt_out:
+                call.callback_note = "ignored: the callee opted out"
+            elif conversation and goal:
+                call.callback_note = "ignored: the goal was achieved"
+            else:
+                decision = _callback(call, lead, dialled, listed, report.outcome, call.callback_at, zone=zone, now=now)
+                call.callback_note = decision.note
+                honoured = decision if decision.honoured else None
         # Only the outcome's fields: the dialer may be storing the provider's call id.
         call.save(
             update_fields=[
@@ -593,41 +632,149 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
                 "extracted_variables",
                 "summary",
                 "recording_url",
+                "transcript",
+                "disposition",
+                "opt_out",
+                "callback_at",
+                "callback_note",
             ]
         )
+        learnt = _results(lead, call, report, conversation=conversation)
+        if report.opt_out:
+            _opt_out(call, lead, numbers, learnt, now=now, actor=actor)
+            return True
 
-        lead = Lead.objects.select_for_update().get(pk=call.lead_id)
-        numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
-        success = rules.is_success(campaign, report.outcome, goal)
-        dialled = next((n for n in numbers if n.phone == call.phone), None)
+        # A callback honoured is an appointment: the call is no success even when the
+        # campaign would complete a conversation without its goal.
+        success = rules.is_success(campaign, report.outcome, goal) and honoured is None
         if dialled is not None:
             dialled.last_outcome = report.outcome
+            if honoured is not None:
+                dialled.callback_attempts += 1  # one more attempt, outside the budget
             dialled.status = rules.number_after_outcome(
                 dialled,
                 campaign.attempts_per_number,
                 outcome=report.outcome,
                 success=success,
-                # It may have joined the list while the call was in progress (block_numbers left it).
-                on_do_not_call_list=DoNotCallNumber.objects.filter(phone=dialled.phone).exists(),
+                on_do_not_call_list=listed,
             )
-            dialled.save(update_fields=["status", "last_outcome"])
+            dialled.save(update_fields=["status", "last_outcome", "callback_attempts"])
         if lead.status != LeadStatus.PROCESSING:
             return True  # cannot happen while the call is open; the call is closed at least
-        step = rules.after_outcome(numbers, call.position, campaign, now, success=success)
-        _audit(
-            [(lead.pk, lead.status, step.status)],
-            now=now,
-            actor=actor,
-            reason=f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else ""),
-        )
+        reason = f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else "")
+        if honoured is not None:
+            step = rules.NextStep(LeadStatus.RESCHEDULED, honoured.at, call.position)
+        else:
+            step = rules.after_outcome(numbers, call.position, campaign, now, success=success, outcome=report.outcome)
+        if call.callback_note:
+            reason += f"; callback {call.callback_note}"
+        _audit([(lead.pk, lead.status, step.status)], now=now, actor=actor, reason=reason)
         Lead.objects.filter(pk=lead.pk).update(
             status=step.status,
             next_attempt_at=step.next_attempt_at,
             next_position=step.next_position,
             last_outcome=report.outcome,
+            callback_at=honoured.at if honoured is not None else None,
+            callbacks=F("callbacks") + (1 if honoured is not None else 0),
             updated_at=now,
+            **learnt,
         )
     return True
+
+
+def _callback_instant(requested: datetime.datetime, zone: str) -> datetime.datetime:
+    """A requested time as an instant: with an offset it is that instant, without one
+    it is read in the number's zone."""
+    if timezone.is_aware(requested):
+        return requested
+    return requested.replace(tzinfo=hours.zone_info(zone))
+
+
+def _callback(
+    call: Call,
+    lead: Lead,
+    dialled: Contact | None,
+    listed: bool,
+    outcome: str,
+    requested: datetime.datetime,
+    *,
+    zone: str,
+    now: datetime.datetime,
+) -> rules.Callback:
+    if dialled is None:
+        return rules.Callback(None, "not honoured: the number is no longer the lead's")
+    if listed:
+        return rules.Callback(None, "not honoured: the number is on the do-not-call list")
+    if outcome == CallOutcome.INVALID_NUMBER:
+        return rules.Callback(None, "not honoured: the number was reported invalid")
+    campaign = call.campaign
+    return rules.callback(
+        campaign,
+        requested,
+        callbacks_so_far=lead.callbacks,
+        now=now,
+        zone=zone,
+        next_opening=lambda at: hours.next_opening(campaign, zone, at),
+    )
+
+
+def _results(lead: Lead, call: Call, report: Report, *, conversation: bool) -> dict[str, Any]:
+    """What the report adds to the lead's results: every report's extracted variables
+    (the latest value of each name wins), and a conversation's goal, disposition,
+    summary, duration and recording."""
+    learnt: dict[str, Any] = {}
+    if report.extracted_variables:
+        learnt["results"] = {**(lead.results or {}), **report.extracted_variables}
+    if conversation:
+        learnt.update(
+            conversation_call=call,
+            goal_achieved=call.goal_achieved,
+            disposition=report.disposition,
+            summary=report.summary,
+            duration_seconds=report.duration_seconds,
+            recording_url=report.recording_url,
+        )
+    return learnt
+
+
+def _opt_out(
+    call: Call,
+    lead: Lead,
+    numbers: list[Contact],
+    learnt: dict[str, Any],
+    *,
+    now: datetime.datetime,
+    actor: Actor,
+) -> None:
+    """The callee asked not to be called again: the Do not call action, performed by
+    the call. Every number of the lead joins the do-not-call list, the lead becomes Do
+    not call, and the same numbers are marked in every other lead and campaign."""
+    note = f"opted out on call {call.pk}"
+    phones = [number.phone for number in numbers]
+    DoNotCallNumber.objects.bulk_create(
+        [
+            DoNotCallNumber(
+                phone=phone, reason=f"the callee opted out on a call ({now:%Y-%m-%d})", source="call", call=call
+            )
+            for phone in phones
+        ],
+        ignore_conflicts=True,
+    )
+    Contact.objects.filter(lead=lead).update(status=ContactStatus.BLACKLISTED)
+    Contact.objects.filter(lead=lead, phone=call.phone).update(last_outcome=call.outcome)
+    if lead.status == LeadStatus.PROCESSING:
+        _audit([(lead.pk, lead.status, LeadStatus.BLACKLISTED)], now=now, actor=actor, reason=note)
+        Lead.objects.filter(pk=lead.pk).update(
+            status=LeadStatus.BLACKLISTED,
+            next_attempt_at=None,
+            next_position=None,
+            callback_at=None,
+            last_outcome=call.outcome,
+            opted_out_at=now,
+            updated_at=now,
+            **learnt,
+        )
+    block_numbers(DoNotCallNumber.objects.filter(phone__in=phones).values("phone"), actor=actor, reason=note)
 
 
 def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor: Actor) -> bool:

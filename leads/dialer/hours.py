@@ -13,11 +13,15 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
 from campaigns.models import Campaign
 from campaigns.validators import DAYS
+
+if TYPE_CHECKING:
+    from leads.models import Contact, Lead
 
 
 @cache
@@ -26,14 +30,14 @@ def _zone_names() -> tuple[str, ...]:
 
 
 @cache
-def _zone(name: str) -> zoneinfo.ZoneInfo:
+def zone_info(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
 def _inside(days: tuple[str, ...], start: datetime.time, end: datetime.time, zone: str, now: datetime.datetime) -> bool:
     """``now`` in ``zone`` is on an allowed day, between the start and the end of the
     calling hours (the end minute included: 23:59 means until midnight)."""
-    local = now.astimezone(_zone(zone))
+    local = now.astimezone(zone_info(zone))
     minute = local.time().replace(second=0, microsecond=0)
     return DAYS[local.weekday()] in days and start <= minute <= end
 
@@ -69,3 +73,34 @@ def _zones_by_window(
         (inside if _inside(days, start, end, name, minute) else outside).append(name)
     (inside if _inside(days, start, end, default_zone, minute) else outside).append("")
     return inside, outside
+
+
+def number_zone(lead: Lead, contact: Contact | None = None) -> str:
+    """The zone a number's local time is read in: its lead's, else its campaign's
+    (else the assistant's, else the site's). One place, so that a zone per number
+    (from its prefix) can join later without touching the callers."""
+    return lead.timezone or lead.campaign.effective_timezone()
+
+
+def next_opening(campaign: Campaign, zone: str, at: datetime.datetime) -> datetime.datetime | None:
+    """``at`` when it is inside the campaign's calling window in ``zone``, else the
+    window's next opening after it (an aware time); None when no allowed day comes
+    within a week (a campaign with no allowed day).
+
+    The opening is the start of the calling hours on the next allowed local day. A
+    start that falls in a daylight-saving gap is read with the offset before the
+    change (zoneinfo's fold=0), i.e. one hour later on the wall clock, which is inside
+    the window still.
+    """
+    days, start, end = tuple(campaign.allowed_days), campaign.allowed_hours_start, campaign.allowed_hours_end
+    if _inside(days, start, end, zone, at):
+        return at
+    local = at.astimezone(zone_info(zone))
+    for ahead in range(8):
+        day = local.date() + datetime.timedelta(days=ahead)
+        if DAYS[day.weekday()] not in days:
+            continue
+        opening = datetime.datetime.combine(day, start, tzinfo=zone_info(zone)).astimezone(datetime.UTC)
+        if opening > at:
+            return opening
+    return None

@@ -7,18 +7,24 @@ from __future__ import annotations
 import datetime
 import hashlib
 import uuid
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 
 from leads import transitions
-from leads.models import REPORTED_OUTCOMES, CallReport
+from leads.models import MAX_DISPOSITION, REPORTED_OUTCOMES, CallReport
 from leads.transitions import Actor, Report
 
 MAX_SUMMARY = 20_000
 MAX_EXTRACTED = 100
 MAX_DEPTH = 10
+# A long call's conversation fits in the 1 MB body: turns and their length are bounded
+# on their own so that one field cannot be the whole budget.
+MAX_TURNS = 5_000
+MAX_TURN_TEXT = 10_000
+MAX_CALL_SECONDS = 86_400
 # The Standard Webhooks specification sets no length for a webhook-id; providers use
 # a few dozen characters (msg_2KWPBgLlAfxdpx2AI54pPJ85f4W). A longer one is refused
 # whole rather than cut, since a cut id would make two messages one.
@@ -42,9 +48,9 @@ def report_from_payload(payload: Any) -> Report:
         raise BadReport(f"outcome must be one of {', '.join(REPORTED_OUTCOMES)}; got {outcome!r}."[:300])
     duration = payload.get("duration_seconds")
     if duration is not None and (
-        isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= 86_400
+        isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration <= MAX_CALL_SECONDS
     ):
-        raise BadReport("duration_seconds must be a whole number of seconds from 0 to 86400.")
+        raise BadReport(f"duration_seconds must be a whole number of seconds from 0 to {MAX_CALL_SECONDS}.")
     goal = payload.get("goal_achieved")
     if goal is not None and not isinstance(goal, bool):
         raise BadReport("goal_achieved must be true or false.")
@@ -63,6 +69,16 @@ def report_from_payload(payload: Any) -> Report:
         or (recording and (urlsplit(recording).scheme not in ("http", "https") or not urlsplit(recording).netloc))
     ):
         raise BadReport("recording_url must be an http(s) address of at most 2000 characters.")
+    opt_out = payload.get("opt_out")
+    if opt_out is not None and not isinstance(opt_out, bool):
+        raise BadReport("opt_out must be true or false.")
+    disposition = payload.get("disposition") or ""
+    if (
+        not isinstance(disposition, str)
+        or len(disposition) > MAX_DISPOSITION
+        or any(ord(char) < 32 or ord(char) == 127 for char in disposition)
+    ):
+        raise BadReport(f"disposition must be a label of at most {MAX_DISPOSITION} characters, on one line.")
     return Report(
         outcome=outcome,
         duration_seconds=duration,
@@ -70,7 +86,65 @@ def report_from_payload(payload: Any) -> Report:
         extracted_variables=extracted,
         summary=summary,
         recording_url=recording,
+        transcript=_transcript(payload.get("transcript")),
+        opt_out=bool(opt_out),
+        callback_at=_callback_at(payload.get("callback_at")),
+        disposition=disposition.strip(),
     )
+
+
+def _transcript(value: Any) -> list[dict[str, Any]]:
+    """The conversation as the spec has it, each turn kept as role, text and at (other
+    keys a platform adds are dropped)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_TURNS:
+        raise BadReport(f"transcript must be a list of at most {MAX_TURNS} turns.")
+    turns = []
+    for index, turn in enumerate(value):
+        if not isinstance(turn, dict):
+            raise BadReport(f"transcript[{index}] must be an object with role, text and at.")
+        role, text, at = turn.get("role"), turn.get("text"), turn.get("at")
+        if role not in ("agent", "callee"):
+            raise BadReport(f'transcript[{index}].role must be "agent" or "callee".')
+        if not isinstance(text, str) or len(text) > MAX_TURN_TEXT:
+            raise BadReport(f"transcript[{index}].text must be text of at most {MAX_TURN_TEXT} characters.")
+        if at is not None and (
+            isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at <= MAX_CALL_SECONDS
+        ):
+            raise BadReport(f"transcript[{index}].at must be seconds from the call's start, 0 to {MAX_CALL_SECONDS}.")
+        turns.append({"role": role, "text": text, "at": at})
+    return turns
+
+
+def _callback_at(value: Any) -> datetime.datetime | None:
+    """An ISO 8601 date and time, with or without an offset (without: the number's
+    local time, applied by the transition that knows the number)."""
+    if value is None or value == "":
+        return None
+    problem = (
+        'callback_at must be an ISO 8601 date and time, e.g. "2026-12-04T15:00:00" or "2026-12-04T15:00:00-05:00".'
+    )
+    # A date alone is no appointment; fromisoformat would read it as midnight.
+    if not isinstance(value, str) or len(value) > 64 or len(value) < 16 or value[10] not in "T ":
+        raise BadReport(problem)
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise BadReport(problem) from None
+    # Years at the calendar's ends overflow when moved between zones.
+    if not 1970 <= moment.year <= 9998:
+        raise BadReport("callback_at must be a year from 1970 to 9998.")
+    return moment
+
+
+def report_payload(report: Report) -> dict[str, Any]:
+    """A report by the spec's names, as JSON, for the history of a report the dialer
+    made itself (the simulated backend's, a timeout's)."""
+    payload = asdict(report)
+    if report.callback_at is not None:
+        payload["callback_at"] = report.callback_at.isoformat()
+    return payload
 
 
 def _deeper_than(value: Any, levels: int) -> bool:

@@ -24,7 +24,7 @@ import datetime
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.db import DatabaseError, OperationalError, transaction
 from django.db.models.functions import Coalesce
@@ -225,7 +225,12 @@ def close_finished_calls(backend: Backend, *, now: datetime.datetime, report: Pa
         # is a repeat, not a second report in its history.
         if (
             outcomes.outcome_receive(
-                call.pk, outcome, payload=asdict(outcome), webhook_id=f"{backend.name}-{call.pk}", now=now, actor=DIALER
+                call.pk,
+                outcome,
+                payload=outcomes.report_payload(outcome),
+                webhook_id=f"{backend.name}-{call.pk}",
+                now=now,
+                actor=DIALER,
             )
             == "applied"
         ):

@@ -5,7 +5,8 @@ campaign's settings: which number is next, what counts as success, how long to w
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,12 +21,19 @@ class NumberState(Protocol):
     position: int
     status: str
     attempts: int
+    callback_attempts: int
+
+
+def allowance(number: NumberState, budget: int) -> int:
+    """The attempts a number may have: the campaign's budget, plus one for each
+    callback honoured on it (an appointment, not a retry)."""
+    return budget + number.callback_attempts
 
 
 def has_attempts_left(number: NumberState, budget: int) -> bool:
     """Dialable: not on the do-not-call list, not used up, not judged invalid, and
     under the campaign's current budget (a lowered budget takes effect at once)."""
-    return number.status not in _SPENT and number.attempts < budget
+    return number.status not in _SPENT and number.attempts < allowance(number, budget)
 
 
 def first_dialable(numbers: Sequence[NumberState], budget: int, *, from_position: int = 0) -> NumberState | None:
@@ -51,18 +59,43 @@ class NextStep:
     next_position: int | None
 
 
+# The campaign setting that holds each outcome's retry interval (blank: retry_interval).
+_OUTCOME_INTERVAL = {
+    CallOutcome.BUSY: "retry_interval_busy",
+    CallOutcome.NO_ANSWER: "retry_interval_no_answer",
+    CallOutcome.LOST: "retry_interval_no_answer",
+    CallOutcome.VOICEMAIL: "retry_interval_voicemail",
+    CallOutcome.FAILED: "retry_interval_failed",
+    CallOutcome.COMPLETED: "retry_interval_goal_incomplete",
+}
+
+
+def retry_minutes(campaign: Campaign, outcome: str | None) -> int:
+    """The wait before the same number is retried after ``outcome``: its own interval
+    when the campaign sets one, else the retry interval."""
+    name = _OUTCOME_INTERVAL.get(outcome)
+    minutes = getattr(campaign, name) if name else None
+    return minutes if minutes is not None else campaign.retry_interval
+
+
 def after_unsuccessful(
-    numbers: Sequence[NumberState], dialled_position: int, campaign: Campaign, now: datetime.datetime
+    numbers: Sequence[NumberState],
+    dialled_position: int,
+    campaign: Campaign,
+    now: datetime.datetime,
+    *,
+    outcome: str | None = None,
 ) -> NextStep:
     """The lifecycle's "any other result", with ``numbers`` already updated for the
     attempt just made.
 
-    exhaust: the same number again after the retry interval; when it has run out, the
-    next number at once. cascade: the next number of the round at once; after the
-    last, the first with attempts left after the retry interval.
+    exhaust: the same number again after the outcome's retry interval; when it has
+    run out, the next number at once. cascade: the next number of the round at once;
+    after the last, the first with attempts left after the interval of the round's
+    last outcome.
     """
     budget = campaign.attempts_per_number
-    later = now + datetime.timedelta(minutes=campaign.retry_interval)
+    later = now + datetime.timedelta(minutes=retry_minutes(campaign, outcome))
     if campaign.secondary_strategy == Campaign.SecondaryStrategy.CASCADE:
         following = first_dialable(numbers, budget, from_position=dialled_position + 1)
         if following is not None:
@@ -79,13 +112,68 @@ def after_unsuccessful(
 
 
 def after_outcome(
-    numbers: Sequence[NumberState], dialled_position: int, campaign: Campaign, now: datetime.datetime, *, success: bool
+    numbers: Sequence[NumberState],
+    dialled_position: int,
+    campaign: Campaign,
+    now: datetime.datetime,
+    *,
+    success: bool,
+    outcome: str | None = None,
 ) -> NextStep:
     """Where a lead goes once its call's outcome is in, with ``numbers`` already
     updated by ``number_after_outcome``: Completed on success, else by the strategy."""
     if success:
         return NextStep(LeadStatus.COMPLETED, None, None)
-    return after_unsuccessful(numbers, dialled_position, campaign, now)
+    return after_unsuccessful(numbers, dialled_position, campaign, now, outcome=outcome)
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What becomes of a callback the callee asked for: ``at`` when it is honoured,
+    and a note for the call's history either way."""
+
+    at: datetime.datetime | None
+    note: str
+
+    @property
+    def honoured(self) -> bool:
+        return self.at is not None
+
+
+def callback(
+    campaign: Campaign,
+    requested: datetime.datetime,
+    *,
+    callbacks_so_far: int,
+    now: datetime.datetime,
+    zone: str,
+    next_opening: Callable[[datetime.datetime], datetime.datetime | None],
+) -> Callback:
+    """A requested callback (an aware time) by the spec's rules: not honoured when the
+    campaign takes none, when the lead had its ``max_callbacks``, or beyond the
+    horizon; a time in the past means now; outside the calling window, the window's
+    next opening after it (``next_opening`` gives it in the number's zone, ``zone``,
+    in which the notes name their times)."""
+    if campaign.max_callbacks == 0:
+        return Callback(None, "not honoured: this campaign takes no callbacks (max callbacks is 0)")
+    if callbacks_so_far >= campaign.max_callbacks:
+        return Callback(None, f"not honoured: the lead already had its {campaign.max_callbacks} callback(s)")
+    if requested > now + datetime.timedelta(days=campaign.callback_horizon_days):
+        return Callback(
+            None, f"not honoured: {_stamp(requested, zone)} is beyond the {campaign.callback_horizon_days}-day horizon"
+        )
+    at = max(requested, now)
+    opening = next_opening(at)
+    if opening is None:
+        return Callback(None, "not honoured: the calling window never opens")
+    if opening != at:
+        return Callback(opening, f"honoured at {_stamp(opening, zone)}, the calling window's next opening after it")
+    return Callback(at, f"honoured at {_stamp(at, zone)}" + (" (asked for a time already past)" if at == now else ""))
+
+
+def _stamp(moment: datetime.datetime, zone: str) -> str:
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
 
 
 def out_of_numbers(numbers: Sequence[NumberState]) -> NextStep:
@@ -108,7 +196,7 @@ def number_after_outcome(
         return ContactStatus.BLACKLISTED
     if success:
         return ContactStatus.COMPLETED
-    if outcome == CallOutcome.INVALID_NUMBER or number.attempts >= budget:
+    if outcome == CallOutcome.INVALID_NUMBER or number.attempts >= allowance(number, budget):
         return ContactStatus.REACHED_MAX_RETRIES
     return ContactStatus.RESCHEDULED
 

@@ -5,7 +5,8 @@ and body; a timestamp within 5 minutes), idempotent by ``webhook-id`` and by cal
 Every answer is JSON with a reason: 400 for a body that is not a valid report (or is
 oversized, or its webhook-id is too long to keep whole), 401 for a bad or missing
 signature, 404 for an unknown call, 405 for anything but POST, 503 while this site's
-webhook secret is unusable. Never a 500 for what a remote system sends.
+webhook secret is unusable or the database could not write the outcome (the platform
+retries). Never a 500 for what a remote system sends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -84,6 +86,12 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
         )
     except outcomes.BadReport as problem:
         return _answer(400, str(problem))
+    except OperationalError:
+        # A deadlock or a lost connection (an opt-out marks numbers in other leads,
+        # which an operator's bulk action may hold): nothing was written, and the
+        # platform retries on a 5xx.
+        logger.exception("outcome webhook for call %s could not be written; the platform will retry", call_id)
+        return _answer(503, "The outcome could not be written now; send it again.")
     messages = {
         "applied": "Outcome recorded.",
         "kept": "The call was already closed: the outcome is kept in its history and moves nothing.",

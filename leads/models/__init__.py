@@ -7,6 +7,7 @@ from .imports import ImportBatch, ImportRecord, SavedMapping, import_upload_path
 from .leads import (
     DIALABLE_LEAD_STATUSES,
     E164_REGEX,
+    MAX_DISPOSITION,
     MAX_SECONDARY_NUMBERS,
     Contact,
     ContactStatus,
@@ -19,6 +20,7 @@ from .leads import (
 __all__ = [
     "DIALABLE_LEAD_STATUSES",
     "E164_REGEX",
+    "MAX_DISPOSITION",
     "MAX_SECONDARY_NUMBERS",
     "REPORTED_OUTCOMES",
     "Call",

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from campaigns.models import Campaign
 
-from .leads import Lead
+from .leads import MAX_DISPOSITION, Lead
 
 
 class CallOutcome(models.TextChoices):
@@ -50,6 +50,13 @@ class Call(models.Model):
     extracted_variables = models.JSONField(default=dict, blank=True)
     summary = models.TextField(blank=True)
     recording_url = models.URLField(max_length=2000, blank=True)
+    # The conversation, in order: {"role": "agent" | "callee", "text": …, "at": seconds or null}.
+    transcript = models.JSONField(default=list, blank=True)
+    disposition = models.CharField(max_length=MAX_DISPOSITION, blank=True)
+    opt_out = models.BooleanField(default=False)
+    # The callback the callee asked for, as an instant, and what became of it.
+    callback_at = models.DateTimeField(null=True, blank=True)
+    callback_note = models.CharField(max_length=300, blank=True)
     # What the AI received: assistant defaults < lead values < this number's values.
     variables = models.JSONField(default=dict, blank=True)
     # The backend's own notes (the simulated backend's planned result, a dial error).

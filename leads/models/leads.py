@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
 from campaigns.models import Campaign
@@ -21,6 +21,7 @@ DIALABLE_LEAD_STATUSES = ("created", "scheduled", "rescheduled")
 # E.164: a + and up to 15 digits, the first not 0. The shortest real numbers have 7.
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
 MAX_SECONDARY_NUMBERS = 10
+MAX_DISPOSITION = 64
 
 
 class LeadStatus(models.TextChoices):
@@ -79,6 +80,36 @@ class Lead(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # What its calls found out (results-and-compliance.md §2), kept by
+    # leads.transitions.record_outcome. Results are never sent to the AI. Database
+    # defaults: the import writes leads with COPY, naming only its own columns.
+    # Every report's extracted variables, merged: the latest value of each name wins.
+    results = models.JSONField(default=dict, db_default=Value({}, output_field=models.JSONField()), editable=False)
+    # From its latest call that had a conversation (outcome "completed").
+    conversation_call = models.ForeignKey(
+        "Call",
+        null=True,
+        blank=True,
+        # A lead's calls are deleted only with the lead itself (Call.lead cascades), so
+        # nothing is left pointing at a deleted call; SET_NULL would make every lead
+        # deletion look the leads table up by this unindexed column.
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        editable=False,
+        db_index=False,  # only ever followed from the lead, never looked up the other way
+        db_constraint=False,
+    )
+    goal_achieved = models.BooleanField(null=True, blank=True, editable=False)
+    disposition = models.CharField(max_length=MAX_DISPOSITION, blank=True, db_default="", editable=False)
+    summary = models.TextField(blank=True, db_default="", editable=False)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    recording_url = models.CharField(max_length=2000, blank=True, db_default="", editable=False)
+    # A callback the callee asked for, until its call is placed (the lead is then
+    # Rescheduled to it); and how many callbacks were honoured, for max_callbacks.
+    callback_at = models.DateTimeField(null=True, blank=True, editable=False)
+    callbacks = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    # When the callee asked, on a call, not to be called again.
+    opted_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,6 +164,9 @@ class Contact(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     last_outcome = models.CharField(max_length=24, blank=True, editable=False)
+    # Attempts granted by honoured callbacks, on top of the campaign's budget: a
+    # callback is an appointment, not a retry (results-and-compliance.md §2).
+    callback_attempts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     variables = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -206,8 +240,17 @@ class StatusChange(models.Model):
 class DoNotCallNumber(models.Model):
     """A number that is never dialled, in any campaign."""
 
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Added by a person"
+        CALL = "call", "The callee opted out on a call"
+
     phone = models.CharField(max_length=16, unique=True)
     reason = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN, db_default="admin")
+    # The call on which the callee opted out (source "call").
+    call = models.ForeignKey(
+        "Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

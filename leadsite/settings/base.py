@@ -221,8 +221,9 @@ LEADS_DIALER = {
         "DURATION_SCALE": float(os.environ.get("LEADS_SIMULATED_DURATION_SCALE", 1.0)),
     },
 }
-# Largest outcome webhook body accepted.
-LEADS_WEBHOOK_MAX_BYTES = 64 * 1024
+# Largest outcome webhook body accepted: 1 MB, so that a long call's transcript fits
+# (results-and-compliance.md §1).
+LEADS_WEBHOOK_MAX_BYTES = 1024 * 1024
 # An XLSX export of at most this many leads is built in the request, by
 # django-import-export's own export; a larger one by the task worker.
 LEADS_EXPORT_IN_MEMORY_MAX = int(os.environ.get("LEADS_EXPORT_IN_MEMORY_MAX", 5000))

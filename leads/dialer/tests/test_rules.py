@@ -11,8 +11,9 @@ from leads.models import CallOutcome, ContactStatus, LeadStatus
 
 
 class Number:
-    def __init__(self, position, status=ContactStatus.CREATED, attempts=0):
+    def __init__(self, position, status=ContactStatus.CREATED, attempts=0, callback_attempts=0):
         self.position, self.status, self.attempts = position, status, attempts
+        self.callback_attempts = callback_attempts
 
 
 @pytest.mark.parametrize(("errors", "minutes"), [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (40, 30)])

@@ -170,6 +170,26 @@ def test_an_unknown_call_is_404(call):
         ({"outcome": "completed", "summary": 5}, "summary"),
         ({"outcome": "completed", "recording_url": "javascript:alert(1)"}, "recording_url"),
         ({"outcome": "completed", "recording_url": 7}, "recording_url"),
+        ({"outcome": "completed", "opt_out": "yes"}, "opt_out"),
+        ({"outcome": "completed", "opt_out": 1}, "opt_out"),
+        ({"outcome": "completed", "disposition": 5}, "disposition"),
+        ({"outcome": "completed", "disposition": "x" * 65}, "disposition"),
+        ({"outcome": "completed", "disposition": "two\nlines"}, "disposition"),
+        ({"outcome": "completed", "callback_at": "tomorrow at three"}, "callback_at"),
+        ({"outcome": "completed", "callback_at": "2026-12-04"}, "callback_at"),  # a date is no time
+        ({"outcome": "completed", "callback_at": "2026-13-04T15:00:00"}, "callback_at"),
+        ({"outcome": "completed", "callback_at": "0001-01-01T00:00:00+14:00"}, "callback_at"),
+        ({"outcome": "completed", "callback_at": 1764860400}, "callback_at"),
+        ({"outcome": "completed", "callback_at": "2026-12-04T15:00:00" + " " * 60}, "callback_at"),
+        ({"outcome": "completed", "transcript": "agent: hello"}, "transcript"),
+        ({"outcome": "completed", "transcript": [{"role": "bot", "text": "hi"}]}, "transcript[0].role"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": 5}]}, "transcript[0].text"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": "hi", "at": -1}]}, "transcript[0].at"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": "hi", "at": "3s"}]}, "transcript[0].at"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": "hi", "at": 10**30}]}, "transcript[0].at"),
+        ({"outcome": "completed", "transcript": ["hi"]}, "transcript[0]"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": "hi"}] * 5001}, "transcript"),
+        ({"outcome": "completed", "transcript": [{"role": "agent", "text": "x" * 10_001}]}, "transcript[0].text"),
     ],
 )
 def test_malformed_reports_are_400_with_the_reason(call, body, reason):
@@ -322,3 +342,13 @@ def test_nesting_of_a_few_levels_is_fine(call):
         call.pk, {"outcome": "completed", "extracted_variables": {"slots": [{"day": "Tue", "at": [9, 30]}]}}
     )
     assert response.status_code == 200
+
+
+def test_a_report_with_a_long_transcript_up_to_a_megabyte_is_recorded(call):
+    turns = [{"role": "agent" if i % 2 else "callee", "text": "word " * 180, "at": i * 3.5} for i in range(1000)]
+    body = {"outcome": "completed", "transcript": turns, "disposition": "interested", "summary": "<b>long</b>"}
+    assert 900_000 < len(json.dumps(body)) < 1024 * 1024
+    response = post(call.pk, body)
+    assert response.status_code == 200, response.json()
+    stored = Call.objects.get(pk=call.pk)
+    assert stored.transcript == turns and stored.disposition == "interested"

@@ -46,6 +46,19 @@ report_fields = {
     "summary": st.text(max_size=300) | json_values,
     "recording_url": st.sampled_from(["https://recordings.example.com/1.mp3", "javascript:alert(1)", "http://", ""])
     | st.text(max_size=40),
+    "transcript": st.lists(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["agent", "callee"]) | json_values, "text": st.text(max_size=40) | json_values},
+            optional={"at": st.floats(min_value=-10, max_value=100_000) | json_values},
+        ),
+        max_size=4,
+    )
+    | json_values,
+    "opt_out": st.booleans() | json_values,
+    "callback_at": st.datetimes().map(lambda moment: moment.isoformat())
+    | st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat())
+    | json_values,
+    "disposition": st.text(max_size=80) | json_values,
 }
 reports = st.fixed_dictionaries({}, optional=report_fields)
 # Mostly reports (valid or nearly), also any JSON and text that is not JSON at all.
