@@ -5,9 +5,10 @@ manual actions an operator would take on the way. Every status is one the rules
 reached, every Completed lead has the call that completed it (with its transcript,
 summary and results), and the audit trail tells each lead's story.
 
-The span ends now: the renewals campaign ran three days ago and finished, the
-check-ups campaign was started a little before now and is still calling, so the
-dialer ``make run`` starts goes on with it (its open calls included).
+The span ends now: the renewals campaign (weekdays, 9 to 20 local time) has been
+calling since three days ago, the check-ups campaign (all day) was started a little
+before now and is still calling, so the dialer ``make run`` starts goes on with it
+(its calls in flight included).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -200,19 +201,24 @@ def _operator(rng: random.Random, campaign: Campaign, *, end: datetime.datetime)
     two on the do-not-call list, tries two that ran out again, moves one later."""
     of = Lead.objects.filter(campaign=campaign).order_by("id")
 
-    def pick(status: str, n: int):
-        ids = list(of.filter(status=status).values_list("pk", flat=True))
-        return Lead.objects.filter(pk__in=rng.sample(ids, min(n, len(ids))))
+    def pick(n: int, **condition) -> QuerySet[Lead] | None:
+        ids = list(of.filter(**condition).values_list("pk", flat=True))
+        return Lead.objects.filter(pk__in=rng.sample(ids, min(n, len(ids)))) if ids else None
 
-    transitions.stop(pick(LeadStatus.RESCHEDULED, 2), actor=OPERATOR, reason="stopped by hand: moved away")
-    services.do_not_call_leads(leads=pick(LeadStatus.CREATED, 2), actor=OPERATOR)
-    transitions.reset(pick(LeadStatus.REACHED_MAX_RETRIES, 2), actor=OPERATOR, reason="reset: new numbers confirmed")
-    transitions.reschedule(
-        pick(LeadStatus.CREATED, 1),
-        at=end + datetime.timedelta(hours=2),
-        actor=OPERATOR,
-        reason="rescheduled by hand: asked by e-mail to be called this afternoon",
-    )
+    # Retries, not callbacks: an appointment the callee asked for is kept.
+    if chosen := pick(2, status=LeadStatus.RESCHEDULED, callback_at=None):
+        transitions.stop(chosen, actor=OPERATOR, reason="stopped by hand: moved away")
+    if chosen := pick(2, status=LeadStatus.CREATED):
+        services.do_not_call_leads(leads=chosen, actor=OPERATOR)
+    if chosen := pick(2, status=LeadStatus.REACHED_MAX_RETRIES):
+        transitions.reset(chosen, actor=OPERATOR, reason="reset: new numbers confirmed")
+    if chosen := pick(1, status=LeadStatus.CREATED):
+        transitions.reschedule(
+            chosen,
+            at=end + datetime.timedelta(hours=2),
+            actor=OPERATOR,
+            reason="rescheduled by hand: asked by e-mail to be called this afternoon",
+        )
 
 
 def _play(

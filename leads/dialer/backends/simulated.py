@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 
-from leads.dialer import outcomes
-from leads.models import Call, CallOutcome
+from leads.dialer import hours, outcomes
+from leads.models import Call, CallOutcome, Lead
 from leads.transitions import Report
 
 from . import DialError, Placed
@@ -170,7 +170,10 @@ class SimulatedBackend:
                     disposition=plan.get("disposition") or ("booked" if plan["goal"] else "interested"),
                     duration=plan["duration"],
                     placed_at=call.placed_at,
-                    zone=call.campaign.effective_timezone,
+                    # Read only for a callback: "tomorrow" where the number is.
+                    zone=lambda: hours.number_zone(
+                        Lead.objects.select_related("campaign__assistant").get(pk=call.lead_id)
+                    ),
                 ),
                 call.variables,
                 random.Random(plan.get("talk", 0)),
