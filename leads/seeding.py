@@ -27,7 +27,7 @@ from campaigns.models import Assistant, Campaign, Variable
 from campaigns.services import campaign_start
 from leads import services, transitions
 from leads.demo import FIRST, LAST
-from leads.dialer import passes
+from leads.dialer import hours, passes
 from leads.dialer.backends import dialer_settings
 from leads.dialer.backends.simulated import SimulatedBackend, recording_url
 from leads.models import DIALABLE_LEAD_STATUSES, Call, Lead, LeadStatus, StatusChange
@@ -49,8 +49,8 @@ CHECK_UPS_RUNNING = datetime.timedelta(minutes=60)
 SECOND_LIST = datetime.timedelta(minutes=15)
 # While calls are in flight the simulated dialer passes every minute (the real one
 # every 2 seconds: the lines stay a little longer idle between calls); when nothing
-# is in flight it skips to the next lead due, at most this far (a calling window may
-# open meanwhile).
+# is in flight it skips to the next moment a lead can be dialled, or this far when
+# none can.
 BUSY_STEP = datetime.timedelta(minutes=1)
 IDLE_STEP = datetime.timedelta(minutes=15)
 # Livelier than the settings' defaults, so a few hundred calls show every ending.
@@ -163,6 +163,7 @@ def _campaigns() -> tuple[Campaign, Campaign]:
     renewals = Campaign.objects.create(
         name=RENEWALS,
         assistant=assistant,
+        max_calls_in_parallel=5,
         default_country="US",
         secondary_strategy=Campaign.SecondaryStrategy.CASCADE,
         allowed_hours_start=datetime.time(9),
@@ -242,16 +243,23 @@ def _play(
 
 
 def _next_pass(now: datetime.datetime) -> datetime.datetime:
-    """A minute on while calls are in flight; else when the next lead falls due (a
-    retry, a callback), at most IDLE_STEP on."""
+    """A minute on while calls are in flight; else the next moment a lead can be
+    dialled: when the next one falls due (a retry, a callback) or, for leads due but
+    outside their calling window, when it opens (the night is one step)."""
+    soonest = now + BUSY_STEP
     if Call.objects.filter(ended_at__isnull=True).exists():
-        return now + BUSY_STEP
-    due = (
+        return soonest
+    waiting = (
         Lead.objects.filter(campaign__status=Campaign.Status.IN_PROGRESS, status__in=DIALABLE_LEAD_STATUSES)
         .annotate(due=Coalesce("next_attempt_at", "created_at"))
-        .filter(due__gt=now)
-        .order_by("due")
-        .values_list("due", flat=True)
-        .first()
+        .order_by()
     )
-    return max(now + BUSY_STEP, min(due or now + IDLE_STEP, now + IDLE_STEP))
+    moments = list(waiting.filter(due__gt=now).order_by("due").values_list("due", flat=True)[:1])
+    due_now = waiting.filter(due__lte=now).values_list("campaign_id", "timezone").distinct()
+    campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in={pk for pk, _ in due_now}).select_related("assistant")}
+    for campaign_id, zone in due_now:
+        campaign = campaigns[campaign_id]
+        opening = hours.next_opening(campaign, zone or campaign.effective_timezone(), soonest)
+        if opening is not None:
+            moments.append(opening)
+    return max(soonest, min(moments, default=now + IDLE_STEP))
