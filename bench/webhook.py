@@ -31,6 +31,7 @@ import http.client
 import json
 import math
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -44,12 +45,13 @@ from pathlib import Path
 import common  # noqa: E402  (bench/ is on the path when a script runs; it puts the project there)
 
 DATABASE = "leadsite_bench_webhook"
-LINES = 1000  # the most one campaign may have in flight
+MAX_LINES = 1000  # the most one campaign may have in flight
 LONG_CALL = 600  # seconds: the conversations' length, for transcripts of a few KB
 
 
-def prepare(calls: int) -> list:
-    """A fresh database with ``calls`` open calls, placed by the dialer's own pass."""
+def prepare(calls: int, per_campaign: int = MAX_LINES) -> list:
+    """A fresh database with ``calls`` open calls, ``per_campaign`` in each campaign,
+    placed by the dialer's own pass."""
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -74,14 +76,14 @@ def prepare(calls: int) -> list:
         Campaign.objects.create(
             name=f"Bench {i}",
             assistant=assistant,
-            max_calls_in_parallel=LINES,
+            max_calls_in_parallel=per_campaign,
             goal_completion_variable="appointment_booked",
         )
-        for i in range(math.ceil(calls / LINES))
+        for i in range(math.ceil(calls / per_campaign))
     ]
     # Two numbers each: an opt-out puts both on the do-not-call list.
     leads = Lead.objects.bulk_create(
-        Lead(campaign=campaigns[i // LINES], status=transitions.new_lead_status()) for i in range(calls)
+        Lead(campaign=campaigns[i // per_campaign], status=transitions.new_lead_status()) for i in range(calls)
     )
     Contact.objects.bulk_create(
         Contact(
@@ -115,9 +117,14 @@ def prepare(calls: int) -> list:
     return bodies
 
 
-def serve(port: int) -> None:
+def serve(port: int, conn_max_age: int | None) -> None:
     """One server process: Django's threaded WSGI server (a thread per connection, as
     runserver) on a port the others share."""
+    from django.conf import settings
+
+    if conn_max_age is not None:
+        # Each client's connection has its own thread: its database connection is kept.
+        settings.DATABASES["default"]["CONN_MAX_AGE"] = conn_max_age
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application
 
@@ -137,13 +144,17 @@ def serve(port: int) -> None:
     server.serve_forever()
 
 
-def start_servers(processes: int) -> tuple[str, list[subprocess.Popen]]:
+def start_servers(processes: int, conn_max_age: int | None) -> tuple[str, list[subprocess.Popen]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = str(Path(__file__).resolve())
     children = [
-        subprocess.Popen([sys.executable, script, "--serve", str(port)], env=os.environ.copy())
+        subprocess.Popen(
+            [sys.executable, script, "--serve", str(port)]
+            + ([] if conn_max_age is None else ["--conn-max-age", str(conn_max_age)]),
+            env=os.environ.copy(),
+        )
         for _ in range(processes)
     ]
     url = f"http://127.0.0.1:{port}"
@@ -230,16 +241,32 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--processes", type=int, default=2, help="server processes (default 2, the cores)")
     parser.add_argument("--url", help="a running server's address (same database and secret); default: start one")
+    parser.add_argument(
+        "--per-campaign",
+        type=int,
+        default=MAX_LINES,
+        help=f"calls in each campaign (default {MAX_LINES}, the most one campaign may have in flight)",
+    )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        help="keep each server thread's database connection this many seconds (the settings close it per request)",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # a server process the bench starts
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     common.setup_django(DATABASE)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.conn_max_age)
         return
-    if not 1 <= args.calls <= 100_000 or not 1 <= args.clients <= 64 or not 1 <= args.processes <= 16:
-        parser.error("--calls 1..100000, --clients 1..64, --processes 1..16")
-    bodies = prepare(args.calls)
+    if (
+        not 1 <= args.calls <= 100_000
+        or not 1 <= args.clients <= 64
+        or not 1 <= args.processes <= 16
+        or not 1 <= args.per_campaign <= MAX_LINES
+    ):
+        parser.error(f"--calls 1..100000, --clients 1..64, --processes 1..16, --per-campaign 1..{MAX_LINES}")
+    bodies = prepare(args.calls, args.per_campaign)
     from django.db import connection
 
     connection.close()
@@ -249,13 +276,24 @@ def main() -> None:
         if args.url:
             url = args.url
         else:
-            url, children = start_servers(args.processes)
+            url, children = start_servers(args.processes, args.conn_max_age)
+        client_cpu = time.process_time()
         result = post_all(url, bodies, args.clients)
+        client_cpu = time.process_time() - client_cpu
     finally:
         for child in children:
             child.terminate()
         for child in children:
             child.wait(timeout=10)
+    # CPU the server processes used (their start-up included): with the clients', what
+    # an outcome costs this side of PostgreSQL, whatever else the machine runs.
+    served = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ms = {
+        "server": round(1000 * (served.ru_utime + served.ru_stime) / max(result["applied"], 1), 2)
+        if children
+        else None,
+        "clients": round(1000 * client_cpu / max(result["applied"], 1), 2),
+    }
     from leads.models import Call, CallReport
 
     sizes = sorted(len(body) for _, body in bodies)
@@ -263,12 +301,17 @@ def main() -> None:
         json.dumps(
             {
                 "database": "postgresql",
-                "server": url if args.url else f"Django's threaded WSGI server, {args.processes} processes, DEBUG off",
+                "server": url
+                if args.url
+                else f"Django's threaded WSGI server, {args.processes} processes, DEBUG off"
+                + ("" if args.conn_max_age is None else f", CONN_MAX_AGE {args.conn_max_age}"),
                 "calls": args.calls,
+                "campaigns": math.ceil(args.calls / args.per_campaign),
                 "clients": args.clients,
                 **result,
                 "calls_closed": Call.objects.filter(ended_at__isnull=False).count(),
                 "reports_applied": CallReport.objects.filter(applied=True).count(),
+                "cpu_ms_per_outcome": cpu_ms,
                 "body_bytes": {"mean": round(statistics.mean(sizes)), "min": sizes[0], "max": sizes[-1]},
                 "load_average": {
                     "before": [round(x, 2) for x in load_before],

@@ -14,7 +14,7 @@ from campaigns.tests.factories import make_campaign
 from leads.dialer import outcomes, passes
 from leads.dialer.backends import get_backend
 from leads.dialer.backends.conversations import CALLBACK_HOURS
-from leads.dialer.backends.simulated import DEFAULT_ODDS, RECORDING, SimulatedBackend
+from leads.dialer.backends.simulated import DEFAULT_ODDS, RECORDING, SimulatedBackend, recording_url
 from leads.models import Call, CallOutcome, DoNotCallNumber, Lead, LeadStatus
 from leads.tests.factories import make_lead
 
@@ -166,3 +166,20 @@ def test_a_callback_address_no_browser_could_use_stops_the_simulated_backend(set
     settings.LEADS_DIALER = {"BACKEND": "simulated", "CALLBACK_BASE_URL": base}
     with pytest.raises(ImproperlyConfigured, match="LEADS_CALLBACK_BASE_URL"):
         get_backend()
+
+
+@pytest.mark.browser
+def test_a_simulated_calls_recording_plays_in_a_browser(page, live_server):
+    backend = SimulatedBackend(seed=3, odds=TALKS, duration_scale=1000, recording_url=recording_url(live_server.url))
+    (call,) = open_calls(1, backend)
+    url = backend.payload(call)["recording_url"]
+    page.goto("/admin/login/")
+    seconds = page.evaluate(
+        """(url) => new Promise((resolve, reject) => {
+             const audio = new Audio(url);
+             audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+             audio.addEventListener("error", () => reject(new Error("cannot play " + url)));
+           })""",
+        url,
+    )
+    assert 5 < seconds < 60
