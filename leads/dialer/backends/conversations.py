@@ -85,12 +85,19 @@ def _timed(turns: list[tuple[str, str]], duration: int, rng: random.Random) -> l
     return [{"role": role, "text": text, "at": round(start * scale, 1)} for (role, text), start in zip(turns, starts)]
 
 
-def conversation(plan: Plan, variables: Mapping[str, Any], rng: random.Random) -> Said:
-    """The dialogue of a call that was answered and ended as ``plan.disposition``."""
+def _addressed(variables: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Who answers (the number's own contact, else the lead's person), the business and
+    the appointment, as the call's variables name them."""
     name = str(variables.get("contact_name") or variables.get("customer_name") or "").strip()
-    first = name.split()[0] if name else "there"
     company = str(variables.get("company") or "").strip() or "the clinic"
     appointment = str(variables.get("appointment_type") or "").strip() or "appointment"
+    return name, company, appointment
+
+
+def conversation(plan: Plan, variables: Mapping[str, Any], rng: random.Random) -> Said:
+    """The dialogue of a call that was answered and ended as ``plan.disposition``."""
+    name, company, appointment = _addressed(variables)
+    first = name.split()[0] if name else "there"
     ending = plan.disposition
     turns = [
         (
@@ -170,9 +177,7 @@ def conversation(plan: Plan, variables: Mapping[str, Any], rng: random.Random) -
 
 def voicemail(variables: Mapping[str, Any], rng: random.Random, *, duration: int) -> Said:
     """The message the assistant leaves on a voicemail."""
-    name = str(variables.get("contact_name") or variables.get("customer_name") or "").strip()
-    company = str(variables.get("company") or "").strip() or "the clinic"
-    appointment = str(variables.get("appointment_type") or "").strip() or "appointment"
+    name, company, appointment = _addressed(variables)
     greeting = f"Hello {name.split()[0]}, this" if name else "Hello, this"
     text = (
         f"{greeting} is the scheduling assistant from {company}, calling about your {appointment}. "
