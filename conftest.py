@@ -55,6 +55,16 @@ def empty_query_log() -> None:
 
 
 @pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """What a test leaves in the cache (the campaign page's settled hours of calls, the
+    campaigns list's counts, by campaign id) is not there for the next one, whose rows
+    may have the same ids."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploads and reports of each test go to its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

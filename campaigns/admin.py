@@ -6,15 +6,17 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from leads.dialer.dashboard import campaign_dashboard
-from leadsite.admin import ModelAdmin
+from leads.dialer.dashboard import Progress, campaign_dashboard, campaign_progress
+from leadsite.admin import LeadsiteChangeList, ModelAdmin
 
 from . import services
 from .forms import CampaignForm
-from .models import Assistant, Campaign, Variable
+from .models import OUTCOME_INTERVALS, Assistant, Campaign, Variable
 
 
 class VariableInline(admin.TabularInline):
@@ -33,10 +35,29 @@ class AssistantAdmin(ModelAdmin):
     actions = ["delete_selected"]
 
 
+class CampaignChangeList(LeadsiteChangeList):
+    """The campaigns of the page carry their progress, counted for the whole page at once."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        progress = campaign_progress(campaign.pk for campaign in self.result_list)
+        for campaign in self.result_list:
+            campaign.progress = progress[campaign.pk]
+
+
 @admin.register(Campaign)
 class CampaignAdmin(ModelAdmin):
     form = CampaignForm
-    list_display = ["name", "assistant", "status", "max_calls_in_parallel", "secondary_strategy", "created_at"]
+    list_display = [
+        "name",
+        "assistant",
+        "status",
+        "leads_done",
+        "goals",
+        "max_calls_in_parallel",
+        "secondary_strategy",
+        "created_at",
+    ]
     list_filter = ["status", "assistant"]
     search_fields = ["name"]
     readonly_fields = ["status", "status_reason", "created_at", "updated_at"]
@@ -64,6 +85,16 @@ class CampaignAdmin(ModelAdmin):
             },
         ),
         (
+            "Retry interval per outcome",
+            {
+                "fields": list(OUTCOME_INTERVALS),
+                "description": "How long to wait before the same number is tried again, by how its last call "
+                "ended, in minutes. Leave one blank to use the retry interval above. In a cascade, the wait "
+                "after a round uses the interval of the round's last outcome. Lost calls (no outcome in time) "
+                "wait as for no answer.",
+            },
+        ),
+        (
             "What counts as success",
             {
                 "fields": [
@@ -74,9 +105,52 @@ class CampaignAdmin(ModelAdmin):
                 ]
             },
         ),
+        (
+            "Callbacks",
+            {
+                "fields": ["max_callbacks", "callback_horizon_days"],
+                "description": "When the callee asks to be called back at a time, the lead is rescheduled to "
+                "it, in the dialled number's local time (or to the calling hours' next opening after it), and "
+                "that same number is called then. A callback is an appointment, not a retry: it does not use "
+                "the number's retries. A callback over the limit or beyond the horizon is not honoured (the "
+                "call's page says why) and the ordinary retry applies; a goal achieved or a request not to be "
+                "called again wins over a callback.",
+            },
+        ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     change_form_template = "admin/campaigns/campaign/change_form.html"
+
+    class Media:
+        # The dashboard on the campaign page, the progress bars on the list.
+        css = {"all": ["leadsite/admin.css"]}
+
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
+
+    @admin.display(description="leads done")
+    def leads_done(self, campaign: Campaign) -> str:
+        """Completed, Max retries and Do not call, as parts of one bar, and their share."""
+        progress: Progress = campaign.progress
+        bar = format_html_join(
+            "",
+            '<span class="lead-status-{}" style="width: {}%"></span>',
+            ((status, f"{share:.2f}") for status, _, _, share in progress.parts),
+        )
+        counted = timezone.localtime(progress.counted_at)
+        return format_html(
+            '<div class="campaign-progress" title="{}"><div class="status-bar" role="img" aria-label="{}">{}</div>'
+            '<span data-progress="{}">{}%</span></div>',
+            f"{progress.label}; counted at {counted:%H:%M:%S} {timezone.get_current_timezone_name()}",
+            progress.label,
+            bar,
+            campaign.pk,
+            progress.share,
+        )
+
+    @admin.display(description="goals achieved")
+    def goals(self, campaign: Campaign) -> str:
+        return f"{campaign.progress.goals:,}"
 
     def has_delete_permission(self, request, obj=None):
         # A campaign with leads is never deleted from here: that would take its leads

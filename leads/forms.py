@@ -168,7 +168,11 @@ class SecondaryNumberForm(forms.ModelForm):
 
 class SecondaryNumberFormSet(forms.BaseInlineFormSet):
     def get_queryset(self):
-        return super().get_queryset().filter(position__gt=0).order_by("position")
+        # Kept, as Django keeps its own: a new queryset per call made every row's form
+        # fetch the numbers again (five queries a number on the lead's page).
+        if not hasattr(self, "_secondaries"):
+            self._secondaries = super().get_queryset().filter(position__gt=0).order_by("position")
+        return self._secondaries
 
     def validate_unique(self):
         # clean() below checks duplicates, against the primary number too, with a

@@ -1,14 +1,16 @@
 import re
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import transitions
 from leads.models import Lead
-from leads.tests.factories import make_lead
+from leads.tests.factories import make_call, make_lead
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,8 @@ def campaign_form(assistant, /, **changes):
         "secondary_strategy": "exhaust",
         "mark_complete_when_no_leads": "on",
         "call_timeout": "30",
+        "max_callbacks": "3",
+        "callback_horizon_days": "30",
     }
     data.update(changes)
     return data
@@ -84,6 +88,30 @@ def test_a_campaign_is_created_from_its_page(admin_client_logged):
     campaign = Campaign.objects.get()
     assert campaign.allowed_days == ["monday", "friday"]
     assert campaign.status == Campaign.Status.DRAFT
+
+
+def test_the_callback_and_per_outcome_interval_settings_are_on_the_form_in_their_fieldsets(admin_client_logged):
+    assistant = make_assistant()
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_add"))
+    fieldsets = {fieldset.name: list(fieldset.fields) for fieldset in page.context["adminform"]}
+    assert fieldsets["Callbacks"] == ["max_callbacks", "callback_horizon_days"]
+    assert fieldsets["Retry interval per outcome"] == [
+        "retry_interval_busy",
+        "retry_interval_no_answer",
+        "retry_interval_voicemail",
+        "retry_interval_failed",
+        "retry_interval_goal_incomplete",
+    ]
+    html = page.content.decode()
+    assert "it does not use the number's retries" in html and "Leave one blank to use the retry interval" in html
+    response = admin_client_logged.post(
+        reverse("admin:campaigns_campaign_add"),
+        campaign_form(assistant, max_callbacks="0", callback_horizon_days="7", retry_interval_busy="15"),
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.max_callbacks, campaign.callback_horizon_days) == (0, 7)
+    assert (campaign.retry_interval_busy, campaign.retry_interval_no_answer) == (15, None)
 
 
 @pytest.mark.parametrize(
@@ -105,6 +133,19 @@ def test_a_campaign_is_created_from_its_page(admin_client_logged):
         ({"secondary_strategy": "random"}, "secondary_strategy"),
         ({"call_timeout": "0"}, "call_timeout"),
         ({"assistant": "999999"}, "assistant"),
+        ({"max_callbacks": "21"}, "max_callbacks"),
+        ({"max_callbacks": "-1"}, "max_callbacks"),
+        ({"max_callbacks": ""}, "max_callbacks"),
+        ({"callback_horizon_days": "0"}, "callback_horizon_days"),
+        ({"callback_horizon_days": "366"}, "callback_horizon_days"),
+        ({"callback_horizon_days": "9" * 30}, "callback_horizon_days"),
+        ({"retry_interval_busy": "9"}, "retry_interval_busy"),
+        ({"retry_interval_no_answer": "4321"}, "retry_interval_no_answer"),
+        ({"retry_interval_voicemail": "soon"}, "retry_interval_voicemail"),
+        ({"retry_interval_failed": "1e9"}, "retry_interval_failed"),
+        ({"retry_interval_goal_incomplete": "<b>60</b>"}, "retry_interval_goal_incomplete"),
+        ({"retry_interval_busy": "6\x000"}, "retry_interval_busy"),
+        ({"max_callbacks": "3\x00"}, "max_callbacks"),
     ],
 )
 def test_malformed_campaign_settings_are_refused_on_the_form(admin_client_logged, changes, field):
@@ -217,3 +258,66 @@ def test_a_completed_or_draft_campaigns_dashboard_says_no_call_is_due(admin_clie
     text = figures_of(admin_client_logged, campaign)
     assert " Completed by the dialer: no lead left to dial. " in text and "Completed Completed" not in text
     assert "Next call: none: the campaign is completed" in text and "due now" not in text
+
+
+def test_the_campaigns_list_shows_each_campaigns_progress_bar_and_goals(admin_client_logged):
+    spring, empty = make_campaign(name="Spring"), make_campaign(name="Empty")
+    leads = [make_lead(campaign=spring) for _ in range(4)]
+    transitions.complete(Lead.objects.filter(pk=leads[0].pk), actor=Actor.system())
+    transitions.stop(Lead.objects.filter(pk=leads[1].pk), actor=Actor.system())
+    make_call(leads[0], placed_at=timezone.now(), outcome="completed", goal_achieved=True)
+    html = admin_client_logged.get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+    assert 'aria-label="50.0% done: 2 of 4 leads (Completed 1, Max retries 1)"' in html
+    assert '<span class="lead-status-completed" style="width: 25.00%"></span>' in html
+    assert '<span class="lead-status-reached-max-retries" style="width: 25.00%"></span>' in html
+    assert f'<span data-progress="{spring.pk}">50.0%</span>' in html
+    assert 'aria-label="0.0% done: 0 of 0 leads"' in html and f'<span data-progress="{empty.pk}">0.0%</span>' in html
+    goals = re.findall(r'<td class="field-goals">([^<]*)</td>', html)
+    assert sorted(goals) == ["0", "1"]
+
+
+def test_the_campaigns_list_counts_in_the_same_queries_for_more_campaigns(admin_client_logged):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_lead(campaign=make_campaign())
+    url = reverse("admin:campaigns_campaign_changelist")
+    admin_client_logged.get(url)
+    cache.clear()
+    with CaptureQueriesContext(connection) as one:
+        admin_client_logged.get(url)
+    for _ in range(5):
+        make_lead(campaign=make_campaign())
+    cache.clear()
+    with CaptureQueriesContext(connection) as six:
+        admin_client_logged.get(url)
+    assert len(six) == len(one)
+    # Counted within the minute: the next opening counts nothing.
+    with CaptureQueriesContext(connection) as again:
+        admin_client_logged.get(url)
+    assert len(again) == len(six) - 2
+
+
+def test_the_campaigns_list_shows_the_count_the_campaign_page_just_made(admin_client_logged):
+    campaign = make_campaign(name="Spring")
+    leads = [make_lead(campaign=campaign) for _ in range(2)]
+    url = reverse("admin:campaigns_campaign_changelist")
+    assert 'aria-label="0.0% done: 0 of 2 leads"' in admin_client_logged.get(url).content.decode()
+    transitions.complete(Lead.objects.filter(pk=leads[0].pk), actor=Actor.system())
+    # Within the minute the list keeps its count, and says when it was made ...
+    html = admin_client_logged.get(url).content.decode()
+    assert 'aria-label="0.0% done: 0 of 2 leads"' in html and "; counted at " in html and " UTC" in html
+    # ... unless the campaign's page counted since.
+    dashboard_of(admin_client_logged, campaign)
+    html = admin_client_logged.get(url).content.decode()
+    assert 'aria-label="50.0% done: 1 of 2 leads (Completed 1)"' in html
+
+
+def test_the_campaign_page_shows_the_rates_the_chart_and_the_finish(admin_client_logged):
+    campaign = make_campaign()
+    make_lead(campaign=campaign)
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    for text in ("Answer rate", "Goal rate", "Voicemail rate", "Average conversation", "Goals achieved"):
+        assert f"<dt>{text}</dt>" in page
+    assert page.count('class="hour-bar"') == 24
+    assert "Finishes:" in page and "none until the campaign is started" in page

@@ -2,6 +2,7 @@
 a campaign and watch the dashboard follow the dialer without reloading the page."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -12,7 +13,7 @@ from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
 from leads.dialer import passes
 from leads.dialer.backends.simulated import SimulatedBackend
-from leads.models import Call
+from leads.models import Call, Lead
 from leads.tests.factories import make_lead
 from leadsite.testing import INLINE_SCRIPTS_JS, UNNAMED_SELECTS_JS
 
@@ -156,3 +157,51 @@ def test_the_dashboard_refresh_keeps_the_focus_and_announces_what_changed(signed
     expect(page.locator("#campaign-dashboard-changes")).to_contain_text("Paused")
     assert page.evaluate(FOCUSED_JS) == href
     assert page.evaluate(IS_FRESH_JS)
+
+
+def test_operator_sees_progress_on_the_list_and_the_rates_and_calls_per_hour_on_the_page(signed_in):
+    campaign = make_campaign(name="Winter", max_calls_in_parallel=2)
+    for _ in range(6):
+        make_lead(campaign=campaign)
+    backend = SimulatedBackend(
+        seed=7,
+        odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0},
+        goal_odds=1.0,
+    )
+    services.campaign_start(campaign=campaign)
+    # Twenty minutes ago two calls were placed; ten minutes ago they had ended (two
+    # conversations, goal achieved) and the next two leads' calls were placed.
+    now = timezone.now()
+    Lead.objects.update(created_at=now - datetime.timedelta(hours=1))  # imported an hour ago
+    passes.run_pass(now=now - datetime.timedelta(minutes=20), backend=backend)
+    passes.run_pass(now=now - datetime.timedelta(minutes=10), backend=backend)
+
+    page = signed_in
+    page.goto("/admin/")
+    page.locator("tr.model-campaign").get_by_role("link", name="Campaigns").first.click()
+    row = page.locator("#result_list tbody tr", has_text="Winter")
+    expect(row.get_by_role("img", name="33.3% done: 2 of 6 leads (Completed 2)")).to_be_visible()
+    expect(row.locator("td.field-goals")).to_have_text("2")
+    row.get_by_role("link", name="Winter").click()
+
+    dashboard = page.locator("#campaign-dashboard")
+    expect(dashboard.locator("[data-rate=answer]")).to_have_text("100.0%")
+    expect(dashboard.locator("[data-rate=goal]")).to_have_text("100.0%")
+    expect(dashboard.locator("[data-rate=voicemail]")).to_have_text("0.0%")
+    expect(dashboard.locator("[data-rate=goals-total]")).to_have_text("2")
+    expect(dashboard).to_contain_text("2 conversations of 2 ended calls")
+    chart = page.get_by_role("list", name="Calls per hour, last 24 hours (hours in UTC)")
+    bars = chart.get_by_role("listitem")
+    expect(bars).to_have_count(24)
+    # Two ended, two in flight: four placed in the last 20 minutes (one hour or two).
+    expect(chart).to_contain_text("UTC: ")
+    assert sum(int(n) for n in re.findall(r"UTC: (\d+) call", chart.text_content())) == 4
+    expect(dashboard.locator("[data-finish]")).to_contain_text("at the earliest around")
+    expect(dashboard).to_contain_text("2 leads still to dial at 4 calls an hour")
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []
+
+    # The dialer goes on while the page is open: the rates follow with the refresh.
+    passes.run_pass(now=timezone.now(), backend=backend)
+    expect(dashboard.locator("[data-rate=goals-total]")).to_have_text("4")
+    expect(dashboard).to_contain_text("4 conversations of 4 ended calls")
+    expect(dashboard.locator("[data-finish]")).to_have_text("no lead left to dial: the calls in progress are the last")

@@ -71,6 +71,10 @@ class Call(models.Model):
             # Calls in flight are few: counted per campaign before each claim, and
             # scanned for timeouts.
             models.Index(fields=["campaign", "placed_at"], condition=Q(ended_at__isnull=True), name="call_open"),
+            # The goals a campaign achieved since it began (its page, the campaigns list):
+            # counted here instead of over every call it made. Only conversations that
+            # reached the goal have an entry, written once, when their outcome arrives.
+            models.Index(fields=["campaign"], condition=Q(outcome="completed", goal_achieved=True), name="call_goal"),
         ]
         constraints = [
             # The dialer's promise, kept by the database: never two calls at once to a lead.
