@@ -209,9 +209,13 @@ LEADS_DIALER = {
     "SIMULATED": {
         "SEED": os.environ.get("LEADS_SIMULATED_SEED") or None,
         # Outcome odds, relative weights overriding leads.dialer.backends.DEFAULT_ODDS
-        # (e.g. {"busy": 0}); the chance an answered call achieves its goal.
+        # (e.g. {"busy": 0}); the chance an answered call achieves its goal; of the
+        # answered calls that do not, the chance the callee opts out and, of the rest,
+        # the chance they ask to be called back (leads.dialer.backends.simulated).
         "ODDS": {},
         "GOAL_ODDS": 0.5,
+        "OPT_OUT_ODDS": 0.05,
+        "CALLBACK_ODDS": 0.15,
         "DIAL_ERROR_ODDS": float(os.environ.get("LEADS_SIMULATED_DIAL_ERROR_ODDS", 0)),
         # 1.0: calls last as long as real ones (20 s to 4 min); the demo speeds them up.
         "DURATION_SCALE": float(os.environ.get("LEADS_SIMULATED_DURATION_SCALE", 1.0)),
