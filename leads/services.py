@@ -190,6 +190,12 @@ def do_not_call_add(*, phones: Iterable[str], reason: str = "", actor: Actor) ->
     return DoNotCallResult(numbers_added=added, leads=transitions.block_numbers(listed, actor=actor))
 
 
+def do_not_call_leads_skip_rules() -> list[tuple[str, Q]]:
+    """The leads (and so the numbers) the Do not call action skips; its confirmation
+    page counts them."""
+    return [transitions.SKIP_PROCESSING, ("already do not call", Q(status=LeadStatus.BLACKLISTED))]
+
+
 @transaction.atomic
 def do_not_call_leads(*, leads: QuerySet[Lead], actor: Actor) -> DoNotCallResult:
     """The admin action: every number of the selected leads goes on the list, in a
@@ -198,9 +204,7 @@ def do_not_call_leads(*, leads: QuerySet[Lead], actor: Actor) -> DoNotCallResult
     Leads in Processing or already Do not call are skipped, and so are their numbers.
     """
     selection = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
-    skipped, _ = transitions.count_skips(
-        selection, [transitions.SKIP_PROCESSING, ("already do not call", Q(status=LeadStatus.BLACKLISTED))]
-    )
+    skipped, _ = transitions.count_skips(selection, do_not_call_leads_skip_rules())
     eligible = selection.exclude(status__in=[LeadStatus.PROCESSING, LeadStatus.BLACKLISTED])
     phones = Contact.objects.filter(lead__in=eligible.values("pk")).order_by().values("phone").distinct()
     before = DoNotCallNumber.objects.count()

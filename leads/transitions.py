@@ -196,6 +196,14 @@ _NEW_ROUND = {"next_position": None, "dial_errors": 0, "callback_at": None}
 _START_OVER = {**_NEW_ROUND, "callbacks": 0}
 
 
+# Each manual action's skip rules, first rule first, are public: its confirmation page
+# counts them (count_skips) before it runs.
+
+
+def reset_skip_rules() -> list[tuple[str, Q]]:
+    return [SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))]
+
+
 def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
     """Created again; every number not on the do-not-call list gets a fresh budget."""
     return _apply(
@@ -203,7 +211,7 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
         _Move(
             to_status=LeadStatus.CREATED,
             reason="reset",
-            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))],
+            skip_rules=reset_skip_rules(),
             lead_updates={"next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (
@@ -218,6 +226,10 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
     )
 
 
+def complete_skip_rules() -> list[tuple[str, Q]]:
+    return [SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))]
+
+
 def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
     """Completed by hand; numbers keep their state and a late outcome never reopens it."""
     return _apply(
@@ -225,7 +237,7 @@ def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transi
         _Move(
             to_status=LeadStatus.COMPLETED,
             reason="completed by hand",
-            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))],
+            skip_rules=complete_skip_rules(),
             lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
@@ -265,19 +277,33 @@ def reschedule(
     return result
 
 
+def reschedule_skip_rules() -> list[tuple[str, Q]]:
+    """The same whatever the time chosen."""
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
+    ]
+
+
 def _reschedule_to(at: datetime.datetime) -> _Move:
     return _Move(
         to_status=LeadStatus.RESCHEDULED,
         reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
-        skip_rules=[
-            SKIP_PROCESSING,
-            SKIP_DO_NOT_CALL,
-            ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
-        ],
+        skip_rules=reschedule_skip_rules(),
         lead_updates={"next_attempt_at": at, **_NEW_ROUND},
         contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
         keeps_attempts=~_REVIVABLE,
     )
+
+
+def stop_skip_rules() -> list[tuple[str, Q]]:
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("already completed", Q(status=LeadStatus.COMPLETED)),
+        ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
+    ]
 
 
 def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
@@ -287,12 +313,7 @@ def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transition
         _Move(
             to_status=LeadStatus.REACHED_MAX_RETRIES,
             reason="stopped by hand",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("already completed", Q(status=LeadStatus.COMPLETED)),
-                ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
-            ],
+            skip_rules=stop_skip_rules(),
             lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
@@ -300,12 +321,11 @@ def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transition
     )
 
 
-def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor, reason: str = "") -> TransitionResult:
-    """Join ``campaign`` as Created, counters back to 0 as with Reset, history kept.
-
-    Skipped: leads already there, and leads whose primary number the campaign already
-    has (or another selected lead with the same number and a lower id takes it).
-    """
+def move_to_campaign_skip_rules(leads: QuerySet[Lead], campaign: Campaign | None) -> list[tuple[str, Q]]:
+    """Which of ``leads`` a move to ``campaign`` skips; with no campaign chosen yet,
+    the rules that hold whichever it is."""
+    if campaign is None:
+        return [SKIP_PROCESSING, SKIP_DO_NOT_CALL]
     own_primary = Contact.objects.filter(lead=OuterRef(OuterRef("pk")), position=0).values("phone")
     taken_in_target = Exists(Contact.objects.filter(campaign=campaign, position=0, phone__in=own_primary))
     selected_ids = leads.order_by().values("pk")
@@ -314,18 +334,27 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
         .exclude(lead__status__in=[LeadStatus.PROCESSING, LeadStatus.BLACKLISTED])
         .exclude(lead__campaign=campaign)
     )
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("already in that campaign", Q(campaign=campaign)),
+        ("its number is already in that campaign", taken_in_target),
+        ("another selected lead has the same number", taken_by_selection),
+    ]
+
+
+def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor, reason: str = "") -> TransitionResult:
+    """Join ``campaign`` as Created, counters back to 0 as with Reset, history kept.
+
+    Skipped: leads already there, and leads whose primary number the campaign already
+    has (or another selected lead with the same number and a lower id takes it).
+    """
     return _apply(
         leads,
         _Move(
             to_status=LeadStatus.CREATED,
             reason=f"moved to campaign “{campaign.name}”",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("already in that campaign", Q(campaign=campaign)),
-                ("its number is already in that campaign", taken_in_target),
-                ("another selected lead has the same number", taken_by_selection),
-            ],
+            skip_rules=move_to_campaign_skip_rules(leads, campaign),
             lead_updates={"campaign": campaign, "next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),

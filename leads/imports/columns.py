@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from leads.layout import LEAD_COLUMNS, PHONE, PRIMARY, RESULT_PREFIX, TIMEZONE, Target, key_of, parse_header
 from leads.models import MAX_SECONDARY_NUMBERS
 
-PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone"]
+# Headers (normalised: any case, space and - as _) that name the primary number, the
+# first found in this order winning; other systems and people also write "Tel",
+# "Cell" and "Mobile phone".
+PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone", "mobile_phone", "cell", "tel"]
 # Other systems' names for a second number (a VICIdial export has alt_phone).
 SECONDARY_ALIASES = ["alt_phone", "alternate_phone", "secondary_phone", "phone_2", "mobile_2"]
 # What an export adds (the lead's state, what its calls found out, and its results,
@@ -34,6 +37,12 @@ _NOT_NAME = re.compile(r"[^a-z0-9_]+")
 
 class MappingProblem(ValueError):
     """The mapping cannot import anything (no primary number column, a target twice)."""
+
+
+def phone_alias_list() -> str:
+    """The other names of the primary number's column, as a person reads them
+    ("phone, number, …, mobile phone, …")."""
+    return ", ".join(alias.replace("_", " ") for alias in PHONE_ALIASES[1:])
 
 
 def normalize_header(header: str) -> str:
@@ -137,8 +146,8 @@ def check_mapping(header: Sequence[str], keys: Sequence[str]) -> Mapping:
     targets = [_target(key) for key in keys]
     if PRIMARY not in targets:
         raise MappingProblem(
-            "No column holds the primary phone number: name one phone_number (or phone, number, "
-            "mobile, telephone), or choose it in the mapping."
+            f"No column holds the primary phone number: name one phone_number (or {phone_alias_list()}), "
+            "or choose it in the mapping."
         )
     seen: dict[Target, int] = {}
     for index, target in enumerate(targets):

@@ -1,6 +1,7 @@
 import csv
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -302,6 +303,23 @@ def test_malformed_export_choices_show_the_form_again(admin_client_logged, campa
     response = admin_client_logged.post(EXPORT, data)
     assert response.status_code == 200
     assert response.context["form"].errors
+    assert not ExportRecord.objects.exists()
+
+
+def test_the_export_page_opens_with_csv_chosen_and_no_blank_format(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(EXPORT)
+    html = response.content.decode()
+    select = re.search(r'<select name="format"[^>]*>(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)
+    assert options == [("0", " selected", "csv"), ("1", "", "xlsx")]
+
+
+def test_an_export_posted_without_a_format_is_asked_again_not_guessed(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.post(EXPORT, {"format": "", "resource": "0", "leadresource_phone_number": "on"})
+    assert response.status_code == 200
+    assert "format" in response.context["form"].errors
     assert not ExportRecord.objects.exists()
 
 
