@@ -140,9 +140,17 @@ def _db_value(model: type, field_name: str, value: Any) -> Any:
     return model._meta.get_field(field_name).get_db_prep_value(value, connection)
 
 
-def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | None = None) -> TransitionResult:
-    """Run one action over ``leads`` as described in the module docstring."""
-    now = timezone.now()
+def _apply(
+    leads: QuerySet[Lead],
+    move: _Move,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    now: datetime.datetime | None = None,
+) -> TransitionResult:
+    """Run one action over ``leads`` as described in the module docstring, at ``now``
+    (the dialer's own time, else the clock's)."""
+    now = now or timezone.now()
     operation = uuid.uuid4()
     selection = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
     with transaction.atomic():
@@ -380,6 +388,22 @@ def new_number_status(*, on_do_not_call_list: bool) -> str:
     return ContactStatus.BLACKLISTED if on_do_not_call_list else ContactStatus.CREATED
 
 
+# A key of PostgreSQL's transaction-level advisory locks: "the do-not-call list is
+# changing". Whoever marks numbers in other leads (an opt-out, the Do not call action,
+# numbers added by hand) takes it before locking any lead, so two of them never hold
+# each other's leads crosswise; the dialer's claims and ordinary outcomes never wait
+# for it.
+DO_NOT_CALL_LOCK = 0x4C44_4E43  # "LDNC"
+
+
+def lock_do_not_call_list() -> None:
+    """Take the do-not-call lock until the current transaction ends (PostgreSQL; on
+    SQLite a writing transaction holds the whole database already)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DO_NOT_CALL_LOCK])
+
+
 def block_numbers(phones: QuerySet, *, actor: Actor, reason: str = "") -> TransitionResult:
     """Numbers in ``phones`` (a one-column queryset) joined the do-not-call list:
     every contact with one becomes Do not call, and so does every lead all of whose
@@ -481,6 +505,7 @@ def promote_due(leads: QuerySet[Lead], *, now: datetime.datetime, actor: Actor) 
             ],
         ),
         actor=actor,
+        now=now,
     )
 
 
@@ -615,15 +640,19 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
     outcome after ``lost``): the caller keeps the report in the history.
     """
     with transaction.atomic():
+        if report.opt_out:
+            lock_do_not_call_list()  # before any lead: it marks numbers of other leads
         # The call, then its lead: the same order as the timeout closer, so the two
-        # never wait on each other crosswise.
-        call = Call.objects.select_for_update().select_related("campaign__assistant").get(pk=call_id)
+        # never wait on each other crosswise. Only their own rows (of=self): locking
+        # the campaign they join would queue every outcome of a campaign behind the
+        # one before, and make the dialer's claim skip the campaign meanwhile.
+        call = Call.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call_id)
         if call.ended_at is not None:
             return False
         campaign = call.campaign
         goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
         conversation = report.outcome == CallOutcome.COMPLETED
-        lead = Lead.objects.select_for_update().select_related("campaign__assistant").get(pk=call.lead_id)
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call.lead_id)
         numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         # It may have joined the list while the call was in progress (block_numbers left it).
@@ -812,7 +841,7 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
     1, 2, 4 … minutes (capped at the retry interval). Returns False if the call was
     closed meanwhile."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("campaign").get(pk=call_id)
+        call = Call.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=call_id)
         if call.ended_at is not None:
             return False
         call.ended_at = now
