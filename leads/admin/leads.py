@@ -31,7 +31,7 @@ from leads.imports.admin import LeadImportMixin
 from leads.models import Call, Contact, DoNotCallNumber, Lead, StatusChange
 from leads.selectors import search_by_lead, search_leads, with_lead_names
 from leads.transitions import Actor, TransitionResult
-from leads.variables import format_pairs
+from leads.variables import format_pairs, value_text
 from leadsite.admin import AuditTrailAdmin, HistoryInline, ModelAdmin
 
 from .calls import CallHistoryInline
@@ -327,6 +327,13 @@ class StatusHistoryInline(HistoryInline):
 
 
 EMPTY = "—"
+# How much of a lead's results the list shows, and its tooltip.
+RESULTS_SHOWN = 40
+RESULTS_TITLE = 300
+
+
+def _shortened(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 def _form_values(lead: Lead) -> dict:
@@ -358,6 +365,8 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
         "last_outcome",
         "next_attempt_at",
         "created",
+        # Last, so the sort links (?o=4, 7, 8) keep their columns.
+        "results_summary",
     ]
     list_display_links = ["primary_number"]
     list_filter = [LeadFilterSetListFilter]
@@ -433,6 +442,19 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
         return format_html_join(
             " · ", '<span title="{}">{}</span>', ((name, str(value)[:40]) for name, value in values)
         )
+
+    @admin.display(description="Results")
+    def results_summary(self, lead: Lead) -> str:
+        """The goal, the disposition and the first results, short enough for the list
+        to fit a 1440-pixel screen; the whole (up to a limit) in the tooltip."""
+        goal = {True: "goal ✓", False: "goal ✗"}.get(lead.goal_achieved, "")
+        # By name, as the export's columns: PostgreSQL keeps JSON keys in an order of its own.
+        shown = sorted((lead.results or {}).items())[:3]
+        results = ", ".join(f"{name}: {value_text(value)}" for name, value in shown)
+        text = " · ".join(part for part in (goal, lead.disposition, results) if part)
+        if not text:
+            return EMPTY
+        return format_html('<span title="{}">{}</span>', text[:RESULTS_TITLE], _shortened(text, RESULTS_SHOWN))
 
     @admin.display(description="Created", ordering="id")
     def created(self, lead: Lead):

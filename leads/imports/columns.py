@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from leads.layout import PHONE, PRIMARY, STATE_COLUMNS, TIMEZONE, Target, key_of, parse_header
+from leads.layout import LEAD_COLUMNS, PHONE, PRIMARY, RESULT_PREFIX, TIMEZONE, Target, key_of, parse_header
 from leads.models import MAX_SECONDARY_NUMBERS
 
 # Headers (normalised: any case, space and - as _) that name the primary number, the
@@ -21,8 +21,16 @@ from leads.models import MAX_SECONDARY_NUMBERS
 PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone", "mobile_phone", "cell", "tel"]
 # Other systems' names for a second number (a VICIdial export has alt_phone).
 SECONDARY_ALIASES = ["alt_phone", "alternate_phone", "secondary_phone", "phone_2", "mobile_2"]
-# What an export adds and the error report's own columns: read back, never imported.
-IGNORED = {*STATE_COLUMNS, "row", "errors"}
+# What an export adds (the lead's state, what its calls found out, and its results,
+# ``result_<name>``) and the error report's own columns: read back, never imported.
+IGNORED = {*LEAD_COLUMNS, "row", "errors"}
+
+
+def ignored(name: str) -> bool:
+    """Whether the column with the normalised header ``name`` is one the import never
+    reads, so an exported file imports back unchanged."""
+    return name in IGNORED or name.startswith(RESULT_PREFIX)
+
 
 _NOT_NAME = re.compile(r"[^a-z0-9_]+")
 
@@ -75,7 +83,7 @@ def suggest_mapping(header: Sequence[str], assistant_variables: Iterable[str]) -
         target = None
         if index == phone_index:
             target = PRIMARY
-        elif name in IGNORED:
+        elif ignored(name):
             target = None
         elif numbered := _numbered(name):
             target = numbered

@@ -56,6 +56,16 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
     return leads
 
 
+def set_results(lead: Lead, **fields) -> Lead:
+    """The lead as its calls would have left it (``results``, ``goal_achieved``,
+    ``disposition``, ``summary``, ``duration_seconds``, ``recording_url``,
+    ``callback_at``, ``opted_out_at``), for tests that read them: only an outcome
+    report writes them in the product."""
+    Lead.objects.filter(pk=lead.pk).update(**fields)
+    lead.refresh_from_db()
+    return lead
+
+
 def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **fields) -> Call:
     """A call of the lead's history as the dialer leaves it: ended two minutes after it
     was placed when it has an outcome, in flight when it has none; to the lead's

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import selectors, services, transitions
 from leads.models import Contact, ContactStatus, DoNotCallNumber, ExportRecord, Lead, LeadStatus, StatusChange
-from leads.tests.factories import bulk_leads, make_lead, phone
+from leads.tests.factories import bulk_leads, make_lead, phone, set_results
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,27 @@ def test_list_shows_number_variables_and_status_badge(admin_client_logged, campa
     assert "+14155550101" in html
     assert "Ana López" in html
     assert 'class="lead-status lead-status-created"' in html
+
+
+def test_list_shows_each_leads_results_short_and_escaped(admin_client_logged, campaign):
+    booked = make_lead(campaign=campaign, primary="+14155550101")
+    set_results(
+        booked,
+        results={"appointment_booked": True, "notes": "<script>alert(1)</script> " + "x" * 300},
+        goal_achieved=True,
+        disposition="booked",
+    )
+    set_results(make_lead(campaign=campaign, primary="+14155550102"), goal_achieved=False, disposition="<b>no</b>")
+    make_lead(campaign=campaign, primary="+14155550103")
+    html = admin_client_logged.get(LIST).content.decode()
+    assert "<script>alert(1)" not in html and "<b>no</b>" not in html
+    cells = re.findall(r'<td class="field-results_summary">(.*?)</td>', html, re.S)
+    assert cells[0] == "—"  # never reached: nothing found out
+    assert cells[1] == '<span title="goal ✗ · &lt;b&gt;no&lt;/b&gt;">goal ✗ · &lt;b&gt;no&lt;/b&gt;</span>'
+    title, shown = re.fullmatch(r'<span title="(.*)">(.*)</span>', cells[2]).groups()
+    assert title.startswith("goal ✓ · booked · appointment_booked: true, notes: &lt;script&gt;") and len(title) < 400
+    assert shown.startswith("goal ✓ · booked · appointment_booked:") and shown.endswith("…")
+    assert len(shown) <= 40  # the list fits a 1440-pixel screen
 
 
 def test_list_page_costs_the_same_number_of_queries_for_10_or_100_leads(

@@ -257,6 +257,54 @@ def test_a_variable_description_is_shown_as_text_on_the_lead_pages(signed_in):
         assert page.evaluate("window.xssRan") is None, url
 
 
+def test_operator_filters_the_list_by_a_result_and_exports_the_result_columns(signed_in):
+    import csv
+
+    from leads.layout import RESULT_COLUMNS
+    from leads.tests.factories import set_results
+
+    campaign = make_campaign(name="Renewals")
+    asks = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    set_results(
+        asks,
+        results={"appointment_booked": False, "reason": "needs to ask their partner"},
+        goal_achieved=False,
+        disposition="call-back-later",
+    )
+    set_results(
+        make_lead(campaign=campaign, primary="+14155550102", variables={"customer_name": "Ben"}),
+        results={"appointment_booked": False, "reason": "too expensive"},
+        goal_achieved=False,
+    )
+    make_lead(campaign=campaign, primary="+14155550103", variables={"customer_name": "Cy"})
+    page = signed_in
+
+    page.goto("/admin/leads/lead/")
+    page.get_by_label("Result name").fill("reason")
+    page.get_by_label("Result contains").fill("PARTNER")
+    page.locator("#lead-filters input[type=submit]").click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("+14155550101")
+    expect(rows.first.locator("td.field-results_summary")).to_contain_text("goal ✗ · call-back-later")
+
+    page.click("a.export_link")
+    expect(page.locator("main, #content").first).to_contain_text("exactly the 1 lead")
+    page.select_option("#id_format", label="csv")
+    with page.expect_download() as download:
+        page.click("input[type=submit][value=Submit]")
+    header, *rows = csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines())
+    assert header[header.index("created_at") + 1 :] == [*RESULT_COLUMNS, "result_appointment_booked", "result_reason"]
+    assert len(rows) == 1
+    row = dict(zip(header, rows[0]))
+    assert (row["phone_number"], row["goal_achieved"], row["disposition"]) == (
+        "+14155550101",
+        "false",
+        "call-back-later",
+    )
+    assert (row["result_reason"], row["result_appointment_booked"]) == ("needs to ask their partner", "false")
+
+
 def _select_all_and_run(page, action: str) -> None:
     page.check("#action-toggle")
     page.locator(".actions .question a").click()
