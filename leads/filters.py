@@ -149,7 +149,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(self._with(opted_out) if value == "true" else ~_among(opted_out))
 
     def _with(self, condition: Q) -> Q | Exists:
-        """The leads with ``condition``, one a partial index of migration 0017 holds
+        """The leads with ``condition``, one a partial index of migration 0018 holds
         exactly: alone, that index is the list (its count read from it alone); with a
         campaign or a status, a join of it with the list's own (campaign, status, id)
         index (``_among``), so the count still reads no row of the table."""
@@ -199,7 +199,7 @@ class LeadFilter(django_filters.FilterSet):
 
 
 def _among(condition: Q) -> Exists:
-    """The leads with ``condition`` (one a partial index of migration 0017 holds
+    """The leads with ``condition`` (one a partial index of migration 0018 holds
     exactly), written as "among the leads with it", a join with that index: on
     PostgreSQL the count then comes from indexes alone, merged in id order, instead
     of reading each candidate row of the table to check a column. Negated, it is
@@ -246,7 +246,7 @@ class _UnicodeUpper(Func):
 
 class _ILike(Lookup):
     """``lhs ILIKE rhs`` (PostgreSQL), with the pattern as it is: the operator the
-    trigram index of migration 0017 serves (Django's icontains is UPPER(…) LIKE,
+    trigram index of migration 0018 serves (Django's icontains is UPPER(…) LIKE,
     which it does not)."""
 
     lookup_name = "ilike"
@@ -299,7 +299,7 @@ def filter_results(queryset: QuerySet, *, name: str, equals: str | None = None, 
     value = ResultText(name)
     postgresql = connection.vendor == "postgresql"
     # Only leads with results can match; on PostgreSQL this is also the condition of
-    # the partial indexes of migration 0017, which find the candidates.
+    # the partial indexes of migration 0018, which find the candidates.
     queryset = queryset.exclude(results={})
     if equals:
         if postgresql:

@@ -71,5 +71,5 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     # After 0018 (merged to main before this one), so the graph has one leaf.
-    dependencies = [("leads", "0018_call_stats")]
+    dependencies = [("leads", "0017_call_stats")]
     operations = [migrations.RunPython(forwards, backwards)]
