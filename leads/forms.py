@@ -6,7 +6,6 @@ import datetime
 
 from django import forms
 from django.conf import settings
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
@@ -172,7 +171,11 @@ class SecondaryNumberForm(forms.ModelForm):
 
 class SecondaryNumberFormSet(forms.BaseInlineFormSet):
     def get_queryset(self):
-        return super().get_queryset().filter(position__gt=0).order_by("position")
+        # Kept, as Django keeps its own: a new queryset per call made every row's form
+        # fetch the numbers again (five queries a number on the lead's page).
+        if not hasattr(self, "_secondaries"):
+            self._secondaries = super().get_queryset().filter(position__gt=0).order_by("position")
+        return self._secondaries
 
     def validate_unique(self):
         # clean() below checks duplicates, against the primary number too, with a
@@ -209,22 +212,66 @@ class SecondaryNumberFormSet(forms.BaseInlineFormSet):
 
 
 class RescheduleForm(forms.Form):
+    """When to call again. The time is read in the current time zone (the site's,
+    unless a request activated another), which the field names."""
+
+    # Rescheduling further ahead is much more likely a typo (2062) than a plan, and a
+    # time near year 9999 would not survive the conversion to UTC.
+    FURTHEST = datetime.timedelta(days=366)
+
     when = forms.ChoiceField(
         label="When",
         choices=[("interval", "After each campaign's retry interval"), ("at", "At this time")],
         initial="interval",
         widget=forms.RadioSelect,
     )
-    at = forms.SplitDateTimeField(label="Time", required=False, widget=AdminSplitDateTime)
+    # The browser's own date and time inputs: a picker, typing, and always an ISO date
+    # and a 24-hour time posted back, whatever the browser's language.
+    at = forms.SplitDateTimeField(
+        label="Time",
+        required=False,
+        input_date_formats=["%Y-%m-%d"],
+        input_time_formats=["%H:%M", "%H:%M:%S"],
+        widget=forms.SplitDateTimeWidget(
+            date_attrs={"type": "date"},
+            time_attrs={"type": "time"},
+            date_format="%Y-%m-%d",
+            time_format="%H:%M",
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Named per request: the current zone is known only now.
+        zone = timezone.get_current_timezone_name()
+        now = timezone.localtime()
+        self.fields["at"].label = f"Time ({zone})"
+        self.fields[
+            "at"
+        ].help_text = (
+            f"Date and time in {zone}, the time zone this page works in (it is {now:%Y-%m-%d %H:%M} there now)."
+        )
+        date, time = self.fields["at"].widget.widgets
+        # A split field's label points at neither input: each names itself, with the zone.
+        date.attrs.update({"min": now.date().isoformat(), "aria-label": f"Date ({zone})"})
+        time.attrs["aria-label"] = f"Time of day ({zone})"
 
     def clean(self):
         cleaned = super().clean()
+        at = cleaned.get("at")
         if cleaned.get("when") == "at":
-            at = cleaned.get("at")
+            now = timezone.now()
             if at is None:
-                self.add_error("at", "Choose the date and time of the next attempt.")
-            elif at < timezone.now() - datetime.timedelta(minutes=1):
+                if "at" not in self.errors:
+                    self.add_error("at", "Choose the date and time of the next attempt.")
+            elif at < now - datetime.timedelta(minutes=1):
                 self.add_error("at", "Choose a time that has not passed.")
+            elif at > now + self.FURTHEST:
+                self.add_error("at", "Choose a time within a year from now.")
+        elif cleaned.get("when") == "interval" and at is not None:
+            # A time typed in, yet "after the retry interval" still ticked: which was meant
+            # cannot be told, so neither is guessed.
+            self.add_error("when", "You gave a time: choose “At this time”, or clear the time.")
         return cleaned
 
 

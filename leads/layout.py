@@ -12,6 +12,9 @@ them in any order):
     secondary_<n>_<variable>    a variable of secondary number n
     timezone                    the lead's time zone
     status, attempts, …         the lead's state (STATE_COLUMNS): exported, never imported
+    goal_achieved, …            what its calls found out (RESULT_COLUMNS): exported, never imported
+    result_<name>               one of its results (a call's extracted variable): exported,
+                                never imported
 
 What one column holds is a ``Target``; ``Target.header`` names its column and
 ``parse_header`` reads a column's name back (exact names: what the import accepts of
@@ -60,13 +63,28 @@ from leads.models import MAX_SECONDARY_NUMBERS
 
 # --- Columns -----------------------------------------------------------------------
 
-Kind = Literal["phone", "variable", "timezone", "state"]
+Kind = Literal["phone", "variable", "timezone", "state", "result"]
 PHONE: Kind = "phone"  # a number's phone: position 0 the primary, n secondary number n
 VARIABLE: Kind = "variable"  # one of a number's variables
 TIMEZONE: Kind = "timezone"  # the lead's time zone
-STATE: Kind = "state"  # one of the lead's STATE_COLUMNS, named by ``name``
+STATE: Kind = "state"  # one of the lead's LEAD_COLUMNS, named by ``name``
+RESULT: Kind = "result"  # one of the lead's results, named by ``name`` (any text: the platform names them)
 
 STATE_COLUMNS = ("status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at")
+# What the lead's calls found out (results-and-compliance.md §2b), after the state.
+RESULT_COLUMNS = (
+    "goal_achieved",
+    "disposition",
+    "summary",
+    "duration_seconds",
+    "recording_url",
+    "callback_at",
+    "opted_out_at",
+)
+# The lead's own fields, by name: exported, never imported.
+LEAD_COLUMNS = STATE_COLUMNS + RESULT_COLUMNS
+# Then one column per result: ``result_<name>``.
+RESULT_PREFIX = "result_"
 
 _NAME = VARIABLE_NAME_RE.pattern.removeprefix("^").removesuffix("$")
 _VARIABLE_NAME = re.compile(_NAME)
@@ -108,6 +126,10 @@ class Target:
     def state(cls, name: str) -> Target:
         return cls(STATE, 0, name)
 
+    @classmethod
+    def result(cls, name: str) -> Target:
+        return cls(RESULT, 0, name)
+
     @property
     def header(self) -> str:
         """The name of the column that holds this."""
@@ -117,19 +139,21 @@ class Target:
             return f"secondary_{self.position}_{self.name}" if self.position else self.name
         if self.kind == TIMEZONE:
             return "timezone"
+        if self.kind == RESULT:
+            return RESULT_PREFIX + self.name
         return self.name
 
     @property
     def key(self) -> str:
         """This target in a mapping's stored form (the module says which). A state
-        column has none: it is never imported."""
+        or result column has none: it is never imported."""
         if self.kind == PHONE:
             return f"secondary:{self.position}" if self.position else "phone"
         if self.kind == VARIABLE:
             return f"secondary:{self.position}:{self.name}" if self.position else f"var:{self.name}"
         if self.kind == TIMEZONE:
             return "timezone"
-        raise ValueError(f"The {self.name} column is exported, never imported: it has no mapping key.")
+        raise ValueError(f"The {self.header} column is exported, never imported: it has no mapping key.")
 
     @classmethod
     def from_key(cls, key: str) -> Target | None:
@@ -155,6 +179,8 @@ class Target:
             )
         if self.kind == TIMEZONE:
             return "the time zone"
+        if self.kind == RESULT:
+            return f"the lead's result {self.name}"
         return f"the lead's {self.name}"
 
 
@@ -168,17 +194,20 @@ def key_of(target: Target | None) -> str:
 
 def parse_header(header: str, *, state: bool = True) -> Target | None:
     """What the column named exactly ``header`` holds; None for a name that is not in
-    the layout (neither one of its columns nor a variable name). The state columns are
-    the export's; ``state=False`` (the import, which never writes them) reads their
-    names as the variables they would name. ``parse_header(target.header) == target``
-    for every target whose header is not another column's name (a variable called
-    ``timezone``, ``secondary_phone_1`` or ``status`` has no column of its own)."""
+    the layout (neither one of its columns nor a variable name). The state and result
+    columns are the export's; ``state=False`` (the import, which never writes them)
+    reads their names as the variables they would name. ``parse_header(target.header)
+    == target`` for every target whose header is not another column's name (a variable
+    called ``timezone``, ``secondary_phone_1``, ``status``, ``summary`` or
+    ``result_code`` has no column of its own)."""
     if header == "phone_number":
         return PRIMARY
     if header == "timezone":
         return Target.timezone()
-    if state and header in STATE_COLUMNS:
+    if state and header in LEAD_COLUMNS:
         return Target.state(header)
+    if state and header.startswith(RESULT_PREFIX):
+        return Target.result(header.removeprefix(RESULT_PREFIX))
     if (match := _SECONDARY_PHONE.fullmatch(header)) and (n := _secondary(match[1])):
         return Target.phone(n)
     if (match := _SECONDARY_VARIABLE.fullmatch(header)) and (n := _secondary(match[1])):
@@ -191,13 +220,15 @@ def parse_header(header: str, *, state: bool = True) -> Target | None:
 @dataclass
 class Columns:
     """A sheet's columns, in the layout's order: the primary number, its variables,
-    each secondary number with its variables, the time zone, the state columns."""
+    each secondary number with its variables, the time zone, the lead's own columns
+    (``state``: its state, then what its calls found out), its results."""
 
     variables: list[str] = field(default_factory=list)
     secondaries: int = 0
     secondary_variables: list[str] = field(default_factory=list)
     timezone: bool = True
-    state: list[str] = field(default_factory=lambda: list(STATE_COLUMNS))
+    state: list[str] = field(default_factory=lambda: list(LEAD_COLUMNS))
+    results: list[str] = field(default_factory=list)
 
     def targets(self) -> list[Target]:
         targets = [PRIMARY, *(Target.variable(name) for name in self.variables)]
@@ -206,7 +237,8 @@ class Columns:
             targets.extend(Target.variable(name, n) for name in self.secondary_variables)
         if self.timezone:
             targets.append(Target.timezone())
-        return targets + [Target.state(name) for name in self.state]
+        targets.extend(Target.state(name) for name in self.state)
+        return targets + [Target.result(name) for name in self.results]
 
     def header(self) -> list[str]:
         return [target.header for target in self.targets()]

@@ -3,8 +3,8 @@ and the leads list itself (``lead_list``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.db import connection
-from django.db.models import Exists, F, Func, Lookup, OuterRef, Q, QuerySet, TextField, Value
+from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, F, Func, Lookup, Model, OuterRef, Prefetch, Q, QuerySet, TextField, Value
 from django.http import QueryDict
 
 from .filters import FilterProblem, LeadFilter, filter_leads
@@ -12,6 +12,7 @@ from .folding import FUNCTION as FOLD
 from .folding import Fold
 from .models import Contact, Lead
 from .phones import search_digits
+from .transitions import count_skips
 from .variables import MAX_VALUE_LENGTH
 
 # The list's order when none is asked for: newest first (Lead.Meta.ordering).
@@ -129,3 +130,69 @@ def phone_in(field: str, phones: list[str]) -> Q | Lookup:
     if connection.vendor == "postgresql":
         return _EqualsAny(F(field), phones)
     return Q(**{f"{field}__in": phones})
+
+
+def with_lead_names(rows: QuerySet[Model], *, lead: str = "lead") -> QuerySet[Model]:
+    """``rows`` (calls, status changes: anything with a foreign key ``lead`` to a lead)
+    with what names their leads (``Lead.__str__``: the primary number and its
+    variables) fetched for all of them at once: two queries per page or chunk,
+    whatever its size, instead of one per row."""
+    return rows.prefetch_related(
+        Prefetch(lead, queryset=Lead.objects.only("id")),
+        Prefetch(
+            f"{lead}__contacts",
+            queryset=Contact.objects.filter(position=0).only("lead_id", "phone", "variables"),
+            to_attr="primary_contacts",
+        ),
+    )
+
+
+def search_by_lead(rows: QuerySet[Model], query: str, *, phone: str | None = None) -> QuerySet[Model]:
+    """The ``rows`` (with a foreign key ``lead``) of the leads the leads search finds
+    for ``query`` (``search_leads``: part of a number, else a variable value such as a
+    name). With ``phone``, the row's own number field, a number-like query must also be
+    part of that number: a call to the lead's other number is not a call to this one.
+
+    Through the leads' numbers (their trigram index on PostgreSQL) and the rows' own
+    index on their lead, never a scan of the rows' table for the text."""
+    query = query.strip()
+    if not query:
+        return rows
+    found = rows.filter(lead_id__in=search_leads(Lead.objects.all(), query).order_by().values("pk"))
+    digits = search_digits(query)
+    if phone is not None and digits is not None:
+        found = found.filter(**{f"{phone}__contains": digits})
+    return found
+
+
+# --- What a bulk action would skip ---------------------------------------------------------
+
+QUERY_CANCELED = "57014"  # PostgreSQL's error code for a statement past its timeout
+
+
+def count_action_skips(
+    leads: QuerySet[Lead], rules: list[tuple[str, Q]], *, within_seconds: float | None = None
+) -> tuple[dict[str, int], int] | None:
+    """How many of ``leads`` an action with these skip rules (an action's own, from
+    ``leads.transitions``) would skip, by reason, as ``transitions.count_skips`` counts
+    them when the action runs, and how many leads there are; for its confirmation page.
+    One query, over the selection as the list filters it (the count the list shows).
+
+    On a large selection the rules that look at each lead's numbers (Reschedule's,
+    Move's) take seconds; ``within_seconds`` bounds the count on PostgreSQL, and None
+    means it did not finish in time.
+    """
+    selection = leads.order_by()
+    if within_seconds is None or connection.vendor != "postgresql":
+        return count_skips(selection, rules)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # For this transaction only: the connection's own timeout is back after it.
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(within_seconds * 1000))])
+        try:
+            with transaction.atomic():
+                return count_skips(selection, rules)
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+                return None
+            raise

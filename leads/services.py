@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -179,6 +179,7 @@ class DoNotCallResult:
 @transaction.atomic
 def do_not_call_add(*, phones: Iterable[str], reason: str = "", actor: Actor) -> DoNotCallResult:
     """Put numbers (E.164) on the list; see ``transitions.block_numbers`` for what follows."""
+    transitions.lock_do_not_call_list()
     phones = sorted(set(phones))
     before = DoNotCallNumber.objects.filter(phone__in=phones).count()
     DoNotCallNumber.objects.bulk_create(
@@ -190,6 +191,12 @@ def do_not_call_add(*, phones: Iterable[str], reason: str = "", actor: Actor) ->
     return DoNotCallResult(numbers_added=added, leads=transitions.block_numbers(listed, actor=actor))
 
 
+def do_not_call_leads_skip_rules() -> list[tuple[str, Q]]:
+    """The leads (and so the numbers) the Do not call action skips; its confirmation
+    page counts them."""
+    return [transitions.SKIP_PROCESSING, ("already do not call", Q(status=LeadStatus.BLACKLISTED))]
+
+
 @transaction.atomic
 def do_not_call_leads(*, leads: QuerySet[Lead], actor: Actor) -> DoNotCallResult:
     """The admin action: every number of the selected leads goes on the list, in a
@@ -197,14 +204,16 @@ def do_not_call_leads(*, leads: QuerySet[Lead], actor: Actor) -> DoNotCallResult
 
     Leads in Processing or already Do not call are skipped, and so are their numbers.
     """
+    transitions.lock_do_not_call_list()
     selection = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
-    skipped, _ = transitions.count_skips(
-        selection, [transitions.SKIP_PROCESSING, ("already do not call", Q(status=LeadStatus.BLACKLISTED))]
-    )
+    skipped, _ = transitions.count_skips(selection, do_not_call_leads_skip_rules())
     eligible = selection.exclude(status__in=[LeadStatus.PROCESSING, LeadStatus.BLACKLISTED])
     phones = Contact.objects.filter(lead__in=eligible.values("pk")).order_by().values("phone").distinct()
     before = DoNotCallNumber.objects.count()
-    select_sql, select_params = phones.query.sql_with_params()
+    try:
+        select_sql, select_params = phones.query.sql_with_params()
+    except EmptyResultSet:  # an empty selection (leads.none()): no number to list
+        return DoNotCallResult(numbers_added=0, leads=TransitionResult(skipped=skipped))
     with connection.cursor() as cursor:
         # INSERT … SELECT: the numbers never travel through Python.
         cursor.execute(

@@ -140,9 +140,17 @@ def _db_value(model: type, field_name: str, value: Any) -> Any:
     return model._meta.get_field(field_name).get_db_prep_value(value, connection)
 
 
-def _apply(leads: QuerySet[Lead], move: _Move, *, actor: Actor, reason: str | None = None) -> TransitionResult:
-    """Run one action over ``leads`` as described in the module docstring."""
-    now = timezone.now()
+def _apply(
+    leads: QuerySet[Lead],
+    move: _Move,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    now: datetime.datetime | None = None,
+) -> TransitionResult:
+    """Run one action over ``leads`` as described in the module docstring, at ``now``
+    (the dialer's own time, else the clock's)."""
+    now = now or timezone.now()
     operation = uuid.uuid4()
     selection = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
     with transaction.atomic():
@@ -196,6 +204,14 @@ _NEW_ROUND = {"next_position": None, "dial_errors": 0, "callback_at": None}
 _START_OVER = {**_NEW_ROUND, "callbacks": 0}
 
 
+# Each manual action's skip rules, first rule first, are public: its confirmation page
+# counts them (count_skips) before it runs.
+
+
+def reset_skip_rules() -> list[tuple[str, Q]]:
+    return [SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))]
+
+
 def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
     """Created again; every number not on the do-not-call list gets a fresh budget."""
     return _apply(
@@ -203,7 +219,7 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
         _Move(
             to_status=LeadStatus.CREATED,
             reason="reset",
-            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already created", Q(status=LeadStatus.CREATED))],
+            skip_rules=reset_skip_rules(),
             lead_updates={"next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (
@@ -218,6 +234,10 @@ def reset(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transitio
     )
 
 
+def complete_skip_rules() -> list[tuple[str, Q]]:
+    return [SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))]
+
+
 def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
     """Completed by hand; numbers keep their state and a late outcome never reopens it."""
     return _apply(
@@ -225,7 +245,7 @@ def complete(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transi
         _Move(
             to_status=LeadStatus.COMPLETED,
             reason="completed by hand",
-            skip_rules=[SKIP_PROCESSING, SKIP_DO_NOT_CALL, ("already completed", Q(status=LeadStatus.COMPLETED))],
+            skip_rules=complete_skip_rules(),
             lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
@@ -265,19 +285,33 @@ def reschedule(
     return result
 
 
+def reschedule_skip_rules() -> list[tuple[str, Q]]:
+    """The same whatever the time chosen."""
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
+    ]
+
+
 def _reschedule_to(at: datetime.datetime) -> _Move:
     return _Move(
         to_status=LeadStatus.RESCHEDULED,
         reason=f"rescheduled for {at.isoformat(timespec='minutes')}",
-        skip_rules=[
-            SKIP_PROCESSING,
-            SKIP_DO_NOT_CALL,
-            ("no number left that could be dialled", ~_has_contact(_DIALABLE_AFTER_RESCHEDULE)),
-        ],
+        skip_rules=reschedule_skip_rules(),
         lead_updates={"next_attempt_at": at, **_NEW_ROUND},
         contact_updates=[(_REVIVABLE, _FRESH_BUDGET)],
         keeps_attempts=~_REVIVABLE,
     )
+
+
+def stop_skip_rules() -> list[tuple[str, Q]]:
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("already completed", Q(status=LeadStatus.COMPLETED)),
+        ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
+    ]
 
 
 def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> TransitionResult:
@@ -287,12 +321,7 @@ def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transition
         _Move(
             to_status=LeadStatus.REACHED_MAX_RETRIES,
             reason="stopped by hand",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("already completed", Q(status=LeadStatus.COMPLETED)),
-                ("already stopped (max retries)", Q(status=LeadStatus.REACHED_MAX_RETRIES)),
-            ],
+            skip_rules=stop_skip_rules(),
             lead_updates={"next_attempt_at": None, "callback_at": None},
         ),
         actor=actor,
@@ -300,12 +329,11 @@ def stop(leads: QuerySet[Lead], *, actor: Actor, reason: str = "") -> Transition
     )
 
 
-def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor, reason: str = "") -> TransitionResult:
-    """Join ``campaign`` as Created, counters back to 0 as with Reset, history kept.
-
-    Skipped: leads already there, and leads whose primary number the campaign already
-    has (or another selected lead with the same number and a lower id takes it).
-    """
+def move_to_campaign_skip_rules(leads: QuerySet[Lead], campaign: Campaign | None) -> list[tuple[str, Q]]:
+    """Which of ``leads`` a move to ``campaign`` skips; with no campaign chosen yet,
+    the rules that hold whichever it is."""
+    if campaign is None:
+        return [SKIP_PROCESSING, SKIP_DO_NOT_CALL]
     own_primary = Contact.objects.filter(lead=OuterRef(OuterRef("pk")), position=0).values("phone")
     taken_in_target = Exists(Contact.objects.filter(campaign=campaign, position=0, phone__in=own_primary))
     selected_ids = leads.order_by().values("pk")
@@ -314,18 +342,27 @@ def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor,
         .exclude(lead__status__in=[LeadStatus.PROCESSING, LeadStatus.BLACKLISTED])
         .exclude(lead__campaign=campaign)
     )
+    return [
+        SKIP_PROCESSING,
+        SKIP_DO_NOT_CALL,
+        ("already in that campaign", Q(campaign=campaign)),
+        ("its number is already in that campaign", taken_in_target),
+        ("another selected lead has the same number", taken_by_selection),
+    ]
+
+
+def move_to_campaign(leads: QuerySet[Lead], *, campaign: Campaign, actor: Actor, reason: str = "") -> TransitionResult:
+    """Join ``campaign`` as Created, counters back to 0 as with Reset, history kept.
+
+    Skipped: leads already there, and leads whose primary number the campaign already
+    has (or another selected lead with the same number and a lower id takes it).
+    """
     return _apply(
         leads,
         _Move(
             to_status=LeadStatus.CREATED,
             reason=f"moved to campaign “{campaign.name}”",
-            skip_rules=[
-                SKIP_PROCESSING,
-                SKIP_DO_NOT_CALL,
-                ("already in that campaign", Q(campaign=campaign)),
-                ("its number is already in that campaign", taken_in_target),
-                ("another selected lead has the same number", taken_by_selection),
-            ],
+            skip_rules=move_to_campaign_skip_rules(leads, campaign),
             lead_updates={"campaign": campaign, "next_attempt_at": None, **_START_OVER},
             contact_updates=[
                 (Q(status=ContactStatus.BLACKLISTED), {"campaign": campaign}),
@@ -349,6 +386,22 @@ def new_lead_status() -> str:
 def new_number_status(*, on_do_not_call_list: bool) -> str:
     """The state a number starts in when it is added to a lead or its digits change."""
     return ContactStatus.BLACKLISTED if on_do_not_call_list else ContactStatus.CREATED
+
+
+# A key of PostgreSQL's transaction-level advisory locks: "the do-not-call list is
+# changing". Whoever marks numbers in other leads (an opt-out, the Do not call action,
+# numbers added by hand) takes it before locking any lead, so two of them never hold
+# each other's leads crosswise; the dialer's claims and ordinary outcomes never wait
+# for it.
+DO_NOT_CALL_LOCK = 0x4C44_4E43  # "LDNC"
+
+
+def lock_do_not_call_list() -> None:
+    """Take the do-not-call lock until the current transaction ends (PostgreSQL; on
+    SQLite a writing transaction holds the whole database already)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DO_NOT_CALL_LOCK])
 
 
 def block_numbers(phones: QuerySet, *, actor: Actor, reason: str = "") -> TransitionResult:
@@ -452,6 +505,7 @@ def promote_due(leads: QuerySet[Lead], *, now: datetime.datetime, actor: Actor) 
             ],
         ),
         actor=actor,
+        now=now,
     )
 
 
@@ -586,15 +640,19 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
     outcome after ``lost``): the caller keeps the report in the history.
     """
     with transaction.atomic():
+        if report.opt_out:
+            lock_do_not_call_list()  # before any lead: it marks numbers of other leads
         # The call, then its lead: the same order as the timeout closer, so the two
-        # never wait on each other crosswise.
-        call = Call.objects.select_for_update().select_related("campaign__assistant").get(pk=call_id)
+        # never wait on each other crosswise. Only their own rows (of=self): locking
+        # the campaign they join would queue every outcome of a campaign behind the
+        # one before, and make the dialer's claim skip the campaign meanwhile.
+        call = Call.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call_id)
         if call.ended_at is not None:
             return False
         campaign = call.campaign
         goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
         conversation = report.outcome == CallOutcome.COMPLETED
-        lead = Lead.objects.select_for_update().select_related("campaign__assistant").get(pk=call.lead_id)
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call.lead_id)
         numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         # It may have joined the list while the call was in progress (block_numbers left it).
@@ -783,7 +841,7 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
     1, 2, 4 … minutes (capped at the retry interval). Returns False if the call was
     closed meanwhile."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("campaign").get(pk=call_id)
+        call = Call.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=call_id)
         if call.ended_at is not None:
             return False
         call.ended_at = now

@@ -1,5 +1,6 @@
-"""Variable values as people type them: name=value lines."""
+"""Variable values as people type them: name=value lines; and a value as text."""
 
+import json
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
@@ -36,3 +37,18 @@ def parse_pairs(text: str) -> dict[str, str]:
 
 def format_pairs(values: Mapping[str, object]) -> str:
     return "\n".join(f"{name}={value}" for name, value in values.items())
+
+
+def value_text(value: object) -> str:
+    """A variable's or a result's JSON value as text, as the export writes it and as
+    PostgreSQL's ``->>`` gives it (so the COPY export writes the same): text as it is,
+    true/false, numbers, objects and lists as JSON, null as nothing."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -206,8 +206,11 @@ class _LatestFormSet(BaseInlineFormSet):
 
     def get_queryset(self):
         # Django's inline formsets cannot be given a sliced queryset (they filter
-        # it by the parent object afterwards); slice once they have.
-        return super().get_queryset()[: self.latest]
+        # it by the parent object afterwards); slice once they have. Kept, as Django
+        # keeps its own: a new one per call made every row fetch the history again.
+        if not hasattr(self, "_latest"):
+            self._latest = super().get_queryset()[: self.latest]
+        return self._latest
 
 
 class HistoryInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -51,9 +51,21 @@ from leadsite.admin import AuditTrailAdmin, progress_response
 
 
 class LeadExportForm(SelectableFieldsExportForm):
-    """django-import-export's export form, with the choice of a CSV for Excel."""
+    """django-import-export's export form, with the choice of a CSV for Excel, and CSV
+    chosen to begin with: it takes any size and is streamed at once, where an XLSX is
+    capped and a large one waits for the worker."""
 
     bom = forms.BooleanField(label="CSV for Excel (UTF-8 with BOM)", required=False)
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        field = self.fields["format"]
+        # django-import-export puts a blank "---" first when there are several formats,
+        # so the page opened with no format and an error for whoever did not pick one.
+        field.choices = [(value, label) for value, label in field.choices if value != ""]
+        csv = next((str(index) for index, fmt in enumerate(formats) if fmt is CSV), None)
+        if csv is not None:
+            self.initial.setdefault("format", csv)
 
 
 class LeadExportMixin(ExportMixin):

@@ -340,7 +340,7 @@ def finish_estimate(
 
 def goals_achieved(campaign_ids: Iterable[int]) -> dict[int, int]:
     """Conversations that achieved the goal, per campaign, since each began: a count of
-    the small call_goal index (migration 0018), never a scan of the calls."""
+    the small call_goal index (migration 0017), never a scan of the calls."""
     return dict(
         Call.objects.filter(campaign_id__in=list(campaign_ids), outcome=CallOutcome.COMPLETED, goal_achieved=True)
         .order_by()

@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Variable
 from leads.layout import (
+    LEAD_COLUMNS,
     PHONE,
     PRIMARY,
-    STATE_COLUMNS,
+    RESULT,
     VARIABLE,
     Columns,
     Target,
@@ -35,6 +36,7 @@ from leads.layout import (
     phone_columns,
 )
 from leads.models import MAX_SECONDARY_NUMBERS, Contact, Lead
+from leads.variables import value_text
 
 CHUNK = 2000
 # Excel's last row, less the header.
@@ -82,6 +84,16 @@ def _carried(leads: QuerySet[Lead]) -> tuple[set[str], set[str], int]:
     return primary, secondary, deepest
 
 
+def _result_names(leads: QuerySet[Lead]) -> list[str]:
+    """Every result name any lead of the selection carries, by name: one query over
+    the whole selection (the keys of each lead's results), never a sample."""
+    sql, params = leads.order_by().exclude(results={}).values("results").query.sql_with_params()
+    keys = "jsonb_object_keys(l.results)" if connection.vendor == "postgresql" else "json_each(l.results)"
+    column = "k.name" if connection.vendor == "postgresql" else "k.key"
+    alias = "k(name)" if connection.vendor == "postgresql" else "k"
+    return sorted(name for (name,) in _raw(f"SELECT DISTINCT {column} FROM ({sql}) AS l, {keys} AS {alias}", params))
+
+
 def _raw(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -91,25 +103,32 @@ def _raw(sql: str, params) -> list[tuple]:
 def default_columns(leads: QuerySet[Lead]) -> Columns:
     """Every column the selection fills: the variables the campaigns' assistants
     declare and every other name its leads carry, as many secondary numbers as any
-    has, with every name those carry. From the whole selection, never a sample; it
-    reads every number of the selection, so it runs where the export itself does."""
+    has, with every name those carry, and a column per result any lead has. From the
+    whole selection, never a sample; it reads every number and result of the
+    selection, so it runs where the export itself does."""
     declared = _declared(leads)
     primary, secondary, deepest = _carried(leads)
     # Declared variables in the assistant's order, then the others by name: the same
     # layout on every database (PostgreSQL keeps JSON keys in an order of its own).
+    # A variable named like one of the lead's own columns (status, summary,
+    # result_code) has no column of its own: the lead's column is the one written.
+    variables = [name for name in declared + sorted(primary - set(declared)) if _target(name).kind == VARIABLE]
     return Columns(
-        variables=declared + sorted(primary - set(declared)),
+        variables=variables,
         secondaries=min(deepest, MAX_SECONDARY_NUMBERS),
         secondary_variables=sorted(secondary),
+        results=_result_names(leads),
     )
 
 
 # The export page's choices that stand for columns only the whole selection knows.
 OTHER_VARIABLES = "other variables"
 SECONDARY_NUMBERS = "secondary numbers"
+RESULTS = "results"
 GROUP_LABELS = {
     OTHER_VARIABLES: "every other variable the leads carry, a column each",
     SECONDARY_NUMBERS: "secondary_phone_N and secondary_N_<variable>, as many as the leads have",
+    RESULTS: "result_<name>: every result the leads' calls extracted, a column each",
 }
 
 
@@ -117,14 +136,16 @@ def export_choices(leads: QuerySet[Lead]) -> list[str]:
     """What the export page offers to pick, at the list's speed whatever the
     selection: the primary number, each declared variable, the other variables and
     the secondary numbers (two groups, expanded by ``export_header`` for the whole
-    selection when the file is written), the time zone and the state columns."""
+    selection when the file is written), the time zone, the state columns, what the
+    calls found out and the results (a group, expanded the same way)."""
     return [
         PRIMARY.header,
-        *_declared(leads),
+        *(name for name in _declared(leads) if _target(name).kind == VARIABLE),
         OTHER_VARIABLES,
         SECONDARY_NUMBERS,
         Target.timezone().header,
-        *STATE_COLUMNS,
+        *LEAD_COLUMNS,
+        RESULTS,
     ]
 
 
@@ -137,6 +158,8 @@ def export_header(leads: QuerySet[Lead], picked: list[str]) -> list[str]:
     def wanted(target: Target) -> bool:
         if target.header in chosen:
             return True
+        if target.kind == RESULT:
+            return RESULTS in chosen
         if target.position:
             return SECONDARY_NUMBERS in chosen
         return target.kind == VARIABLE and target.name not in declared and OTHER_VARIABLES in chosen
@@ -152,31 +175,23 @@ def _target(column: str) -> Target:
 
 def _texter(zone):
     """A function writing a cell's value as text, dates in ``zone`` (looked up once:
-    Django's current time zone is a thread-local, slow to read a million times)."""
+    Django's current time zone is a thread-local, slow to read a million times), any
+    other value (a variable's or a result's, the goal) as ``value_text`` writes it."""
 
     def text(value) -> str:
         if value.__class__ is str:
             return value
-        if value is None:
-            return ""
         if hasattr(value, "astimezone"):
             return value.astimezone(zone).isoformat(timespec="seconds")
-        return str(value)
+        return value_text(value)
 
     return text
 
 
-LEAD_FIELDS = [
-    "pk",
-    "timezone",
-    "status",
-    "attempts",
-    "last_outcome",
-    "last_attempt_at",
-    "next_attempt_at",
-    "campaign__name",
-    "created_at",
-]
+# The lead's fields export_rows reads, by their columns' names (the campaign's name
+# for "campaign"), then its results.
+_LEAD_VALUES = ["timezone", *LEAD_COLUMNS, "results"]
+LEAD_FIELDS = ["pk", *("campaign__name" if name == "campaign" else name for name in _LEAD_VALUES)]
 
 
 def _numbers() -> Subquery:
@@ -223,19 +238,11 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
     targets = [_target(column) for column in header]
     # What each column takes, worked out once: a number's phone or value (by position)
     # or, for the time zone and the state, the lead's field by name.
-    cells = [(t.kind, t.position, t.name if t.kind in (PHONE, VARIABLE) else t.header) for t in targets]
+    cells = [(t.kind, t.position, t.name if t.kind in (PHONE, VARIABLE, RESULT) else t.header) for t in targets]
     phones = phone_columns(targets)
-    for _pk, tz, status, attempts, outcome, last_at, next_at, campaign, created, contacts in _with_numbers(leads):
-        state = {
-            "timezone": tz,
-            "status": status,
-            "attempts": attempts,
-            "last_outcome": outcome,
-            "last_attempt_at": last_at,
-            "next_attempt_at": next_at,
-            "campaign": campaign,
-            "created_at": created,
-        }
+    for _pk, *fields, contacts in _with_numbers(leads):
+        state = dict(zip(_LEAD_VALUES, fields))
+        results = state["results"] or {}
         row = []
         for kind, position, name in cells:
             if kind == PHONE:
@@ -243,6 +250,8 @@ def export_rows(leads: QuerySet[Lead], header: list[str]) -> Iterator[list[str]]
             elif kind == VARIABLE:
                 values = contacts[position][1] if position < len(contacts) else {}
                 row.append(_text(values.get(name)))
+            elif kind == RESULT:
+                row.append(_text(results.get(name)))
             else:
                 row.append(_text(state[name]))
         yield [neutralise(value, phone=phone) for value, phone in zip(row, phones)]
@@ -332,6 +341,7 @@ def _sql_text(value: str) -> str:
 
 
 _DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
+_DATE_COLUMNS = ("last_attempt_at", "next_attempt_at", "created_at", "callback_at", "opted_out_at")
 
 
 def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
@@ -349,13 +359,8 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
         .annotate(x_numbers=_numbers())
         .values(
             x_timezone=F("timezone"),
-            x_status=F("status"),
-            x_attempts=F("attempts"),
-            x_last_outcome=F("last_outcome"),
-            x_last_attempt_at=F("last_attempt_at"),
-            x_next_attempt_at=F("next_attempt_at"),
-            x_campaign=F("campaign__name"),
-            x_created_at=F("created_at"),
+            **{f"x_{name}": F("campaign__name" if name == "campaign" else name) for name in LEAD_COLUMNS},
+            x_results=F("results"),
             x_all=F("x_numbers"),
         )
     )
@@ -365,25 +370,31 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
     for index, target in enumerate(_target(column) for column in header):
         value = f"r.c{index}"
         # Every text cell through the one rule, as export_rows writes it; dates and
-        # the attempt count cannot start like a formula.
+        # numbers cannot start like a formula.
         if target.kind == PHONE:
             raw.append(f"l.x_all->{target.position}->>'p'")
             cells.append(neutralise_sql(value, phone=True))
         elif target.kind == VARIABLE:
             raw.append(f"l.x_all->{target.position}->'v'->>{_sql_text(target.name)}")
             cells.append(neutralise_sql(value))
-        else:  # the time zone or a state column: the lead's field of that name
+        elif target.kind == RESULT:
+            # ->> writes true/false, numbers and objects as export_rows does.
+            raw.append(f"l.x_results->>{_sql_text(target.name)}")
+            cells.append(neutralise_sql(value))
+        else:  # the time zone or one of the lead's columns: its field of that name
             field = target.header
             raw.append(f"l.x_{field}")
-            if field in ("last_attempt_at", "next_attempt_at", "created_at"):
+            if field in _DATE_COLUMNS:
                 cells.append(_DATE_SQL.format(value))
-            elif field == "attempts":
+            elif field in ("attempts", "duration_seconds"):
                 cells.append(value)
+            elif field == "goal_achieved":
+                cells.append(f"CASE WHEN {value} THEN 'true' WHEN NOT {value} THEN 'false' END")
             else:
                 cells.append(neutralise_sql(value))
     middle = ", ".join(f"{expression} AS c{i}" for i, expression in enumerate(raw)) or "NULL AS c0"
-    # Variable names are written as SQL literals, so the only parameters are the
-    # leads query's own; '%' in them is doubled for the driver's placeholder syntax.
+    # Variable and result names are written as SQL literals, so the only parameters
+    # are the leads query's own; '%' in them is doubled for the driver's placeholder syntax.
     middle = middle.replace("%", "%%")
     return f"SELECT {', '.join(cells)} FROM (SELECT {middle} FROM ({inner_sql}) AS l) AS r", list(inner_params)
 

@@ -38,7 +38,7 @@ from leads.transitions import Actor
 from leadsite.admin import ModelAdmin, progress_response
 
 from . import services
-from .columns import MappingProblem
+from .columns import MappingProblem, phone_alias_list
 from .forms import LeadImportForm, MappingForm
 from .resources import LeadImportResource
 from .services import ImportProblem
@@ -51,6 +51,23 @@ def _campaign_query(request: HttpRequest) -> str:
     with it chosen ("" for none, or for anything that is not an id)."""
     campaign = request.GET.get("campaign", "")
     return f"?campaign={campaign}" if campaign.isdigit() else ""
+
+
+def _undo_message(result: services.UndoResult, record: ImportRecord) -> str:
+    """ "Removed 1,234 leads this import created. Kept 5 already dialled or in a call."
+    An undo that removed nothing says so, and why when it can tell."""
+    if result.removed:
+        text = f"Removed {result.removed:,} lead{'' if result.removed == 1 else 's'} this import created."
+    else:
+        text = "Nothing to remove."
+    # An undo that stopped half-way, then this one: the earlier part counts too.
+    earlier = record.leads_removed - result.removed
+    if earlier > 0:
+        text += f" An earlier undo of this import removed {earlier:,}."
+    text += "".join(f" Kept {count:,} {reason}." for reason, count in result.kept.items())
+    if not result.removed and not earlier and not result.kept:
+        text = "Nothing to remove: this import created no leads (leads it updated are not changed back)."
+    return text
 
 
 def _in_background(record: ImportRecord) -> bool:
@@ -247,8 +264,7 @@ class ImportRecordAdmin(ModelAdmin):
         except ImportProblem as problem:
             self.message_user(request, str(problem), messages.ERROR)
         else:
-            kept = "".join(f" Kept {count} {reason}." for reason, count in result.kept.items())
-            self.message_user(request, f"Removed {result.removed} leads this import created.{kept}", messages.SUCCESS)
+            self.message_user(request, _undo_message(result, record), messages.SUCCESS)
         return redirect("admin:leads_importrecord_detail", record.pk)
 
     # downloads ------------------------------------------------------------------
@@ -374,6 +390,7 @@ class LeadImportMixin(ImportMixin):
                 for resource in resources
             ],
             "import_error_display": self.import_error_display,
+            "phone_aliases": phone_alias_list(),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, [self.import_template_name], context)

@@ -12,20 +12,37 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from leads.layout import PHONE, PRIMARY, STATE_COLUMNS, TIMEZONE, Target, key_of, parse_header
+from leads.layout import LEAD_COLUMNS, PHONE, PRIMARY, RESULT_PREFIX, TIMEZONE, Target, key_of, parse_header
 from leads.models import MAX_SECONDARY_NUMBERS
 
-PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone"]
+# Headers (normalised: any case, space and - as _) that name the primary number, the
+# first found in this order winning; other systems and people also write "Tel",
+# "Cell" and "Mobile phone".
+PHONE_ALIASES = ["phone_number", "phone", "number", "mobile", "telephone", "mobile_phone", "cell", "tel"]
 # Other systems' names for a second number (a VICIdial export has alt_phone).
 SECONDARY_ALIASES = ["alt_phone", "alternate_phone", "secondary_phone", "phone_2", "mobile_2"]
-# What an export adds and the error report's own columns: read back, never imported.
-IGNORED = {*STATE_COLUMNS, "row", "errors"}
+# What an export adds (the lead's state, what its calls found out, and its results,
+# ``result_<name>``) and the error report's own columns: read back, never imported.
+IGNORED = {*LEAD_COLUMNS, "row", "errors"}
+
+
+def ignored(name: str) -> bool:
+    """Whether the column with the normalised header ``name`` is one the import never
+    reads, so an exported file imports back unchanged."""
+    return name in IGNORED or name.startswith(RESULT_PREFIX)
+
 
 _NOT_NAME = re.compile(r"[^a-z0-9_]+")
 
 
 class MappingProblem(ValueError):
     """The mapping cannot import anything (no primary number column, a target twice)."""
+
+
+def phone_alias_list() -> str:
+    """The other names of the primary number's column, as a person reads them
+    ("phone, number, …, mobile phone, …")."""
+    return ", ".join(alias.replace("_", " ") for alias in PHONE_ALIASES[1:])
 
 
 def normalize_header(header: str) -> str:
@@ -66,7 +83,7 @@ def suggest_mapping(header: Sequence[str], assistant_variables: Iterable[str]) -
         target = None
         if index == phone_index:
             target = PRIMARY
-        elif name in IGNORED:
+        elif ignored(name):
             target = None
         elif numbered := _numbered(name):
             target = numbered
@@ -129,8 +146,8 @@ def check_mapping(header: Sequence[str], keys: Sequence[str]) -> Mapping:
     targets = [_target(key) for key in keys]
     if PRIMARY not in targets:
         raise MappingProblem(
-            "No column holds the primary phone number: name one phone_number (or phone, number, "
-            "mobile, telephone), or choose it in the mapping."
+            f"No column holds the primary phone number: name one phone_number (or {phone_alias_list()}), "
+            "or choose it in the mapping."
         )
     seen: dict[Target, int] = {}
     for index, target in enumerate(targets):

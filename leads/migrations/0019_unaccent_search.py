@@ -61,5 +61,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0018_call_stats")]
+    dependencies = [("leads", "0018_result_filters")]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 
 from campaigns.models import Campaign
 from campaigns.validators import validate_timezone
+from leads.naming import lead_label
 
 # The statuses from which the dialer takes a lead once it is due.
 DIALABLE_LEAD_STATUSES = ("created", "scheduled", "rescheduled")
@@ -140,7 +141,20 @@ class Lead(models.Model):
         permissions = [("export_lead", "Can export leads")]
 
     def __str__(self) -> str:
-        return f"Lead {self.pk}"
+        # What names a lead on every page (lists, breadcrumbs, the admin's log): its
+        # primary number and the person's name. Lists fetch the primary numbers of a
+        # page in one query (leads.selectors.with_lead_names, the leads list's own
+        # prefetch); anywhere else this is one query for the one lead.
+        if self.pk is None:
+            return "New lead"
+        contacts = getattr(self, "primary_contacts", None)
+        if contacts is None and "contacts" in getattr(self, "_prefetched_objects_cache", {}):
+            contacts = [contact for contact in self.contacts.all() if contact.position == 0]
+        if contacts is None:
+            contacts = list(Contact.objects.filter(lead_id=self.pk, position=0).only("phone", "variables"))
+        if not contacts:
+            return f"Lead {self.pk}"
+        return lead_label(contacts[0].phone, contacts[0].variables)
 
 
 class Contact(models.Model):

@@ -9,7 +9,7 @@ from campaigns.models import Campaign
 from campaigns.tests.factories import make_campaign
 from leads import services
 from leads.models import Call, Contact, Lead
-from leads.transitions import Actor
+from leads.transitions import Actor, Report
 
 _numbers = itertools.count(0)
 _AREAS = ["201", "202", "212", "305", "312", "415", "510", "617", "646", "702", "713", "786", "818", "917"]
@@ -56,11 +56,24 @@ def bulk_leads(campaign: Campaign, count: int, *, secondaries: int = 0, start: i
     return leads
 
 
+def set_results(lead: Lead, **fields) -> Lead:
+    """The lead as its calls would have left it (``results``, ``goal_achieved``,
+    ``disposition``, ``summary``, ``duration_seconds``, ``recording_url``,
+    ``callback_at``, ``opted_out_at``), for tests that read them: only an outcome
+    report writes them in the product."""
+    Lead.objects.filter(pk=lead.pk).update(**fields)
+    lead.refresh_from_db()
+    return lead
+
+
 def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **fields) -> Call:
     """A call of the lead's history as the dialer leaves it: ended two minutes after it
-    was placed when it has an outcome, in flight when it has none."""
+    was placed when it has an outcome, in flight when it has none; to the lead's
+    primary number unless told."""
     ended = placed_at + datetime.timedelta(minutes=2) if outcome else None
-    fields.setdefault("phone", "+14155550100")
+    if "phone" not in fields:
+        primary = lead.contacts.filter(position=0).first()
+        fields["phone"] = primary.phone if primary else "+14155550100"
     return Call.objects.create(
         lead=lead,
         campaign=lead.campaign,
@@ -72,3 +85,27 @@ def make_call(lead: Lead, *, placed_at: datetime.datetime, outcome: str = "", **
         outcome=outcome,
         **fields,
     )
+
+
+def call_with_report(lead: Lead, report: Report) -> Call:
+    """A real call to ``lead`` (its campaign started, a dialer pass, the simulated
+    backend) closed two minutes later by ``report``, as the outcome webhook applies it."""
+    from campaigns import services as campaign_services
+    from leads.dialer import outcomes, passes
+    from leads.dialer.backends.simulated import SimulatedBackend
+
+    if lead.campaign.status != Campaign.Status.IN_PROGRESS:
+        campaign_services.campaign_start(campaign=lead.campaign)
+    # Outcomes drawn but due only after 1,000 times their length: this reports it.
+    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    call = Call.objects.get(lead=lead, ended_at__isnull=True)
+    applied = outcomes.outcome_receive(
+        call.pk,
+        report,
+        payload={"outcome": report.outcome},
+        webhook_id=None,
+        now=call.placed_at + datetime.timedelta(minutes=2),
+        actor=Actor.system(),
+    )
+    assert applied == "applied", applied
+    return call

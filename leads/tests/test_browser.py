@@ -98,7 +98,8 @@ def test_operator_filters_the_list_exports_it_and_opens_the_file(signed_in):
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     page.click("a.export_link")
     expect(page.locator("main, #content").first).to_contain_text("exactly the 2 leads the list shows")
-    page.select_option("#id_format", label="csv")
+    # CSV is chosen already: the operator only submits.
+    expect(page.locator("#id_format option:checked")).to_have_text("csv")
     with page.expect_download() as download:
         page.click("input[type=submit][value=Submit]")
     assert download.value.suggested_filename.startswith("leads-all-completed-")
@@ -194,6 +195,8 @@ def test_two_statuses_survive_a_search_select_all_an_action_and_the_export(signe
     page.locator(".actions .question a").click()
     page.select_option("select[name=action]", "reset_leads")
     page.click("button[name=index]")
+    expect(page.locator(".action-count")).to_contain_text("This applies to 120 leads")
+    page.get_by_role("button", name="Apply to 120 leads").click()
     expect(page.locator("ul.messagelist")).to_contain_text("Reset 120 leads.")
     moved = set(StatusChange.objects.filter(source="admin").values_list("lead_id", flat=True))
     assert moved == chosen
@@ -252,3 +255,151 @@ def test_a_variable_description_is_shown_as_text_on_the_lead_pages(signed_in):
         assert page.locator("#id_var_customer_name_helptext img, #id_var_customer_name_helptext script").count() == 0
         page.wait_for_load_state("load")  # an <img> that fails to load has fired onerror by now
         assert page.evaluate("window.xssRan") is None, url
+
+
+def test_operator_filters_the_list_by_a_result_and_exports_the_result_columns(signed_in):
+    import csv
+
+    from leads.layout import RESULT_COLUMNS
+    from leads.tests.factories import set_results
+
+    campaign = make_campaign(name="Renewals")
+    asks = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    set_results(
+        asks,
+        results={"appointment_booked": False, "reason": "needs to ask their partner"},
+        goal_achieved=False,
+        disposition="call-back-later",
+    )
+    set_results(
+        make_lead(campaign=campaign, primary="+14155550102", variables={"customer_name": "Ben"}),
+        results={"appointment_booked": False, "reason": "too expensive"},
+        goal_achieved=False,
+    )
+    make_lead(campaign=campaign, primary="+14155550103", variables={"customer_name": "Cy"})
+    page = signed_in
+
+    page.goto("/admin/leads/lead/")
+    page.get_by_label("Result name").fill("reason")
+    page.get_by_label("Result contains").fill("PARTNER")
+    page.locator("#lead-filters input[type=submit]").click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("+14155550101")
+    expect(rows.first.locator("td.field-results_summary")).to_contain_text("goal ✗ · call-back-later")
+
+    page.click("a.export_link")
+    expect(page.locator("main, #content").first).to_contain_text("exactly the 1 lead")
+    page.select_option("#id_format", label="csv")
+    with page.expect_download() as download:
+        page.click("input[type=submit][value=Submit]")
+    header, *rows = csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines())
+    assert header[header.index("created_at") + 1 :] == [*RESULT_COLUMNS, "result_appointment_booked", "result_reason"]
+    assert len(rows) == 1
+    row = dict(zip(header, rows[0]))
+    assert (row["phone_number"], row["goal_achieved"], row["disposition"]) == (
+        "+14155550101",
+        "false",
+        "call-back-later",
+    )
+    assert (row["result_reason"], row["result_appointment_booked"]) == ("needs to ask their partner", "false")
+
+
+def _select_all_and_run(page, action: str) -> None:
+    page.check("#action-toggle")
+    page.locator(".actions .question a").click()
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+
+
+def _leads_to_reset(campaign, count: int = 130) -> list[Lead]:
+    """More than a page of 100 (so "select all" reaches past it): 70 Completed, 3 of
+    them put on the do-not-call list, the rest Created."""
+    from leads import services
+    from leads.tests.factories import bulk_leads
+
+    leads = bulk_leads(campaign, count)
+    ids = [lead.pk for lead in leads]
+    transitions.complete(Lead.objects.filter(pk__in=ids[:70]), actor=Actor.system())
+    services.do_not_call_leads(leads=Lead.objects.filter(pk__in=ids[:3]), actor=Actor.system())
+    return leads
+
+
+def test_a_select_all_reset_shows_the_count_and_the_skips_then_runs_once_confirmed(signed_in):
+    campaign = make_campaign(name="Spring")
+    _leads_to_reset(campaign)
+
+    page = signed_in
+    page.goto("/admin/leads/lead/")
+    _select_all_and_run(page, "reset_leads")
+
+    expect(page.locator(".action-count")).to_have_text(
+        "This applies to 130 leads (every lead matching the list's filters and search)."
+    )
+    skips = page.locator("#action-skips")
+    expect(skips).to_contain_text("It will skip 63 of them and change 67:")
+    expect(skips.locator("li")).to_have_text(["60 already created", "3 on the do-not-call list"])
+    assert Lead.objects.filter(status=LeadStatus.CREATED).count() == 60  # nothing moved yet
+
+    page.get_by_role("button", name="Apply to 130 leads").click()
+
+    expect(page.locator("ul.messagelist")).to_contain_text(
+        "Reset 67 leads. Skipped 63: 3 on the do-not-call list, 60 already created."
+    )
+    assert Lead.objects.filter(status=LeadStatus.CREATED).count() == 127
+
+
+def test_a_large_selection_gets_its_skips_from_the_page_and_cancelling_moves_nothing(signed_in, settings):
+    settings.LEADS_ACTION_SKIPS_INLINE_MAX = 0  # as for a selection too large to count in the page
+    campaign = make_campaign(name="Spring")
+    _leads_to_reset(campaign)
+
+    page = signed_in
+    page.goto("/admin/leads/lead/")
+    _select_all_and_run(page, "stop_leads")
+
+    skips = page.locator("#action-skips")
+    expect(skips).to_contain_text("It will skip 70 of them and change 60:")
+    expect(skips.locator("li")).to_have_text(["67 already completed", "3 on the do-not-call list"])
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("#result_list")).to_be_visible()
+    assert not Lead.objects.filter(status=LeadStatus.REACHED_MAX_RETRIES).exists()
+
+
+def test_operator_reschedules_by_typing_a_date_and_a_time_in_their_time_zone(signed_in, settings):
+    import datetime
+    import zoneinfo
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "America/New_York"
+    campaign = make_campaign(name="Spring")
+    leads = [make_lead(campaign=campaign, variables={"customer_name": f"Ana {i}"}) for i in range(2)]
+    day = timezone.localdate(timezone=zoneinfo.ZoneInfo("America/New_York")) + datetime.timedelta(days=2)
+
+    page = signed_in
+    page.goto("/admin/leads/lead/")
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "reschedule_leads")
+    page.click("button[name=index]")
+
+    expect(page.locator(".form-row", has_text="Time (America/New_York):")).to_contain_text(
+        "Date and time in America/New_York"
+    )
+    page.get_by_label("At this time").check()
+    date_input = page.get_by_label("Date (America/New_York)")
+    time_input = page.get_by_label("Time of day (America/New_York)")
+    assert date_input.get_attribute("type") == "date" and time_input.get_attribute("type") == "time"
+    # As an operator does: a click on the field's first part (the month, in en-US), then
+    # typing; a click in its middle would start at the day.
+    date_input.click(position={"x": 8, "y": 8})
+    page.keyboard.type(day.strftime("%m/%d/%Y"))
+    time_input.click(position={"x": 8, "y": 8})
+    page.keyboard.type("0930PM")
+    expect(date_input).to_have_value(day.isoformat())
+    expect(time_input).to_have_value("21:30")
+    page.get_by_role("button", name="Apply to 2 leads").click()
+
+    expect(page.locator("ul.messagelist")).to_contain_text("Rescheduled 2 leads.")
+    expected = datetime.datetime.combine(day, datetime.time(21, 30), tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+    assert {lead.next_attempt_at for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])} == {expected}

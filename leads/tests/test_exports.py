@@ -1,6 +1,7 @@
 import csv
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,8 +28,9 @@ from leads.exports import services as exports
 from leads.exports import writing
 from leads.filters import FilterProblem
 from leads.imports import services as imports
+from leads.layout import RESULT_COLUMNS
 from leads.models import Contact, ExportRecord, Lead
-from leads.tests.factories import bulk_leads, make_lead, phone
+from leads.tests.factories import bulk_leads, make_lead, phone, set_results
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -104,12 +106,22 @@ def test_an_empty_selection_gives_a_header_only_file(admin_client_logged, campai
 
 
 def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logged, campaign, tmp_path):
-    make_lead(
+    lead = make_lead(
         campaign=campaign,
         primary="+14155550101",
         secondaries=["+12125550102", "+13055550103"],
         variables={"customer_name": "Zoë Müller", "city": "Köln", "note": "=SUM(A1)"},
         timezone="Europe/Berlin",
+    )
+    # What its calls found out goes out in the file and is not read back in.
+    set_results(
+        lead,
+        results={"appointment_booked": True, "city": "Bonn", "note": "-2"},
+        goal_achieved=True,
+        disposition="booked",
+        summary="Booked for Tuesday.",
+        duration_seconds=74,
+        opted_out_at=timezone.now(),
     )
     make_lead(campaign=campaign, primary="+14155550104", variables={"customer_name": "李雷 🎉"})
     # What a spreadsheet would read as a formula or a number comes back as it was.
@@ -122,6 +134,7 @@ def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logg
         )
         Contact.objects.filter(phone=f"+1212555012{index}").update(variables={"contact_name": value})
     rows = download(admin_client_logged, {"campaign": campaign.pk})
+    assert {*RESULT_COLUMNS, "result_appointment_booked", "result_city", "result_note"} <= set(rows[0])
     path = tmp_path / "export.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
@@ -139,6 +152,9 @@ def test_exported_leads_import_unchanged_into_another_campaign(admin_client_logg
         )
 
     assert snapshot(target) == snapshot(campaign)
+    # The result columns were ignored: the new leads have no results of their own.
+    found = Lead.objects.filter(campaign=target).values_list("results", "goal_achieved", "summary", "opted_out_at")
+    assert {(str(r), g, summary, o) for r, g, summary, o in found} == {("{}", None, "", None)}
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -182,6 +198,79 @@ def test_columns_can_be_chosen(admin_client_logged, campaign, fmt, in_memory_max
     assert rows[1] == ["Austin", secondary, "created"]
 
 
+@pytest.fixture
+def found(campaign):
+    """A lead as its calls left it, and one never reached."""
+    lead = make_lead(campaign=campaign, primary="+14155550101", variables={"customer_name": "Ana"})
+    set_results(
+        lead,
+        results={"appointment_booked": True, "budget": -5, "notes": "=HYPERLINK(x)", "details": {"a": 1}, "gone": None},
+        goal_achieved=True,
+        disposition="booked",
+        summary="@Booked Tuesday, 15:00",
+        duration_seconds=74,
+        recording_url="https://recordings.example.com/1.mp3",
+        callback_at=timezone.now() + timedelta(days=1),
+    )
+    make_lead(campaign=campaign, primary="+14155550102", variables={"customer_name": "Ben"})
+    lead.refresh_from_db()
+    return lead
+
+
+@pytest.mark.parametrize(("fmt", "in_memory_max"), [("csv", 0), ("xlsx", 0), ("xlsx", 5000)])
+def test_the_result_columns_follow_created_at_on_every_path(admin_client_logged, found, fmt, in_memory_max, settings):
+    settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max  # XLSX by the worker, or django-import-export's own
+    header, *rows = download(admin_client_logged, fmt=fmt)
+    assert header[header.index("created_at") + 1 :] == [
+        *RESULT_COLUMNS,
+        "result_appointment_booked",
+        "result_budget",
+        "result_details",
+        "result_gone",
+        "result_notes",
+    ]
+    ana, ben = (dict(zip(header, row)) for row in sorted(rows))
+    callback = timezone.localtime(found.callback_at).isoformat(timespec="seconds")
+    assert {name: ana[name] for name in header[header.index("created_at") + 1 :]} == {
+        "goal_achieved": "true",
+        "disposition": "booked",
+        "summary": "'@Booked Tuesday, 15:00",  # neutralised as any text
+        "duration_seconds": "74",
+        "recording_url": "https://recordings.example.com/1.mp3",
+        "callback_at": callback,
+        "opted_out_at": "",
+        "result_appointment_booked": "true",
+        "result_budget": "'-5",
+        "result_details": '{"a": 1}',
+        "result_gone": "",
+        "result_notes": "'=HYPERLINK(x)",
+    }
+    assert {ben[name] for name in header[header.index("created_at") + 1 :]} == {""}
+
+
+def test_the_export_page_offers_the_result_columns_and_the_results_as_one_choice(admin_client_logged, found):
+    order = admin_client_logged.get(EXPORT).context["form"].resources[0]().get_export_order()
+    assert list(order[order.index("created_at") + 1 :]) == [*RESULT_COLUMNS, writing.RESULTS]  # names read when written
+    header, _, _ = download(admin_client_logged, columns=["phone_number", "disposition", writing.RESULTS])
+    assert header == [
+        "phone_number",
+        "disposition",
+        "result_appointment_booked",
+        "result_budget",
+        "result_details",
+        "result_gone",
+        "result_notes",
+    ]
+    header, _, _ = download(admin_client_logged, columns=["phone_number", "summary"])
+    assert header == ["phone_number", "summary"]
+
+
+def test_a_variable_named_like_a_result_column_has_no_column_of_its_own(admin_client_logged, found):
+    make_lead(campaign=found.campaign, variables={"customer_name": "Cy", "summary": "mine", "result_x": "y"})
+    header, *rows = download(admin_client_logged)
+    assert header.count("summary") == 1 and "result_x" not in header  # the lead's own columns are written
+
+
 def test_every_export_is_recorded_with_its_filters_and_rows(admin_client_logged, campaign, admin_user):
     for _ in range(3):
         make_lead(campaign=campaign)
@@ -214,6 +303,23 @@ def test_malformed_export_choices_show_the_form_again(admin_client_logged, campa
     response = admin_client_logged.post(EXPORT, data)
     assert response.status_code == 200
     assert response.context["form"].errors
+    assert not ExportRecord.objects.exists()
+
+
+def test_the_export_page_opens_with_csv_chosen_and_no_blank_format(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.get(EXPORT)
+    html = response.content.decode()
+    select = re.search(r'<select name="format"[^>]*>(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)
+    assert options == [("0", " selected", "csv"), ("1", "", "xlsx")]
+
+
+def test_an_export_posted_without_a_format_is_asked_again_not_guessed(admin_client_logged, campaign):
+    make_lead(campaign=campaign)
+    response = admin_client_logged.post(EXPORT, {"format": "", "resource": "0", "leadresource_phone_number": "on"})
+    assert response.status_code == 200
+    assert "format" in response.context["form"].errors
     assert not ExportRecord.objects.exists()
 
 
@@ -323,8 +429,32 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
             variables={"customer_name": value, "city": value[::-1]},
         )
         Contact.objects.filter(phone=f"+1212555011{index}").update(variables={"contact_name": value})
+    # What the calls found out, hostile values included, in every kind of JSON value.
+    for index, lead in enumerate(Lead.objects.order_by("id")):
+        value = hostile[index % len(hostile)]
+        set_results(
+            lead,
+            results={"said": value, "count": index - 5, "flag": index % 2 == 0, "nested": {"k": [value]}, "none": None}
+            if index % 3
+            else {},
+            goal_achieved=[True, False, None][index % 3],
+            disposition=value[:64],
+            summary=f'two\nlines, "{value}"',
+            duration_seconds=index * 7 if index % 2 else None,
+            recording_url=f"https://r.example.com/{index}.mp3" if index % 2 else "",
+            callback_at=timezone.now() + timedelta(days=index) if index % 4 == 1 else None,
+            opted_out_at=timezone.now() - timedelta(days=index) if index % 5 == 2 else None,
+        )
     leads = Lead.objects.order_by("-id")
     header = writing.default_columns(leads).header()
+    assert header[header.index("created_at") + 1 :] == [
+        *RESULT_COLUMNS,
+        "result_count",
+        "result_flag",
+        "result_nested",
+        "result_none",
+        "result_said",
+    ]
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
     header = ["campaign", "created_at", *header, "never_set", "secondary_phone_7", "secondary_3_contact_name"]
     counted: list[int] = []
@@ -336,6 +466,9 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
     cells = {row[header.index("customer_name")] for row in written}
     assert {"'+10", "'+1 555 0101", "'+14155550106", "''=x", "'''+1", "'tis", "'\tx"} <= cells
     assert {row[header.index("phone_number")] for row in written} >= {"+14155550110", "+14155550111"}
+    assert {row[header.index("result_count")] for row in written[1:]} >= {"'-4", "0", ""}
+    assert {row[header.index("result_flag")] for row in written[1:]} == {"true", "false", ""}
+    assert {row[header.index("goal_achieved")] for row in written[1:]} == {"true", "false", ""}
 
 
 def test_csv_export_runs_with_debug_on_from_the_list_and_the_command(admin_client_logged, campaign, settings, tmp_path):
@@ -570,6 +703,8 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
     oldest, second = sorted(leads, key=lambda lead: lead.pk)[:2]
     Contact.objects.filter(lead=oldest, position=0).update(variables={"customer_name": "Ana", "notes": "call at 9"})
     Contact.objects.filter(lead=second, position=0).update(variables={"notes": "=not a formula"})
+    # A result only the last lead has, as the platform may name one.
+    set_results(oldest, results={"Only Last": "=found"})
     Contact.objects.bulk_create(
         [
             Contact(
@@ -589,6 +724,7 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
     def check(rows):
         header = rows[0]
         assert {"notes", "secondary_phone_3", "secondary_3_relation", "secondary_1_relation"} <= set(header)
+        assert header[-1] == "result_Only Last"
         assert len(rows) == 30_003
         last, before = (dict(zip(header, row)) for row in (rows[-1], rows[-2]))
         assert (last["notes"], last["secondary_phone_3"], last["secondary_3_relation"]) == (
@@ -597,6 +733,7 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
             "cousin 3",
         )
         assert before["notes"] == "'=not a formula"
+        assert (last["result_Only Last"], before["result_Only Last"]) == ("'=found", "")
 
     check(download(admin_client_logged))
     call_command("export_leads", "-o", str(tmp_path / "all.csv"))

@@ -1,3 +1,4 @@
+import csv
 import datetime
 import io
 
@@ -9,7 +10,7 @@ from campaigns.tests.factories import make_campaign
 from leads import services, transitions
 from leads.filters import FilterProblem, filter_leads
 from leads.models import ExportRecord, Lead
-from leads.tests.factories import make_lead, phone
+from leads.tests.factories import make_lead, phone, set_results
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +268,264 @@ def test_a_variable_contains_whatever_the_case_and_accents(leads, contains):
 def test_a_variable_contains_longer_than_any_value_is_refused_by_name(leads):
     with pytest.raises(FilterProblem, match="value_contains"):
         filter_leads({"variable": ["city"], "value_contains": ["a" * 60_000]})
+
+
+# --- what the calls found out ------------------------------------------------------
+
+
+@pytest.fixture
+def found():
+    """Four leads as their calls left them, and one never reached."""
+    campaign = make_campaign(name="Results")
+    soon = timezone.now() + datetime.timedelta(days=1)
+
+    def lead(name: str, **fields) -> Lead:
+        return set_results(make_lead(campaign=campaign, variables={"customer_name": name}), **fields)
+
+    return {
+        "booked": lead(
+            "Booked",
+            results={"appointment_booked": True, "appointment_time": "Tuesday 15:00", "budget": 500, "notes": "García"},
+            goal_achieved=True,
+            disposition="booked",
+        ),
+        "declined": lead(
+            "Declined",
+            results={"appointment_booked": False, "reason": "Too expensive, 100% sure", "budget": 42.5},
+            goal_achieved=False,
+            disposition="not-interested",
+            callback_at=soon,
+        ),
+        "opted": lead(
+            "Opted",
+            results={"reason": 'said "never again"', "details": {"asked": ["twice"]}, "42": "answer"},
+            disposition="do-not-call",
+            opted_out_at=timezone.now(),
+        ),
+        "silent": lead("Silent"),
+        "campaign": campaign,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"goal_achieved": ["true"]}, {"Booked"}),
+        ({"goal_achieved": ["false"]}, {"Declined"}),
+        ({"goal_achieved": ["unknown"]}, {"Opted", "Silent"}),
+        ({"disposition": ["booked"]}, {"Booked"}),
+        ({"disposition": ["not-interested"]}, {"Declined"}),
+        ({"disposition": ["Booked"]}, set()),  # the label as the AI chose it
+        ({"callback_pending": ["true"]}, {"Declined"}),
+        ({"callback_pending": ["false"]}, {"Booked", "Opted", "Silent"}),
+        ({"opted_out": ["true"]}, {"Opted"}),
+        ({"opted_out": ["false"]}, {"Booked", "Declined", "Silent"}),
+        ({"result": ["appointment_time"], "result_value": ["Tuesday 15:00"]}, {"Booked"}),
+        ({"result": ["appointment_time"], "result_value": ["tuesday 15:00"]}, set()),  # equals: exactly
+        ({"result": ["appointment_time"], "result_contains": ["TUES"]}, {"Booked"}),
+        ({"result": ["appointment_booked"], "result_value": ["true"]}, {"Booked"}),  # as the export writes it
+        ({"result": ["appointment_booked"], "result_value": ["false"]}, {"Declined"}),
+        ({"result": ["budget"], "result_value": ["500"]}, {"Booked"}),
+        ({"result": ["budget"], "result_value": ["42.5"]}, {"Declined"}),
+        ({"result": ["budget"], "result_contains": ["5"]}, {"Booked", "Declined"}),
+        ({"result": ["reason"], "result_contains": ["expensive"]}, {"Declined"}),
+        ({"result": ["reason"], "result_contains": ["100%"]}, {"Declined"}),  # % is text
+        ({"result": ["reason"], "result_contains": ["%"]}, {"Declined"}),
+        ({"result": ["reason"], "result_contains": ["_"]}, set()),
+        ({"result": ["reason"], "result_contains": ['"never']}, {"Opted"}),  # a quote, JSON-escaped in the text
+        ({"result": ["reason"], "result_value": ['said "never again"']}, {"Opted"}),
+        ({"result": ["details"], "result_value": ['{"asked": ["twice"]}']}, {"Opted"}),  # an object as JSON
+        ({"result": ["details"], "result_contains": ['["twice"]']}, {"Opted"}),
+        ({"result": ["42"], "result_value": ["answer"]}, {"Opted"}),  # a key, never an index
+        ({"result": ["notes"], "result_contains": ["GARC"]}, {"Booked"}),
+        ({"result": ["reason"], "result_value": ["expensive"]}, set()),
+        ({"result": ["nobody_has_it"], "result_contains": ["a"]}, set()),
+        ({"result": ["reason"]}, {"Booked", "Declined", "Opted", "Silent"}),  # a name alone filters nothing
+        ({"goal_achieved": ["true"], "status": ["created"], "opted_out": ["false"]}, {"Booked"}),
+        ({"goal_achieved": ["unknown"], "opted_out": ["false"]}, {"Silent"}),
+        ({"callback_pending": ["false"], "opted_out": ["false"], "goal_achieved": ["unknown"]}, {"Silent"}),
+    ],
+)
+def test_each_result_filter_alone_and_combined(found, params, expected):
+    assert names(params) == expected
+    assert names({**params, "campaign": [str(found["campaign"].pk)]}) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"goal_achieved": ["maybe"]}, "goal_achieved"),
+        ({"goal_achieved": ["1"]}, "goal_achieved"),
+        ({"callback_pending": ["perhaps"]}, "callback_pending"),
+        ({"opted_out": ["yes"]}, "opted_out"),
+        ({"disposition": ["x" * 65]}, "disposition"),
+        ({"disposition": ["a\x00b"]}, "disposition"),
+        ({"result_value": ["x"]}, "result"),
+        ({"result_contains": ["x"]}, "result"),
+        ({"result": ["x" * 201], "result_value": ["x"]}, "result"),
+        ({"result": ["a\x00b"], "result_value": ["x"]}, "result"),
+        ({"result": ["reason"], "result_value": ["a\x00b"]}, "result_value"),
+        ({"result": ["reason"], "result_contains": ["x" * 1001]}, "result_contains"),
+    ],
+)
+def test_malformed_result_filters_are_refused_by_name(found, params, field):
+    with pytest.raises(FilterProblem, match=field):
+        filter_leads(params)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "[1e400]",
+        '{"a": NaN}',
+        "9" * 5000,
+        "[" * 999,
+        "[" * 499 + "]" * 499,
+        "null",
+        "{}",
+        "[]",
+    ],
+)
+def test_a_result_value_that_spells_no_storable_json_is_compared_as_text(found, value):
+    assert names({"result": ["reason"], "result_value": [value[:1000]]}) == set()
+    assert names({"result": ["reason"], "result_contains": [value[:1000]]}) == set()
+
+
+# Names a platform may give its extracted variables: lookups, JSON path and SQL syntax,
+# LIKE wildcards, markup; each is a key like any other.
+RESULT_NAMES = [
+    *LOOKUP_NAMES,
+    "appointmentBooked",
+    "Appointment Date",
+    "a'b",
+    'a"b',
+    "a\\b",
+    "$.a",
+    "a->b",
+    "a->>'b'",
+    "%",
+    "_",
+    "0",
+    "-1",
+    "<b>x</b>",
+    "café ☕",
+    "a\nb",
+]
+
+
+@pytest.fixture
+def results_named_like_lookups():
+    """A lead carrying each name as a result (value "x <name>"), and two with only
+    plain results, which a lookup or a pattern read into the name would match."""
+    campaign = make_campaign(name="Result names")
+    carriers = {
+        name: set_results(
+            make_lead(campaign=campaign, variables={"customer_name": name}),
+            results={"reason": name, name: f"x {name}"},
+        )
+        for name in RESULT_NAMES
+    }
+    set_results(make_lead(campaign=campaign, variables={"customer_name": "Plain"}), results={"reason": "x"})
+    set_results(make_lead(campaign=campaign, variables={"customer_name": "Other"}), results={"x": "reason"})
+    return carriers
+
+
+def test_a_result_named_like_a_lookup_or_a_pattern_is_compared_as_a_result(results_named_like_lookups):
+    for name in RESULT_NAMES:  # one set of leads for every name: they are many
+        assert names({"result": [name], "result_value": [f"x {name}"]}) == {name}, name
+        assert names({"result": [name], "result_contains": [f"X {name.upper()}"]}) == {name}, name
+        assert names({"result": [name], "result_value": ["x"]}) == set(), name
+
+
+def test_export_leads_filters_by_results(found, tmp_path):
+    out = tmp_path / "out.csv"
+    call_command(
+        "export_leads",
+        "--filter",
+        "result=reason",
+        "--filter",
+        "result_contains=EXPENSIVE",
+        "--filter",
+        "goal_achieved=false",
+        "-o",
+        str(out),
+        stderr=io.StringIO(),
+    )
+    header, *rows = csv.reader(out.read_text(encoding="utf-8").splitlines())
+    assert len(rows) == 1 and rows[0][header.index("result_reason")] == "Too expensive, 100% sure"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--filter", "goal_achieved=maybe"], "goal_achieved"),
+        (["--filter", "result_value=x"], "result: Name the result to compare."),
+        (["--filter", "opted_out=1"], "opted_out"),
+    ],
+)
+def test_export_leads_refuses_a_malformed_result_filter(found, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("export_leads", *args)
+    assert not ExportRecord.objects.exists()
+
+
+def test_what_the_calls_report_is_what_the_filters_find(tmp_path):
+    """End to end: the dialer calls three leads, the platform reports (a booking, a
+    callback asked for, an opt-out), and the filters and export_leads find each by
+    what its call found out."""
+    from leads.dialer.tests.test_passes import T0, answer, dial, start
+
+    campaign = make_campaign(name="Reported", goal_completion_variable="appointment_booked", max_calls_in_parallel=3)
+    booked, later, stop = (make_lead(campaign=campaign, variables={"customer_name": n}) for n in ("Bo", "La", "St"))
+    start(campaign)
+    calls = {call.lead_id: call for call in dial(T0)}
+    minute = datetime.timedelta(minutes=1)
+    answer(
+        calls[booked.pk],
+        "completed",
+        T0 + minute,
+        goal_achieved=True,
+        extracted_variables={"appointment_booked": True, "appointment_time": "Tuesday 15:00"},
+        disposition="booked",
+    )
+    answer(
+        calls[later.pk],
+        "completed",
+        T0 + minute,
+        goal_achieved=False,
+        extracted_variables={"appointment_booked": False, "reason": "needs to ask their partner"},
+        disposition="call-back-later",
+        callback_at=T0 + datetime.timedelta(days=1),
+    )
+    answer(calls[stop.pk], "completed", T0 + minute, opt_out=True, disposition="do-not-call")
+
+    assert names({"goal_achieved": ["true"]}) == {"Bo"}
+    assert names({"result": ["appointment_booked"], "result_value": ["false"]}) == {"La"}
+    assert names({"result": ["reason"], "result_contains": ["Partner"]}) == {"La"}
+    assert names({"disposition": ["call-back-later"], "callback_pending": ["true"]}) == {"La"}
+    assert names({"opted_out": ["true"]}) == {"St"}
+    assert names({"opted_out": ["false"], "campaign": [str(campaign.pk)], "status": ["completed"]}) == {"Bo"}
+
+    out = tmp_path / "out.csv"
+    call_command("export_leads", "--filter", "callback_pending=true", "-o", str(out), stderr=io.StringIO())
+    header, row = csv.reader(out.read_text(encoding="utf-8").splitlines())
+    row = dict(zip(header, row))
+    assert (row["customer_name"], row["disposition"], row["result_reason"]) == (
+        "La",
+        "call-back-later",
+        "needs to ask their partner",
+    )
+    assert row["callback_at"] and not row["opted_out_at"] and row["goal_achieved"] == "false"
+
+
+@pytest.mark.parametrize(
+    "params", [{"status": ["created", "completed"]}, {"status": ["created"], "opted_out": ["false"]}]
+)
+def test_the_filters_never_ask_for_distinct_rows(found, params):
+    # Every filter is of the lead itself or an EXISTS: no lead comes twice, and a
+    # SELECT DISTINCT would read every matching row for the list's first page.
+    assert not filter_leads(params).query.distinct

@@ -17,8 +17,9 @@ from campaigns.tests.factories import make_assistant, make_campaign
 from leads.dialer import passes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.filters import LeadFilter
-from leads.models import Contact
-from leads.tests.factories import make_lead
+from leads.models import Contact, Lead
+from leads.tests.factories import make_lead, set_results
+from leads.variables import value_text
 from leadsite.testing import rolled_back
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +37,9 @@ def leads(admin_client_logged):
     """A campaign with leads that have variables and secondary numbers, one of them
     called: every list has rows for its filters to act on."""
     campaign = make_campaign(assistant=make_assistant(variables=[{"name": "customer_name"}]))
-    make_lead(campaign=campaign, variables={"customer_name": "Ana", "notes": "VIP"}, secondaries=["+12125550102"])
-    make_lead(campaign=campaign, variables={"customer_name": SCRIPT})
+    ana = make_lead(campaign=campaign, variables={"customer_name": "Ana", "notes": "VIP"}, secondaries=["+12125550102"])
+    set_results(make_lead(campaign=campaign, variables={"customer_name": SCRIPT}), results={"notes": SCRIPT})
+    set_results(ana, results={"notes": "VIP", "count": 3, "flag": True, "isnull": "x"}, disposition="booked")
     services.campaign_start(campaign=campaign)
     passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
     return admin_client_logged
@@ -181,6 +183,14 @@ def shown(response) -> set[int]:
     return {lead.pk for lead in response.context["cl"].result_list}
 
 
+def compares(held: str, wanted: str, *, exact: bool) -> bool:
+    """Whether a filter asking for ``wanted`` may show a value ``held``: equal, or
+    containing it in some case folding."""
+    if exact:
+        return held == wanted
+    return any(fold(wanted) in fold(held) for fold in (str.lower, str.upper, str.casefold))
+
+
 @given(query=querystrings)
 @example(query="variable=isnull&value=x")
 @example(query="status=rescheduled&status=completed&q=415&o=1&p=2")
@@ -220,6 +230,34 @@ def test_the_leads_list_reads_a_variable_name_as_data(leads, variable, value, wh
             ):
                 matching.add(contact.lead_id)
         assert shown(response) <= matching, f"variable={variable!r} {which}={value!r} shows other leads"
+
+
+@given(
+    name=st.sampled_from(["notes", "count", "flag", *LOOKUPS]) | st.text(max_size=20),
+    value=values,
+    which=st.sampled_from(["result_value", "result_contains"]),
+    before=querystrings,
+)
+@example(name="isnull", value="x", which="result_value", before="")
+@example(name="flag", value="true", which="result_value", before="")
+@example(name="count", value="3", which="result_value", before="goal_achieved=unknown")
+@example(name="notes", value="%", which="result_contains", before="")
+@example(name="notes", value='"', which="result_contains", before="opted_out=false")
+def test_the_leads_list_reads_a_result_name_as_data(leads, name, value, which, before):
+    """?result=<name>&result_value=<text> shows only leads whose result of that name
+    has that text (as the export writes it), whatever the name spells, or nothing
+    with a reason."""
+    with rolled_back():
+        response = get(leads, f"/admin/leads/lead/?{before}&{urlencode({'result': name, which: value})}")
+        if not value.strip() or not name.strip():
+            return  # nothing to compare, or a reason shown
+        wanted, name = value.strip(), name.strip()  # as the form reads them
+        matching = {
+            lead.pk
+            for lead in Lead.objects.exclude(results={})
+            if name in lead.results and compares(value_text(lead.results[name]), wanted, exact=which == "result_value")
+        }
+        assert shown(response) <= matching, f"result={name!r} {which}={value!r} shows other leads"
 
 
 @given(path=st.sampled_from(OTHER_LISTS), query=querystrings)

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from campaigns.validators import VARIABLE_NAME_RE
 from leads.layout import (
-    STATE_COLUMNS,
+    LEAD_COLUMNS,
+    RESULT_COLUMNS,
     Columns,
     Target,
     key_of,
@@ -99,7 +100,11 @@ EVERY_KIND = [
     ("secondary_3_contact_name", Target.variable("contact_name", 3)),
     ("secondary_10_phone", Target.variable("phone", 10)),
     ("timezone", Target.timezone()),
-    *[(name, Target.state(name)) for name in STATE_COLUMNS],
+    *[(name, Target.state(name)) for name in LEAD_COLUMNS],
+    ("result_appointment_booked", Target.result("appointment_booked")),
+    ("result_Appointment Date", Target.result("Appointment Date")),  # the platform names results as it likes
+    ("result_", Target.result("")),
+    ("result_result_x", Target.result("result_x")),
 ]
 
 
@@ -130,6 +135,24 @@ def test_the_state_columns_are_exported_never_imported():
         key_of(Target.state("status"))
     # The import reads their names as the variables they would name.
     assert parse_header("status", state=False) == Target.variable("status")
+
+
+def test_the_result_columns_are_exported_never_imported():
+    assert RESULT_COLUMNS == (
+        "goal_achieved",
+        "disposition",
+        "summary",
+        "duration_seconds",
+        "recording_url",
+        "callback_at",
+        "opted_out_at",
+    )
+    for target in (Target.state("summary"), Target.result("reason")):
+        with pytest.raises(ValueError, match="exported, never imported"):
+            key_of(target)
+    assert parse_header("summary", state=False) == Target.variable("summary")
+    assert parse_header("result_reason", state=False) == Target.variable("result_reason")
+    assert Columns(state=["created_at"], results=["b", "a"]).header()[-3:] == ["created_at", "result_b", "result_a"]
 
 
 @pytest.mark.parametrize(
@@ -204,19 +227,21 @@ def test_phone_columns_are_the_numbers_phones():
 
 # A variable whose name is another column's has no column of its own (the oracle is
 # written here, apart from the module's grammar).
-_OTHER_COLUMN = re.compile(r"phone_number|timezone|secondary_phone_0*([1-9]|10)|secondary_0*([1-9]|10)_[a-z_].*")
+_OTHER_COLUMN = re.compile(
+    r"phone_number|timezone|secondary_phone_0*([1-9]|10)|secondary_0*([1-9]|10)_[a-z_].*|result_.*"
+)
 names = st.from_regex(VARIABLE_NAME_RE, fullmatch=True)
 positions = st.integers(min_value=1, max_value=MAX_SECONDARY_NUMBERS)
 importable = st.one_of(
     st.just(Target.phone()),
     st.builds(Target.phone, positions),
-    names.filter(lambda n: not _OTHER_COLUMN.fullmatch(n) and n not in STATE_COLUMNS).map(Target.variable),
+    names.filter(lambda n: not _OTHER_COLUMN.fullmatch(n) and n not in LEAD_COLUMNS).map(Target.variable),
     st.builds(Target.variable, names, positions),
     st.just(Target.timezone()),
 )
 
 
-@given(importable | st.sampled_from(STATE_COLUMNS).map(Target.state))
+@given(importable | st.sampled_from(LEAD_COLUMNS).map(Target.state) | st.text().map(Target.result))
 def test_every_target_is_read_back_from_its_header(target):
     assert parse_header(target.header) == target
 

@@ -113,7 +113,7 @@ def _trigram_indexes() -> dict[str, str]:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's function and index")
 @pytest.mark.django_db(transaction=True)
 def test_the_folded_search_index_replaces_the_upper_case_one_and_back():
-    migrated_to("0018_call_stats")
+    migrated_to("0018_result_filters")
     assert "contact_values_trgm" in _trigram_indexes() and "contact_values_fold_trgm" not in _trigram_indexes()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'leads_fold'")

@@ -394,3 +394,18 @@ def test_recount_attempts_sets_each_lead_to_the_sum_of_its_numbers():
 
     assert Lead.objects.get(pk=lead.pk).attempts == 4
     assert Lead.objects.get(pk=bare.pk).attempts == 0
+
+
+def test_the_do_not_call_action_over_an_empty_selection_changes_nothing():
+    make_lead()
+    result = services.do_not_call_leads(leads=Lead.objects.none(), actor=Actor.system())
+    assert (result.numbers_added, result.leads.moved) == (0, 0)
+    assert not DoNotCallNumber.objects.exists()
+
+
+def test_promoted_leads_audit_rows_carry_the_dialers_time():
+    lead = make_lead()
+    when = timezone.now() + datetime.timedelta(days=3)
+    transitions.reschedule(Lead.objects.filter(pk=lead.pk), at=when - datetime.timedelta(hours=1), actor=Actor.system())
+    transitions.promote_due(Lead.objects.filter(pk=lead.pk), now=when, actor=Actor.system())
+    assert StatusChange.objects.filter(lead=lead, to_status=LeadStatus.SCHEDULED).get().changed_at == when

@@ -216,9 +216,13 @@ LEADS_DIALER = {
     "SIMULATED": {
         "SEED": os.environ.get("LEADS_SIMULATED_SEED") or None,
         # Outcome odds, relative weights overriding leads.dialer.backends.DEFAULT_ODDS
-        # (e.g. {"busy": 0}); the chance an answered call achieves its goal.
+        # (e.g. {"busy": 0}); the chance an answered call achieves its goal; of the
+        # answered calls that do not, the chance the callee opts out and, of the rest,
+        # the chance they ask to be called back (leads.dialer.backends.simulated).
         "ODDS": {},
         "GOAL_ODDS": 0.5,
+        "OPT_OUT_ODDS": 0.05,
+        "CALLBACK_ODDS": 0.15,
         "DIAL_ERROR_ODDS": float(os.environ.get("LEADS_SIMULATED_DIAL_ERROR_ODDS", 0)),
         # 1.0: calls last as long as real ones (20 s to 4 min); the demo speeds them up.
         "DURATION_SCALE": float(os.environ.get("LEADS_SIMULATED_DURATION_SCALE", 1.0)),
@@ -230,3 +234,10 @@ LEADS_WEBHOOK_MAX_BYTES = 1024 * 1024
 # An XLSX export of at most this many leads is built in the request, by
 # django-import-export's own export; a larger one by the task worker.
 LEADS_EXPORT_IN_MEMORY_MAX = int(os.environ.get("LEADS_EXPORT_IN_MEMORY_MAX", 5000))
+# A bulk action's confirmation page counts what it will skip in the page for a
+# selection of at most this many leads; a larger one gets the page as fast as its
+# count, and the skips follow in a second request, given at most
+# LEADS_ACTION_SKIPS_SECONDS on PostgreSQL (the rules that read each lead's numbers
+# take seconds over a million leads).
+LEADS_ACTION_SKIPS_INLINE_MAX = int(os.environ.get("LEADS_ACTION_SKIPS_INLINE_MAX", 10_000))
+LEADS_ACTION_SKIPS_SECONDS = int(os.environ.get("LEADS_ACTION_SKIPS_SECONDS", 20))

@@ -5,16 +5,20 @@ the end both leads and every lead sharing their numbers are Do not call."""
 
 import threading
 
+import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from campaigns import services
 from campaigns.tests.factories import make_campaign
+from leads import transitions
 from leads.dialer import passes
 from leads.dialer.tests.conftest import QUIET
 from leads.dialer.tests.test_webhooks import post
 from leads.models import Call, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus
 from leads.tests.factories import make_lead, phone
+from leads.transitions import Actor, Report
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -63,3 +67,26 @@ def test_two_opt_outs_sharing_numbers_at_once_both_end_do_not_call():
     assert set(Contact.objects.values_list("status", flat=True)) == {ContactStatus.BLACKLISTED}
     assert DoNotCallNumber.objects.count() == Contact.objects.values("phone").distinct().count()
     assert not Lead.objects.filter(opted_out_at__isnull=True).exists()
+
+
+def test_an_outcome_locks_its_call_and_lead_but_never_their_campaign():
+    campaign = make_campaign()
+    make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    passes.run_pass(backend=QUIET)
+    call = Call.objects.get()
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True
+    )
+    try:
+        with transaction.atomic():
+            transitions.record_outcome(call.pk, Report(outcome="busy"), now=timezone.now(), actor=Actor.system())
+            # The outcome's locks are held until this transaction ends: the campaign
+            # (which the dialer's claim locks) and its assistant are free meanwhile.
+            other.execute("SELECT 1 FROM campaigns_campaign WHERE id = %s FOR UPDATE NOWAIT", [campaign.pk])
+            other.execute("SELECT 1 FROM campaigns_assistant WHERE id = %s FOR UPDATE NOWAIT", [campaign.assistant_id])
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("SELECT 1 FROM leads_call WHERE id = %s FOR UPDATE NOWAIT", [call.pk])
+    finally:
+        other.close()

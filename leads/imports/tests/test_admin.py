@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
@@ -9,8 +10,11 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, resolve, reverse
 
 from campaigns.tests.factories import make_assistant, make_campaign
+from leads import transitions
 from leads.imports.tests.filemakers import csv_bytes, write_xlsx_shared
 from leads.models import ImportRecord, Lead, SavedMapping
+from leads.tests.factories import make_lead
+from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +85,58 @@ def test_the_wizard_uploads_maps_validates_imports_and_undoes(admin_client_logge
     assert not Lead.objects.exists()
 
 
+def imported(client, campaign, rows=ROWS) -> ImportRecord:
+    upload(client, campaign, rows=rows)
+    record = ImportRecord.objects.get()
+    client.post(url("mapping", record), mapping_post(record))
+    client.post(url("confirm", record))
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.DONE
+    return record
+
+
+def test_undo_says_how_many_leads_it_removed_in_the_message_and_on_the_page(admin_client_logged, campaign):
+    rows = [["phone", "customer_name"]] + [[f"+1415{5_000_000 + i}", f"Lead {i}"] for i in range(1234)]
+    record = imported(admin_client_logged, campaign, rows)
+
+    response = admin_client_logged.post(url("undo", record), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Removed 1,234 leads this import created."]
+    html = response.content.decode()
+    assert re.search(r'id="count-removed">1,234 leads<', html)
+    assert "Undone: removed 1,234 leads this import created." in html
+    assert not Lead.objects.exists()
+
+
+def test_undo_with_nothing_left_to_remove_says_so_and_what_it_kept(admin_client_logged, campaign):
+    record = imported(admin_client_logged, campaign)
+    transitions.complete(Lead.objects.all(), actor=Actor.system())  # dialled meanwhile: undo keeps them
+
+    response = admin_client_logged.post(url("undo", record), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Nothing to remove. Kept 2 already dialled or in a call."]
+    html = response.content.decode()
+    assert 'id="count-removed">nothing to remove<' in html
+    assert "Undone: nothing to remove. Kept: 2 already dialled or in a call." in html
+    assert Lead.objects.count() == 2
+
+
+def test_undo_of_an_import_that_only_updated_leads_says_it_had_nothing_to_remove(admin_client_logged, campaign):
+    make_lead(campaign=campaign, primary="+14155550101")
+    make_lead(campaign=campaign, primary="+14155550103")
+    upload(admin_client_logged, campaign, on_duplicate="update")
+    record = ImportRecord.objects.get()
+    admin_client_logged.post(url("mapping", record), mapping_post(record))
+    admin_client_logged.post(url("confirm", record))
+
+    response = admin_client_logged.post(url("undo", record), follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Nothing to remove: this import created no leads (leads it updated are not changed back)."
+    ]
+    assert Lead.objects.count() == 2
+
+
 @pytest.mark.parametrize(
     ("fields", "error_field", "message"),
     [
@@ -133,13 +189,13 @@ def test_a_mapping_that_cannot_work_is_refused_on_the_page(admin_client_logged, 
 
 
 def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(admin_client_logged, campaign):
-    rows = [["Tel", "Who"], ["+14155550101", "Ana"]]
+    rows = [["Fon", "Who"], ["+14155550101", "Ana"]]  # no name the import knows for a number
     upload(admin_client_logged, campaign, rows=rows)
     first = ImportRecord.objects.get()
-    assert first.mapping == ["var:tel", "var:who"]
+    assert first.mapping == ["var:fon", "var:who"]
     admin_client_logged.post(url("mapping", first), mapping_post(first, column_0="phone", column_1="var:customer_name"))
     assert SavedMapping.objects.get(campaign=campaign).mapping == ["phone", "var:customer_name"]
-    upload(admin_client_logged, campaign, rows=[["tel", " WHO "], ["+14155550102", "Bo"]])
+    upload(admin_client_logged, campaign, rows=[["fon", " WHO "], ["+14155550102", "Bo"]])
     assert ImportRecord.objects.latest("pk").mapping == ["phone", "var:customer_name"]
 
 

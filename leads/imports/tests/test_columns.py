@@ -1,7 +1,7 @@
 import pytest
 
 from leads.imports.columns import MappingProblem, check_mapping, parse_target, suggest_mapping
-from leads.layout import PRIMARY, Target
+from leads.layout import PRIMARY, RESULT_COLUMNS, Target
 
 
 def test_hostile_headers_become_extra_variables_or_nothing():
@@ -76,3 +76,40 @@ def test_a_target_named_as_a_person_names_it(text, key):
 def test_a_target_named_wrong_is_refused(text):
     with pytest.raises(MappingProblem):
         parse_target(text)
+
+
+def test_an_exports_result_columns_are_ignored_like_its_state_columns():
+    header = [
+        "phone_number",
+        "customer_name",
+        "status",
+        *RESULT_COLUMNS,
+        "result_appointment_booked",
+        "result_Only Last",
+        "Result Reason",  # any spelling the import forgives
+        "result_",
+        "resultant",  # not a result column: a variable
+    ]
+    assert suggest_mapping(header, ["customer_name"]) == ["phone", "var:customer_name", *[""] * 12, "var:resultant"]
+
+
+@pytest.mark.parametrize(
+    "header", ["tel", "TEL", " Tel ", "cell", "Cell", "mobile phone", "Mobile_Phone", "MOBILE-PHONE"]
+)
+def test_tel_cell_and_mobile_phone_headers_are_the_primary_number(header):
+    assert suggest_mapping([header, "customer_name"], ["customer_name"]) == ["phone", "var:customer_name"]
+    assert parse_target(header) == "phone"
+
+
+def test_a_phone_header_wins_over_tel_cell_and_mobile_phone_which_stay_variables():
+    assert suggest_mapping(["cell", "Tel", "Phone", "Mobile Phone"], []) == [
+        "var:cell",
+        "var:tel",
+        "phone",
+        "var:mobile_phone",
+    ]
+
+
+def test_a_file_without_a_phone_column_is_told_every_name_it_could_use():
+    with pytest.raises(MappingProblem, match="telephone, mobile phone, cell, tel"):
+        check_mapping(["name"], ["var:name"])
