@@ -68,6 +68,12 @@ def _wide_rows() -> None:
                 outcome="completed",
                 summary="The callee confirmed the appointment and asked for a reminder the day before. " * 3,
                 recording_url="https://recordings.example.com/" + "a" * 120 + ".mp3",
+                goal_achieved=True,
+                disposition="appointment-booked-for-next-week",
+                extracted_variables={
+                    "appointment_time": "Tuesday 15:00, with Dr. Castillo-Dubois in the Springfield practice",
+                    "insurance_provider": "Blue Cross Blue Shield of Greater Springfield",
+                },
             ),
             payload={},
             webhook_id=f"w-{call.pk}",
@@ -93,9 +99,11 @@ def test_the_wide_lists_fit_a_1440_pixel_screen(wide, path):
     _wide_rows()
     wide.goto(path)
     expect(wide.locator("#result_list tbody tr").first).to_be_visible()
-    assert wide.evaluate(OVERFLOW_JS) <= 0, wide.screenshot(
-        path=f"/tmp/i12-search-{path.strip('/').replace('/', '-')}.png"
-    )
+    overflow = wide.evaluate(OVERFLOW_JS)
+    if overflow > 0:
+        shot = f"/tmp/leadsite-1440-{path.strip('/').replace('/', '-')}.png"
+        wide.screenshot(path=shot)
+        pytest.fail(f"{path} is {overflow} pixels wider than a 1440-pixel screen (see {shot})")
 
 
 def test_operator_puts_a_national_number_on_the_do_not_call_list(wide, settings):
