@@ -1,10 +1,19 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
+from .folding import FUNCTION, sqlite_fold
+
+
+def _sqlite_fold(sender, connection, **kwargs) -> None:
+    """SQLite's UPPER() and LIKE fold ASCII only, and know no accents; the search needs
+    "GARCIA" to find "García" (leads.folding), as it does on PostgreSQL."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(FUNCTION, 1, sqlite_fold, deterministic=True)
+
 
 def _sqlite_unicode_upper(sender, connection, **kwargs) -> None:
-    """SQLite's UPPER() and LIKE fold ASCII only; search needs "GARCÍA" to find
-    "García", as it does on PostgreSQL."""
+    """Upper case beyond ASCII for the result filters (leads.filters._UnicodeUpper),
+    as PostgreSQL's ILIKE compares."""
     if connection.vendor == "sqlite":
         connection.connection.create_function(
             "unicode_upper", 1, lambda text: None if text is None else str(text).upper(), deterministic=True
@@ -33,6 +42,7 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self) -> None:
+        connection_created.connect(_sqlite_fold, dispatch_uid="leads_sqlite_fold")
         connection_created.connect(_sqlite_unicode_upper, dispatch_uid="leads_sqlite_unicode_upper")
         connection_created.connect(_sqlite_result_text, dispatch_uid="leads_sqlite_result_text")
         from . import checks  # noqa: F401  (registers the limits' system checks)

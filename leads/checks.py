@@ -4,12 +4,14 @@ site at start-up with the setting's name, rather than failing the first import.
 
 One table for every app's limits, here rather than beside each owner: each is the same
 check (a whole number with a least value), and one table is one place to add the next.
-The dialer's settings are checked in leads.dialer.checks, by building the backend."""
+The site's default country is checked here too. The dialer's settings are checked in
+leads.dialer.checks, by building the backend."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, register
 
@@ -49,3 +51,18 @@ def check_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@register(TAG)
+def check_default_country(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    value = getattr(settings, "LEADS_DEFAULT_COUNTRY", "")
+    if value == "" or (isinstance(value, str) and value in phonenumbers.SUPPORTED_REGIONS):
+        return []
+    return [
+        Error(
+            f"LEADS_DEFAULT_COUNTRY must be a two-letter country code (e.g. US, GB, DE) or empty, not {value!r}.",
+            hint="Set LEADS_DEFAULT_COUNTRY (in the environment or leadsite/settings) to the country numbers "
+            "typed without + are read in, or leave it empty so that they must be international.",
+            id="leadsite.E005",
+        )
+    ]

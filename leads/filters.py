@@ -13,18 +13,20 @@ from collections.abc import Iterable, Mapping
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, Func, Lookup, OuterRef, Q, QuerySet, TextField
+from django.db.models import Exists, Func, Lookup, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.db.models.lookups import Exact, IContains
+from django.db.models.lookups import Contains, Exact
 from django.http import QueryDict
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.validators import VARIABLE_NAME_RE
 
+from .folding import Fold
 from .models import MAX_DISPOSITION, Contact, ContactStatus, Lead, LeadStatus
 from .phones import search_digits
+from .variables import MAX_VALUE_LENGTH
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -79,7 +81,9 @@ class LeadFilter(django_filters.FilterSet):
     )
     variable = django_filters.CharFilter(method="filter_noop", label="Variable name")
     value = django_filters.CharFilter(method="filter_noop", label="Variable equals")
-    value_contains = django_filters.CharFilter(method="filter_noop", label="Variable contains")
+    value_contains = django_filters.CharFilter(
+        method="filter_noop", label="Variable contains", max_length=MAX_VALUE_LENGTH
+    )
     number = django_filters.CharFilter(method="filter_number", label="A number contains")
     # What the calls found out (results-and-compliance.md §2, "Results on the lead").
     goal_achieved = django_filters.ChoiceFilter(
@@ -190,11 +194,9 @@ class LeadFilter(django_filters.FilterSet):
                 Exists(Contact.objects.filter(Exact(value, data["value"]), lead=OuterRef("pk"), position=0))
             )
         if data.get("value_contains"):
-            queryset = queryset.filter(
-                Exists(
-                    Contact.objects.filter(IContains(value, data["value_contains"]), lead=OuterRef("pk"), position=0)
-                )
-            )
+            # Case and accents aside, as the search box (leads.folding).
+            contains = Contains(Fold(value), Fold(Value(data["value_contains"])))
+            queryset = queryset.filter(Exists(Contact.objects.filter(contains, lead=OuterRef("pk"), position=0)))
         return queryset
 
 

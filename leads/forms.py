@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
 
 from campaigns.models import Campaign
+from campaigns.validators import validate_country
 
 from .models import Contact, DoNotCallNumber, Lead
 from .phones import InvalidPhoneNumber, normalize_phone
@@ -18,9 +20,11 @@ from .variables import MAX_VALUE_LENGTH, format_pairs, parse_pairs
 VARIABLE_PREFIX = "var_"
 
 
-def clean_phone(value: str, campaign: Campaign | None) -> str:
+def clean_phone(value: str, campaign: Campaign | None, *, region: str | None = None) -> str:
+    """``value`` in E.164; a number without + is read in the campaign's country (or
+    ``region`` when there is no campaign)."""
     try:
-        return normalize_phone(value, region=campaign.default_country if campaign else None)
+        return normalize_phone(value, region=campaign.default_country if campaign else region)
     except InvalidPhoneNumber as error:
         raise ValidationError(str(error)) from None
 
@@ -282,10 +286,39 @@ class ConfirmForm(forms.Form):
 class DoNotCallNumberForm(forms.ModelForm):
     # Wider than the stored E.164: people type spaces, dashes and brackets.
     phone = forms.CharField(label="Number", max_length=40)
+    country = forms.CharField(
+        label="Country",
+        max_length=2,
+        required=False,
+        help_text="Two-letter country (e.g. US, GB, DE) of a number typed without +. "
+        "Empty: the number must be international.",
+        widget=forms.TextInput(attrs={"size": 3}),
+    )
 
     class Meta:
         model = DoNotCallNumber
-        fields = ["phone", "reason"]
+        fields = ["phone", "country", "reason"]
 
-    def clean_phone(self) -> str:
-        return clean_phone(self.cleaned_data["phone"], None)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read when the form is made, not imported: the setting is the site's default.
+        self.fields["country"].initial = settings.LEADS_DEFAULT_COUNTRY
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        validate_country(country)
+        return country
+
+    def clean(self):
+        cleaned = super().clean()
+        # The number is read once its country is known (fields are cleaned in order).
+        if "country" in self.errors:
+            # Not read: the raw text must not reach the model's own checks either
+            # (which would name the E.164 constraint).
+            self.add_error("phone", "Not read: give a valid country, or type the number with +.")
+        elif "phone" in cleaned:
+            try:
+                cleaned["phone"] = clean_phone(cleaned["phone"], None, region=cleaned.get("country") or None)
+            except ValidationError as error:
+                self.add_error("phone", error)
+        return cleaned

@@ -4,13 +4,16 @@ and the leads list itself (``lead_list``)."""
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, F, Func, Lookup, Model, OuterRef, Prefetch, Q, QuerySet, TextField
+from django.db.models import Exists, F, Func, Lookup, Model, OuterRef, Prefetch, Q, QuerySet, TextField, Value
 from django.http import QueryDict
 
 from .filters import FilterProblem, LeadFilter, filter_leads
+from .folding import FUNCTION as FOLD
+from .folding import Fold
 from .models import Contact, Lead
 from .phones import search_digits
 from .transitions import count_skips
+from .variables import MAX_VALUE_LENGTH
 
 # The list's order when none is asked for: newest first (Lead.Meta.ordering).
 DEFAULT_ORDERING = ("-id",)
@@ -55,13 +58,13 @@ def list_ordering(ordering: Sequence[str]) -> list[str]:
     return ordering
 
 
-class VariableValuesUpper(Func):
-    """The values (not the names) of a contact's variables as one upper-case text, so
-    a search for "smith" does not match every lead that has a ``customer_name``, and
-    "GARCÍA" finds "García".
+class VariableValuesFolded(Func):
+    """The values (not the names) of a contact's variables as one text, folded
+    (leads.folding: case and accents dropped), so a search for "smith" does not match
+    every lead that has a ``customer_name``, and "GARCIA" finds "García".
 
     On PostgreSQL this is exactly the expression of the trigram index of migration
-    0002, so the search uses that index.
+    0019, so the search uses that index.
     """
 
     output_field = TextField()
@@ -69,33 +72,38 @@ class VariableValuesUpper(Func):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return self.as_sql(
-            compiler, connection, template="UPPER((jsonb_path_query_array(%(expressions)s, '$.*'))::text)"
+            compiler, connection, template=f"{FOLD}((jsonb_path_query_array(%(expressions)s, '$.*'))::text)"
         )
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        # unicode_upper is registered on every SQLite connection by leads.apps.
         return self.as_sql(
             compiler,
             connection,
-            template="unicode_upper((SELECT group_concat(value, ' ') FROM json_each(%(expressions)s)))",
+            template=f"{FOLD}((SELECT group_concat(value, ' ') FROM json_each(%(expressions)s)))",
         )
 
 
 def search_leads(leads: QuerySet[Lead], query: str) -> QuerySet[Lead]:
     """Leads with a number containing the digits of ``query`` (with or without +,
     spaces, dashes, brackets), or, when it is not number-like, with a variable value
-    containing it (any case)."""
+    containing it, whatever the case and accents (leads.folding)."""
     query = query.strip()
     if not query:
         return leads
     digits = search_digits(query)
     if digits is not None:
         matches = Contact.objects.filter(lead=OuterRef("pk"), phone__contains=digits)
+    elif len(query) > MAX_VALUE_LENGTH:
+        # Longer than any value can be; SQLite would refuse the LIKE pattern as too complex.
+        return leads.none()
     else:
+        # The query is folded by the same SQL function as the values: one folding,
+        # whatever the database's Unicode tables say. PostgreSQL folds the constant
+        # once, when it plans, so the LIKE pattern still reaches the trigram index.
         # ~Q(variables={}) matches the partial index's condition, so PostgreSQL uses it.
         matches = (
-            Contact.objects.alias(values_upper=VariableValuesUpper("variables"))
-            .filter(lead=OuterRef("pk"), values_upper__contains=query.upper())
+            Contact.objects.alias(values_folded=VariableValuesFolded("variables"))
+            .filter(lead=OuterRef("pk"), values_folded__contains=Fold(Value(query)))
             .exclude(variables={})
         )
     return leads.filter(Exists(matches))

@@ -1,5 +1,6 @@
 """What every admin page of Leadsite shares."""
 
+import datetime
 from collections.abc import Callable, Iterator
 
 from django.apps import apps
@@ -15,6 +16,16 @@ from django.db.models.sql.where import WhereNode
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.urls import reverse
+from django.utils import formats, timezone
+
+
+def local_time(value: datetime.datetime | None) -> str:
+    """A moment as every page shows it, in the site's zone and naming it
+    ("2026-12-03 14:05 EST"; leadsite/formats): for a time written into a text
+    (a message, a link, a label), which the admin does not format itself."""
+    if value is None:
+        return "—"
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def _lookups(node: WhereNode) -> Iterator[Lookup]:

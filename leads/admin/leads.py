@@ -439,8 +439,11 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
         values = list((primary.variables if primary else {}).items())[:3]
         if not values:
             return "—"
-        return format_html_join(
-            " · ", '<span title="{}">{}</span>', ((name, str(value)[:40]) for name, value in values)
+        # In a box of at most three lines (static/leadsite/admin.css), so a long value
+        # does not make the row tall; each value's name is its tooltip.
+        return format_html(
+            '<div class="lead-values">{}</div>',
+            format_html_join(" · ", '<span title="{}">{}</span>', ((name, str(value)[:40]) for name, value in values)),
         )
 
     @admin.display(description="Results")

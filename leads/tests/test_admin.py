@@ -746,6 +746,63 @@ def test_a_malformed_do_not_call_number_is_refused(admin_client_logged, value):
     assert not DoNotCallNumber.objects.exists()
 
 
+DNC_ADD = reverse("admin:leads_donotcallnumber_add")
+
+
+def test_the_do_not_call_form_offers_the_site_default_country(admin_client_logged, settings):
+    settings.LEADS_DEFAULT_COUNTRY = "GB"
+    form = admin_client_logged.get(DNC_ADD).context["adminform"].form
+    assert form["country"].value() == "GB"
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "stored"),
+    [
+        ("(415) 555-0101", "US", "+14155550101"),
+        ("415.555.0101", "us", "+14155550101"),
+        ("020 7946 0018", "GB", "+442079460018"),
+        ("+1 415 555 0101", "GB", "+14155550101"),  # international wins over the country
+        ("0044 20 7946 0018", "", "+442079460018"),
+    ],
+)
+def test_a_national_number_is_read_in_the_chosen_country(admin_client_logged, campaign, phone, country, stored):
+    lead = make_lead(campaign=campaign, primary=stored)
+    response = admin_client_logged.post(DNC_ADD, {"phone": phone, "country": country, "reason": "asked"}, follow=True)
+    assert response.status_code == 200
+    assert list(DoNotCallNumber.objects.values_list("phone", flat=True)) == [stored]
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.BLACKLISTED
+
+
+@pytest.mark.parametrize(
+    ("phone", "country", "field", "message"),
+    [
+        ("4155550101", "", "phone", "no country is set, so it must start with its country code"),
+        ("Call me maybe", "US", "phone", "is not a phone number: use digits"),
+        ("4" * 39, "US", "phone", "has 39 digits; a phone number has 5 to 15"),
+        ("4" * 5000, "US", "phone", "at most 40 characters"),
+        ("415\x00555", "US", "phone", "Null characters are not allowed"),
+        ("<script>alert(1)</script>", "US", "phone", "is not a phone number"),
+        ("<b>1</b>", "US", "phone", "is not a phone number"),
+        ("(415) 555-0101", "XX", "country", "XX is not a two-letter country code"),
+        ("(415) 555-0101", "<b", "country", "&lt;B is not a two-letter country code"),
+        ("(415) 555-0101", "USA", "country", "at most 2 characters"),
+        ("(415) 555-0101", "U\x00", "country", "Null characters are not allowed"),
+        ("123", "US", "phone", "has 3 digits"),
+    ],
+)
+def test_hostile_do_not_call_input_gets_a_clear_error(admin_client_logged, phone, country, field, message):
+    response = admin_client_logged.post(DNC_ADD, {"phone": phone, "country": country, "reason": "<i>x</i>"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message.replace("&lt;", "<") in " ".join(errors[field]), errors
+    if field == "country":  # the number waits for a country it can be read in
+        assert errors["phone"] == ["Not read: give a valid country, or type the number with +."]
+    html = response.content.decode()
+    assert message in html  # shown, and escaped
+    assert "<script>alert(1)" not in html and "<b>1</b>" not in html and "<i>x</i>" not in html
+    assert not DoNotCallNumber.objects.exists()
+
+
 def test_the_list_sorts_only_by_indexed_columns_whatever_the_url_says(admin_client_logged, campaign):
     leads = [make_lead(campaign=campaign) for _ in range(3)]
     Lead.objects.filter(pk=leads[0].pk).update(last_outcome="busy")

@@ -258,6 +258,18 @@ def test_export_leads_refuses_a_name_no_variable_can_have(leads):
         call_command("export_leads", "--filter", "variable=ci'ty", "--filter", "value=x")
 
 
+@pytest.mark.parametrize("contains", ["GARCIA", "garcía", "Garci\u0301a", "RCÍ"])
+def test_a_variable_contains_whatever_the_case_and_accents(leads, contains):
+    make_lead(campaign=leads["spring"], variables={"customer_name": "Fe", "city": "San García"})
+    assert names({"variable": ["city"], "value_contains": [contains]}) == {"Fe"}
+    assert names({"variable": ["city"], "value": [contains]}) == set()  # "equals" stays exact
+
+
+def test_a_variable_contains_longer_than_any_value_is_refused_by_name(leads):
+    with pytest.raises(FilterProblem, match="value_contains"):
+        filter_leads({"variable": ["city"], "value_contains": ["a" * 60_000]})
+
+
 # --- what the calls found out ------------------------------------------------------
 
 

@@ -102,3 +102,27 @@ def test_webhook_ids_received_before_the_upgrade_are_still_repeats():
         call.pk, Report(outcome="busy"), payload={}, webhook_id="msg_before", now=now, actor=Actor.system()
     )
     assert again == "repeat"
+
+
+def _trigram_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_contact'")
+        return {name: definition for name, definition in cursor.fetchall() if "trgm" in name}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's function and index")
+@pytest.mark.django_db(transaction=True)
+def test_the_folded_search_index_replaces_the_upper_case_one_and_back():
+    migrated_to("0018_result_filters")
+    assert "contact_values_trgm" in _trigram_indexes() and "contact_values_fold_trgm" not in _trigram_indexes()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'leads_fold'")
+        assert cursor.fetchone() == (0,)
+
+    migrated_to("0019_unaccent_search")
+    indexes = _trigram_indexes()
+    assert "contact_values_trgm" not in indexes
+    assert "leads_fold(" in indexes["contact_values_fold_trgm"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT leads_fold(%s)", ["Müller GARCÍA"])
+        assert cursor.fetchone() == ("MULLER GARCIA",)

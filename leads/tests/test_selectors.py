@@ -91,3 +91,53 @@ def test_lead_list_refuses_filters_it_cannot_apply_by_name(filters, named):
         return
     with pytest.raises(FilterProblem, match=re.escape(named)):
         lead_list(filters=filters)
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [
+        ("GARCIA", "María García"),
+        ("garcia", "MARÍA GARCÍA"),
+        ("Muller", "Jonas Müller"),
+        ("müller", "JONAS MULLER"),
+        ("chloe", "Chloe\u0301 Dubois"),  # the accent typed as its own mark
+        ("NGUYEN", "Nguyễn Thị"),
+    ],
+)
+def test_the_search_ignores_case_and_accents(query, value):
+    found = make_lead(primary="+14155550101", variables={"customer_name": value})
+    make_lead(primary="+14155550102", variables={"customer_name": "Ben Becker"})
+    assert list(lead_list(search=query)) == [found]
+
+
+def test_the_number_search_is_not_folded():
+    make_lead(primary="+14155550101", variables={"customer_name": "Ana"})
+    assert list(lead_list(search="①④①⑤")) == []  # NFKD would make digits of these; a search keeps them text
+    assert len(lead_list(search="1415")) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's trigram index")
+def test_the_value_search_can_use_the_folded_trigram_index():
+    """The query's condition is the index's expression: with sequential scans off (a
+    few rows would rather be scanned), the plan reads contact_values_fold_trgm."""
+    for n in range(20):
+        make_lead(primary=f"+1415555{n:04d}", variables={"customer_name": f"Ana García {n}"})
+    sql, params = lead_list(search="GARCIA").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_values_fold_trgm" in plan, plan
+
+
+def test_a_search_longer_than_any_value_finds_nothing():
+    make_lead(variables={"customer_name": "a" * 1000})
+    assert len(lead_list(search="A" * 1000)) == 1
+    assert list(lead_list(search="a" * 60_000)) == []  # SQLite refuses such a LIKE pattern
+
+
+@pytest.mark.parametrize(("query", "found"), [("0% SÜRE", ["100% sure"]), ("_", ["a_b"]), ("\\", ["back\\slash"])])
+def test_like_patterns_in_the_search_are_text(query, found):
+    for n, value in enumerate(["100% sure", "1000 sure", "a_b", "ab", "back\\slash"]):
+        make_lead(primary=f"+1415555{n:04d}", variables={"customer_name": value})
+    assert [lead.contacts.get(position=0).variables["customer_name"] for lead in lead_list(search=query)] == found

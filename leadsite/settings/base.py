@@ -140,6 +140,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Every date and time shown names its zone (leadsite/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["leadsite.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -171,6 +173,11 @@ LEADS_IMPORT_MAX_XLSX_UNPACKED = int(os.environ.get("LEADS_IMPORT_MAX_XLSX_UNPAC
 # away. Requests read a file's header and first rows only.
 LEADS_IMPORT_BACKGROUND_ABOVE = int(os.environ.get("LEADS_IMPORT_BACKGROUND_ABOVE", 256 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# The country (two letters, e.g. US) a number typed without + is read in where no
+# campaign says (the do-not-call list's form); empty: such numbers must be
+# international. leads.checks refuses a code libphonenumber does not know.
+LEADS_DEFAULT_COUNTRY = os.environ.get("LEADS_DEFAULT_COUNTRY", "").strip().upper()
 
 # Background work goes through Django's tasks API; the database backend needs no
 # extra server (``manage.py db_worker`` runs it). Another backend is a settings change.

@@ -1,6 +1,8 @@
 """What every Leadsite admin list shares: a filter PostgreSQL could not even compare
 (a NUL character) is an incorrect filter, never a server error."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -241,3 +243,76 @@ def test_every_page_and_inline_keeps_its_permissions(superuser_request):
         for label, model_admin in registered.items()
     }
     assert {label: found for label, found in inlines.items() if found} == INLINES
+
+
+# --- every time shown names its zone ----------------------------------------------
+
+ZONED = r"\b20\d\d-\d\d-\d\d \d\d:\d\d E[SD]T\b"
+# Django's own datetime format ("Dec. 3, 2026, 2:05 p.m."), which names no zone.
+UNZONED = r"\b(a\.m\.|p\.m\.|midnight|noon)"
+
+
+def _pages(campaign) -> list[str]:
+    from leads.models import Call, ExportRecord, ImportRecord, Lead
+
+    lead = Lead.objects.filter(campaign=campaign).first()
+    ImportRecord.objects.create(campaign=campaign, file_name="leads.csv", status=ImportRecord.Status.DONE)
+    return [
+        reverse("admin:leads_lead_changelist"),
+        reverse("admin:leads_lead_change", args=[lead.pk]),
+        reverse("admin:leads_call_changelist"),
+        reverse("admin:leads_call_change", args=[Call.objects.first().pk]),
+        reverse("admin:leads_statuschange_changelist"),
+        reverse("admin:leads_importrecord_changelist"),
+        reverse("admin:leads_importrecord_detail", args=[ImportRecord.objects.get().pk]),
+        reverse("admin:leads_exportrecord_changelist"),
+        reverse("admin:leads_exportrecord_change", args=[ExportRecord.objects.get().pk]),
+        reverse("admin:leads_donotcallnumber_changelist"),
+        reverse("admin:campaigns_campaign_changelist"),
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+    ]
+
+
+def test_every_time_shown_names_its_zone(admin_client_logged, every_list_has_rows, settings):
+    settings.TIME_ZONE = "America/New_York"
+    for url in _pages(every_list_has_rows):
+        response = admin_client_logged.get(url, follow=True)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert re.search(ZONED, html), url
+        assert not re.search(UNZONED, html), (url, re.search(UNZONED, html))
+
+
+def test_the_campaign_page_names_the_zone_of_its_next_call(admin_client_logged, settings):
+    from campaigns import services
+    from campaigns.tests.factories import make_campaign
+    from leads.models import Lead
+    from leads.tests.factories import make_lead
+
+    settings.TIME_ZONE = "America/New_York"
+    campaign = make_campaign()
+    lead = make_lead(campaign=campaign)
+    services.campaign_start(campaign=campaign)
+    Lead.objects.filter(pk=lead.pk).update(status="rescheduled", next_attempt_at="2099-07-01T16:00Z")
+    html = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "2099-07-01 12:00 EDT" in html  # summer: EDT, four hours behind UTC
+    assert not re.search(UNZONED, html)
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "shown"),
+    [
+        ("America/New_York", "2026-12-03T19:05:00+00:00", "2026-12-03 14:05 EST"),
+        ("America/New_York", "2026-07-01T16:00:00+00:00", "2026-07-01 12:00 EDT"),
+        ("UTC", "2026-12-03T19:05:00+00:00", "2026-12-03 19:05 UTC"),
+        ("Europe/Berlin", "2026-12-03T19:05:00+00:00", "2026-12-03 20:05 CET"),
+    ],
+)
+def test_local_time_names_the_zone_as_the_pages_do(settings, zone, moment, shown):
+    import datetime
+
+    from leadsite.admin import local_time
+
+    settings.TIME_ZONE = zone
+    assert local_time(datetime.datetime.fromisoformat(moment)) == shown
+    assert local_time(None) == "—"
