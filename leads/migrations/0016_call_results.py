@@ -18,22 +18,24 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="call",
             name="callback_note",
-            field=models.CharField(blank=True, max_length=300),
+            field=models.CharField(blank=True, db_default="", max_length=300),
         ),
         migrations.AddField(
             model_name="call",
             name="disposition",
-            field=models.CharField(blank=True, max_length=64),
+            field=models.CharField(blank=True, db_default="", max_length=64),
         ),
         migrations.AddField(
             model_name="call",
             name="opt_out",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
             model_name="call",
             name="transcript",
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(
+                blank=True, db_default=models.Value([], output_field=models.JSONField()), default=list
+            ),
         ),
         migrations.AddField(
             model_name="contact",

@@ -3,7 +3,7 @@
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from campaigns.models import Campaign
 
@@ -50,13 +50,15 @@ class Call(models.Model):
     extracted_variables = models.JSONField(default=dict, blank=True)
     summary = models.TextField(blank=True)
     recording_url = models.URLField(max_length=2000, blank=True)
+    # What the call learnt (results-and-compliance.md §1). Database defaults too, so
+    # that a writer naming only the older columns (a bench's COPY, a raw INSERT) works.
     # The conversation, in order: {"role": "agent" | "callee", "text": …, "at": seconds or null}.
-    transcript = models.JSONField(default=list, blank=True)
-    disposition = models.CharField(max_length=MAX_DISPOSITION, blank=True)
-    opt_out = models.BooleanField(default=False)
+    transcript = models.JSONField(default=list, blank=True, db_default=Value([], output_field=models.JSONField()))
+    disposition = models.CharField(max_length=MAX_DISPOSITION, blank=True, db_default="")
+    opt_out = models.BooleanField(default=False, db_default=False)
     # The callback the callee asked for, as an instant, and what became of it.
     callback_at = models.DateTimeField(null=True, blank=True)
-    callback_note = models.CharField(max_length=300, blank=True)
+    callback_note = models.CharField(max_length=300, blank=True, db_default="")
     # What the AI received: assistant defaults < lead values < this number's values.
     variables = models.JSONField(default=dict, blank=True)
     # The backend's own notes (the simulated backend's planned result, a dial error).
