@@ -652,7 +652,9 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
         campaign = call.campaign
         goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
         conversation = report.outcome == CallOutcome.COMPLETED
-        lead = Lead.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call.lead_id)
+        lead = Lead.objects.select_for_update().get(pk=call.lead_id)
+        if lead.campaign_id == campaign.pk:  # always, while its call is open: no second join
+            lead.campaign = campaign
         numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
         dialled = next((n for n in numbers if n.phone == call.phone), None)
         # It may have joined the list while the call was in progress (block_numbers left it).

@@ -6,11 +6,9 @@ Read-only: calls are written by the dialer and the outcome webhook."""
 
 from __future__ import annotations
 
-import datetime
 import logging
 import math
 import re
-import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from campaigns.models import Campaign
-from leads.dialer.hours import number_zone
+from leads.dialer.hours import number_zone, zoned
 from leads.exports.calls import calls_csv
 from leads.models import Call, CallReport
 from leads.selectors import search_by_lead, with_lead_names
@@ -185,15 +183,6 @@ def playable(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
-def _zoned(moment: datetime.datetime, zone: str) -> str:
-    try:
-        local = moment.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # a zone this system does not have
-        zone = "UTC"
-        local = moment.astimezone(datetime.UTC)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
 
 
 class CallAdmin(AuditTrailAdmin):
@@ -360,8 +349,8 @@ class CallAdmin(AuditTrailAdmin):
             zone = number_zone(call.lead)
             asked = format_html(
                 "Asked for {}, the number's local time; {} in your time zone.",
-                _zoned(call.callback_at, zone),
-                _zoned(call.callback_at, timezone.get_current_timezone_name()),
+                zoned(call.callback_at, zone),
+                zoned(call.callback_at, timezone.get_current_timezone_name()),
             )
         if call.callback_note:
             return format_html("{}<br>{}", asked, call.callback_note)

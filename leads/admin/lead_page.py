@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from leads import transitions
 from leads.dialer.hours import number_zone
 from leads.models import Call, Contact, DoNotCallNumber, Lead
+from leadsite.admin import local_time as site_time
 
 EMPTY = "—"
 
@@ -52,14 +53,6 @@ RESULT_VALUE_SHOWN = 1000
 
 
 # --- times ------------------------------------------------------------------------
-
-
-def when(moment: datetime.datetime | None) -> str:
-    """An instant in the operator's time zone, which it names: "2026-12-03 14:05 CET"."""
-    if moment is None:
-        return EMPTY
-    local = timezone.localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def zone_source(lead: Lead, zone: str) -> str:
@@ -116,7 +109,7 @@ def do_not_call_mark(lead: Lead, contact: Contact) -> str:
         return ""
     return format_html(
         '<span class="do-not-call-mark">On the do-not-call list</span> <span class="do-not-call-entry">since {} · {}{}{}</span>',
-        when(entry.created_at),
+        site_time(entry.created_at),
         entry.get_source_display(),
         format_html(' (<a href="{}">the call</a>)', reverse("admin:leads_call_change", args=[entry.call_id]))
         if entry.call_id
@@ -290,11 +283,13 @@ class LeadPageMixin:
             return EMPTY
         # The callback dials the number next in line (the one that asked for it).
         contact = Contact.objects.filter(lead=lead, position=lead.next_position or 0).first()
-        return format_html("{} (your time: {})", local_time(lead, contact, lead.callback_at), when(lead.callback_at))
+        return format_html(
+            "{} (your time: {})", local_time(lead, contact, lead.callback_at), site_time(lead.callback_at)
+        )
 
     @admin.display(description="Opted out")
     def result_opted_out(self, lead: Lead) -> str:
-        return when(lead.opted_out_at)
+        return site_time(lead.opted_out_at)
 
     @admin.display(description="Results")
     def result_values(self, lead: Lead) -> str:
@@ -322,7 +317,7 @@ class LeadPageMixin:
         return format_html(
             '<a href="{}">the call of {} to {}</a>',
             reverse("admin:leads_call_change", args=[call.pk]),
-            when(call.placed_at),
+            site_time(call.placed_at),
             call.phone,
         )
 

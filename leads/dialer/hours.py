@@ -75,6 +75,16 @@ def _zones_by_window(
     return inside, outside
 
 
+def zoned(moment: datetime.datetime, zone: str) -> str:
+    """``moment`` in ``zone``, naming it: "2026-12-04 15:00 EST (America/New_York)". A
+    zone this system does not know (a row written around the forms) shows UTC."""
+    try:
+        local = moment.astimezone(zone_info(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone, local = "UTC", moment.astimezone(datetime.UTC)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
+
+
 def number_zone(lead: Lead, contact: Contact | None = None) -> str:
     """The zone a number's local time is read in: its lead's, else its campaign's
     (else the assistant's, else the site's). One place, so that a zone per number

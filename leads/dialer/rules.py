@@ -5,13 +5,14 @@ campaign's settings: which number is next, what counts as success, how long to w
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from campaigns.models import Campaign
 from leads.models import CallOutcome, ContactStatus, LeadStatus
+
+from .hours import zoned
 
 # Number states that rule a number out for good (until a manual action).
 _SPENT = frozenset({ContactStatus.BLACKLISTED, ContactStatus.REACHED_MAX_RETRIES, ContactStatus.COMPLETED})
@@ -160,20 +161,15 @@ def callback(
         return Callback(None, f"not honoured: the lead already had its {campaign.max_callbacks} callback(s)")
     if requested > now + datetime.timedelta(days=campaign.callback_horizon_days):
         return Callback(
-            None, f"not honoured: {_stamp(requested, zone)} is beyond the {campaign.callback_horizon_days}-day horizon"
+            None, f"not honoured: {zoned(requested, zone)} is beyond the {campaign.callback_horizon_days}-day horizon"
         )
     at = max(requested, now)
     opening = next_opening(at)
     if opening is None:
         return Callback(None, "not honoured: the calling window never opens")
     if opening != at:
-        return Callback(opening, f"honoured at {_stamp(opening, zone)}, the calling window's next opening after it")
-    return Callback(at, f"honoured at {_stamp(at, zone)}" + (" (asked for a time already past)" if at == now else ""))
-
-
-def _stamp(moment: datetime.datetime, zone: str) -> str:
-    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
+        return Callback(opening, f"honoured at {zoned(opening, zone)}, the calling window's next opening after it")
+    return Callback(at, f"honoured at {zoned(at, zone)}" + (" (asked for a time already past)" if at == now else ""))
 
 
 def out_of_numbers(numbers: Sequence[NumberState]) -> NextStep:
