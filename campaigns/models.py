@@ -8,7 +8,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from .validators import DAYS, validate_country, validate_days, validate_timezone, validate_variable_name
+from .validators import (
+    DAYS,
+    validate_calling_code,
+    validate_country,
+    validate_days,
+    validate_holidays,
+    validate_region,
+    validate_rule_days,
+    validate_timezone,
+    validate_variable_name,
+)
 
 
 class Assistant(models.Model):
@@ -51,6 +61,29 @@ class Variable(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Consent(models.TextChoices):
+    """A lead's recorded consent to be called (results-and-compliance.md §5). Defined
+    here, with the campaign setting that requires it; the lead carries the value."""
+
+    NONE = "none", "None recorded"
+    EXPRESS = "express", "Express"
+    EXPRESS_WRITTEN = "express-written", "Express written"
+    EXISTING_RELATIONSHIP = "existing-relationship", "Existing business relationship"
+
+
+class RequiredConsent(models.TextChoices):
+    NONE = "none", "None: call every lead"
+    EXPRESS = "express", "Express (express written satisfies it)"
+    EXPRESS_WRITTEN = "express-written", "Express written"
+
+
+# The lead consents that satisfy each campaign requirement.
+CONSENT_SATISFYING = {
+    RequiredConsent.EXPRESS: (Consent.EXPRESS, Consent.EXPRESS_WRITTEN),
+    RequiredConsent.EXPRESS_WRITTEN: (Consent.EXPRESS_WRITTEN,),
+}
 
 
 def all_days() -> list[str]:
@@ -199,12 +232,25 @@ class Campaign(models.Model):
         "goal incomplete", "the conversation did not achieve the goal (with retry on goal incomplete)"
     )
 
+    requires_consent = models.CharField(
+        max_length=16,
+        choices=RequiredConsent.choices,
+        default=RequiredConsent.NONE,
+        db_default=RequiredConsent.NONE,
+        help_text="Leads without this consent recorded are never dialled (the campaign page counts them). "
+        "Express written satisfies express.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(requires_consent__in=["none", "express", "express-written"]),
+                name="campaign_requires_consent_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(max_calls_in_parallel__gte=1, max_calls_in_parallel__lte=1000),
                 name="campaign_parallel_calls_range",
@@ -261,6 +307,86 @@ class Campaign(models.Model):
     def attempts_per_number(self) -> int:
         return 1 + self.max_retries
 
+    def satisfying_consents(self) -> tuple[str, ...] | None:
+        """The lead consents this campaign accepts; None when it requires none."""
+        return CONSENT_SATISFYING.get(self.requires_consent)
+
     def effective_timezone(self) -> str:
         """The zone for leads without their own: the campaign's, the assistant's, the site's."""
         return self.timezone or self.assistant.timezone or settings.TIME_ZONE
+
+
+class CallingRule(models.Model):
+    """A rule of a region on when and how often a number may be called
+    (results-and-compliance.md §4): for a country calling code, optionally narrowed to a
+    US state or Canadian province (read from the NANP area code). Every enabled rule
+    that matches a number applies: the effective window is the campaign's intersected
+    with all of them; the tightest cap wins. Caps count calls to the number over every
+    campaign."""
+
+    name = models.CharField(max_length=200, help_text='What this rule is, e.g. "US federal (TCPA)".')
+    enabled = models.BooleanField(default=True)
+    country_code = models.CharField(
+        max_length=3,
+        validators=[validate_calling_code],
+        help_text="The country calling code it applies to, digits only (1 for the US and Canada, 44 for the UK).",
+    )
+    region = models.CharField(
+        max_length=6,
+        blank=True,
+        validators=[validate_region],
+        help_text="Optional: a US state or Canadian province as an ISO 3166-2 code (US-CA, CA-ON), read from the "
+        "number's area code. Empty: the whole country code.",
+    )
+    earliest = models.TimeField(
+        null=True, blank=True, help_text="Earliest local time a call may start (the callee's local time)."
+    )
+    latest = models.TimeField(null=True, blank=True, help_text="Latest local time a call may start.")
+    days = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_rule_days],
+        help_text="Days of the week on which calls may start, in the callee's local time; empty = every day.",
+    )
+    holidays = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_holidays],
+        help_text="Dates (YYYY-MM-DD, the callee's local date) on which no call is placed.",
+    )
+    max_calls_24h = models.PositiveSmallIntegerField(
+        "at most calls in 24 hours",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="At most this many calls to one number in any rolling 24 hours, over all campaigns; blank = no cap.",
+    )
+    max_calls_7d = models.PositiveSmallIntegerField(
+        "at most calls in 7 days",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="At most this many calls to one number in any rolling 7 days, over all campaigns; blank = no cap.",
+    )
+    notes = models.TextField(
+        blank=True, help_text="Where the rule comes from (the law, a contract), for whoever reads it."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["country_code", "region", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest__isnull=True) | Q(latest__isnull=True) | Q(earliest__lte=models.F("latest")),
+                name="callingrule_earliest_before_latest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.earliest and self.latest and self.earliest > self.latest:
+            raise ValidationError({"latest": "The latest time must not be before the earliest."})

@@ -15,6 +15,7 @@ from .leads import (
     Lead,
     LeadStatus,
     StatusChange,
+    Waiting,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "LeadStatus",
     "SavedMapping",
     "StatusChange",
+    "Waiting",
     "export_upload_path",
     "import_upload_path",
 ]

@@ -69,6 +69,9 @@ class Call(models.Model):
         indexes = [
             models.Index(fields=["-placed_at"], name="call_placed"),  # the calls list's order
             models.Index(fields=["lead", "-placed_at"], name="call_lead"),
+            # A number's calls over every campaign, newest first: the calling rules'
+            # caps (calls to one number in any rolling 24 hours / 7 days) read them.
+            models.Index(fields=["phone", "-placed_at"], name="call_phone"),
             models.Index(fields=["campaign", "-placed_at"], name="call_campaign"),
             # Calls in flight are few: counted per campaign before each claim, and
             # scanned for timeouts.

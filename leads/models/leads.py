@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Consent
 from campaigns.validators import validate_timezone
 from leads.naming import lead_label
 
@@ -42,6 +42,11 @@ class ContactStatus(models.TextChoices):
     REACHED_MAX_RETRIES = "reached-max-retries", "No attempts left"
     COMPLETED = "completed", "Completed"
     BLACKLISTED = "blacklisted", "Do not call"
+
+
+class Waiting(models.TextChoices):
+    WINDOW = "window", "Outside its calling window"
+    CAP = "cap", "Over a call cap"
 
 
 class Lead(models.Model):
@@ -111,6 +116,25 @@ class Lead(models.Model):
     callbacks = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     # When the callee asked, on a call, not to be called again.
     opted_out_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Consent to be called (results-and-compliance.md §5): read and written by the
+    # form, the import and the export; a campaign's requires_consent keeps leads
+    # without enough of it out of every claim.
+    consent = models.CharField(max_length=24, choices=Consent.choices, default=Consent.NONE, db_default=Consent.NONE)
+    consent_at = models.DateTimeField("consent given at", null=True, blank=True)
+    consent_source = models.CharField(
+        max_length=2000, blank=True, db_default="", help_text="Where the consent was given: a text or a URL."
+    )
+    consent_certificate = models.URLField(
+        max_length=2000, blank=True, db_default="", help_text="A consent certificate's URL (e.g. TrustedForm)."
+    )
+    # Why a due lead is not dialled yet (results-and-compliance.md §4): a claim that
+    # found its number outside the calling window, or over a cap, holds the lead until
+    # next_attempt_at (the window's opening, the moment the cap frees) and says why
+    # here. Kept by leads.transitions (hold; cleared by anything that moves the lead).
+    waiting = models.CharField(
+        max_length=8, choices=Waiting.choices, blank=True, db_default="", default="", editable=False
+    )
+    waiting_note = models.CharField(max_length=300, blank=True, db_default="", default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,9 +158,13 @@ class Lead(models.Model):
                 condition=Q(status__in=DIALABLE_LEAD_STATUSES),
                 name="lead_due",
             ),
+            # Held leads are few beside the table: the campaign page counts them.
+            models.Index(fields=["campaign", "waiting"], condition=~Q(waiting=""), name="lead_waiting"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"),
+            models.CheckConstraint(condition=Q(consent__in=Consent.values), name="lead_consent_valid"),
+            models.CheckConstraint(condition=Q(waiting__in=["", *Waiting.values]), name="lead_waiting_valid"),
         ]
         permissions = [("export_lead", "Can export leads")]
 
