@@ -128,13 +128,45 @@ def zones_for(e164: str) -> tuple[str, ...]:
 
     Several zones mean the prefix spans them (+1 907: Anchorage and Adak); a prefix the
     data knows only at the country level gets all of its country's zones (+1 with an
-    area code the data lacks, toll-free +1 800: the NANP's 42).
+    area code the data lacks, toll-free +1 800: the NANP's 42). As libphonenumber does,
+    a number of a non-geographic type (a mobile, in most countries) in a country with
+    several zones gets all of them: an Australian mobile, every Australian zone.
     """
     digits = _digits(e164)
     if not digits:
         return ()
-    found = _tables().zones.lookup(digits)
+    tables = _tables()
+    code = country_code(e164)
+    if code in _several_zones() and not _geographic(e164):
+        # libphonenumber answers a number whose type is not geographic (most
+        # countries' mobiles) with its country's zones, not its prefix's: an
+        # Australian mobile may be in Perth as well as Sydney. Only these countries'
+        # numbers pay for the parse (tens of microseconds).
+        return tables.zones.table[code]
+    found = tables.zones.lookup(digits)
     return found if found is not None else ()
+
+
+@functools.cache
+def _several_zones() -> frozenset[str]:
+    """Calling codes whose country-level entry lists several zones, except the NANP's
+    (+1): its area codes are geographic, mobiles included (a Caribbean island's mobile
+    is on its island; libphonenumber would give it all 42 NANP zones)."""
+    table = _tables().zones.table
+    return frozenset(code for code in _calling_codes() if code != "1" and len(table.get(code, ())) > 1)
+
+
+def _geographic(e164: str) -> bool:
+    """Whether libphonenumber counts the number's type as geographic (fixed lines; mobiles
+    in the countries where they are); an invalid number keeps its prefix's answer."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return True
+    kind = phonenumbers.number_type(number)
+    return kind == phonenumbers.PhoneNumberType.UNKNOWN or phonenumbers.is_number_type_geographical(
+        kind, number.country_code
+    )
 
 
 def region_for(e164: str) -> str:

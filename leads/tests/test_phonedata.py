@@ -59,6 +59,17 @@ def test_known_numbers(number: str, zones: tuple[str, ...], region: str) -> None
     assert region_for(number) == region
 
 
+def test_a_mobile_in_a_country_of_several_zones_gets_all_of_them_as_libphonenumber_says() -> None:
+    # A mobile is not geographic in Australia: it may be in Perth as well as Sydney.
+    australia = zones_for("+61412345678")
+    assert {"Australia/Perth", "Australia/Sydney", "Australia/Adelaide"} <= set(australia)
+    assert australia == zones_for("+61")  # the country-level entry
+    # A Portuguese mobile may be on the Azores, an hour behind Lisbon.
+    assert "Atlantic/Azores" in zones_for("+351912345678")
+    # The NANP's area codes are geographic, mobiles included: an island's mobile is on its island.
+    assert zones_for("+18764441234") == ("America/Jamaica",)
+
+
 def test_a_us_area_code_spanning_two_zones_is_split_by_exchange() -> None:
     # Idaho's 208: the north is Pacific, the south Mountain; where the data cannot tell, both.
     assert zones_for("+12082011234") == ("America/Denver",)
@@ -162,7 +173,8 @@ def test_lookups_answer_the_longest_prefix_of_the_table(suffix: str) -> None:
             if not 0 < len(digits) <= 15:
                 continue
             zones = naive_longest(TABLE["zones"], digits)
-            assert zones_for("+" + digits) == tuple(zones or ()), digits
+            # The prefix table itself: zones_for answers some mobiles at the country level.
+            assert phonedata._tables().zones.lookup(digits) == (tuple(zones) if zones else None), digits
             region = naive_longest(TABLE["nanp_regions"], digits) if digits.startswith("1") else None
             assert region_for("+" + digits) == (region or ""), digits
 
