@@ -1,6 +1,7 @@
 # make run   set up everything and serve the demo on http://127.0.0.1:8000/admin/
 # make lint  ruff's lint and format check, as CI runs them
 # make test  set up and run the whole suite, DEBUG off and on (SQLite, plus PostgreSQL when DATABASE_URL is set)
+# make phonedata  regenerate leads/phonedata/tables.json after bumping phonenumberslite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run lint test test-sqlite test-postgres setup chromium bench clean
+.PHONY: run lint test test-sqlite test-postgres setup chromium bench phonedata clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +67,11 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/changelist.py
+
+# The time-zone and NANP region table, from the full libphonenumber wheel of the
+# installed phonenumberslite's version (downloaded, read as data, never installed).
+phonedata: $(VENV)/.run-installed
+	$(BIN)/python -m leads.phonedata.build
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .admin-password
