@@ -628,6 +628,26 @@ class Report:
     disposition: str = ""
 
 
+# What record_outcome reads of the call, its lead and their numbers; the campaign and
+# its assistant whole, as the rules read them. A field it starts reading without
+# listing it here would cost a query of its own: a test holds it to its statements.
+_OUTCOME_CALL_FIELDS = ("id", "lead", "campaign", "phone", "position", "ended_at", "callback_at", "callback_note")
+_OUTCOME_LEAD_FIELDS = ("id", "campaign", "status", "timezone", "callbacks", "results")
+_OUTCOME_NUMBER_FIELDS = ("id", "lead", "position", "phone", "status", "attempts", "callback_attempts", "last_outcome")
+
+
+def _outcome_fields() -> list[str]:
+    return [
+        *_OUTCOME_CALL_FIELDS,
+        *(f"lead__{name}" for name in _OUTCOME_LEAD_FIELDS),
+        *(f"campaign__{f.name}" for f in Campaign._meta.concrete_fields),
+        *(
+            f"campaign__assistant__{f.name}"
+            for f in Campaign._meta.get_field("assistant").related_model._meta.concrete_fields
+        ),
+    ]
+
+
 def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime, actor: Actor) -> bool:
     """Close an open call with its outcome and move its lead by the lifecycle's rules
     and those of what the call learnt (results-and-compliance.md §2), in this order:
@@ -639,26 +659,43 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
     Returns False, moving nothing, when the call is already closed (a repeat, a late
     outcome after ``lost``): the caller keeps the report in the history.
     """
-    with transaction.atomic():
+    # No savepoint of its own: the webhook runs it inside the transaction that also
+    # keeps the report, and a savepoint is two more round trips per outcome. An error
+    # here rolls back the caller's transaction whole, which is what every caller wants.
+    with transaction.atomic(savepoint=False):
         if report.opt_out:
             lock_do_not_call_list()  # before any lead: it marks numbers of other leads
-        # The call, then its lead: the same order as the timeout closer, so the two
-        # never wait on each other crosswise. Only their own rows (of=self): locking
-        # the campaign they join would queue every outcome of a campaign behind the
-        # one before, and make the dialer's claim skip the campaign meanwhile.
-        call = Call.objects.select_for_update(of=("self",)).select_related("campaign__assistant").get(pk=call_id)
+        # The call and its lead in one statement (the call's row, then the lead's: the
+        # same order as the timeout closer, so the two never wait on each other
+        # crosswise). Only their own rows (of=): locking the campaign they join would
+        # queue every outcome of a campaign behind the one before, and make the
+        # dialer's claim skip the campaign meanwhile. Only the columns an outcome
+        # reads: the call's JSON and the lead's text are not decoded to be ignored.
+        call = (
+            Call.objects.select_for_update(of=("self", "lead"))
+            .select_related("lead", "campaign__assistant")
+            .only(*_outcome_fields())
+            .get(pk=call_id)
+        )
         if call.ended_at is not None:
             return False
         campaign = call.campaign
         goal = rules.goal_achieved(campaign, report.goal_achieved, report.extracted_variables)
         conversation = report.outcome == CallOutcome.COMPLETED
-        lead = Lead.objects.select_for_update().get(pk=call.lead_id)
+        lead = call.lead
         if lead.campaign_id == campaign.pk:  # always, while its call is open: no second join
             lead.campaign = campaign
-        numbers = list(Contact.objects.select_for_update().filter(lead=lead).order_by("position"))
+        # Its numbers, each with whether it is on the do-not-call list: it may have
+        # joined the list while the call was in progress (block_numbers left it).
+        numbers = list(
+            Contact.objects.select_for_update(of=("self",))
+            .filter(lead_id=lead.pk)
+            .only(*_OUTCOME_NUMBER_FIELDS)
+            .annotate(listed=Exists(DoNotCallNumber.objects.filter(phone=OuterRef("phone"))))
+            .order_by("position")
+        )
         dialled = next((n for n in numbers if n.phone == call.phone), None)
-        # It may have joined the list while the call was in progress (block_numbers left it).
-        listed = dialled is not None and DoNotCallNumber.objects.filter(phone=dialled.phone).exists()
+        listed = dialled is not None and dialled.listed
 
         call.ended_at = now
         call.outcome = report.outcome
@@ -718,7 +755,9 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
                 success=success,
                 on_do_not_call_list=listed,
             )
-            dialled.save(update_fields=["status", "last_outcome", "callback_attempts"])
+            Contact.objects.filter(pk=dialled.pk).update(
+                status=dialled.status, last_outcome=dialled.last_outcome, callback_attempts=dialled.callback_attempts
+            )
         if lead.status != LeadStatus.PROCESSING:
             return True  # cannot happen while the call is open; the call is closed at least
         reason = f"call outcome: {report.outcome}" + (" (goal achieved)" if goal and success else "")
