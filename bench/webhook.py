@@ -1,6 +1,6 @@
 """How many signed outcome reports a running server applies per second.
 
-Opens --calls calls on a PostgreSQL database of its own (postgres://postgres@127.0.0.1:
+Opens calls on a PostgreSQL database of its own (postgres://postgres@127.0.0.1:
 5432/leadsite_bench_webhook unless DATABASE_URL names another PostgreSQL database)
 through the dialer's own claim with the simulated backend, then posts each call's
 outcome report to ``/hooks/calls/<id>/`` from --clients concurrent clients (threads,
@@ -9,25 +9,36 @@ one keep-alive connection each), signed as the platform signs them
 backend says of a ten-minute conversation: a transcript of a few KB, summary,
 disposition, extracted variables, recording, some opt-outs and callbacks.
 
-    .venv/bin/python bench/webhook.py [--calls 2000] [--clients 8] [--processes 2]
+    .venv/bin/python bench/webhook.py [--calls 2000] [--clients 8] [--servers django-stock,django,gunicorn]
     .venv/bin/python bench/webhook.py --url http://127.0.0.1:8000   # a server you started
 
-Without --url it serves the site itself, as ``manage.py serve`` does (Django's own
-threaded WSGI server, with the development settings and DEBUG off like every
-bench), in --processes processes
-sharing one port (SO_REUSEPORT: the kernel spreads the connections), since no other
-WSGI server is a dependency. A --url server must use the same database and webhook
-secret as this script (the same DATABASE_URL and settings).
+First --in-process reports (default 200) go through Django's WSGI handler in this
+process, one after the other, no HTTP: the Python CPU, the PostgreSQL backend's CPU
+and the statements of one outcome, which a busy machine changes least (--profile adds
+cProfile's top functions and the Python function calls per outcome). Then each of
+--servers, one after the other, on --calls calls of its own, with the development
+settings and DEBUG off like every bench:
 
-Prints JSON: outcomes applied per second, latency p50/p95 (ms), errors by kind, body
-sizes, and the machine's load average before and after (the machine may be shared).
-Target (issue 12): at least 200 applied per second on a 2-core machine.
+- ``django-stock``: Django's threaded WSGI server (as runserver) in --processes
+  processes sharing one port (SO_REUSEPORT), a database connection per request;
+- ``django``: the same keeping each thread's connection (CONN_MAX_AGE, production's 60);
+- ``gunicorn``: gunicorn's sync workers (--workers), CONN_MAX_AGE as production;
+- ``gunicorn-gthread``: gthread workers of --threads threads each.
+
+A --url server must use the same database and webhook secret as this script (the
+same DATABASE_URL and settings).
+
+Prints JSON: per server, outcomes applied per second, latency p50/p95 (ms), errors by
+kind, CPU per outcome of the server processes, of PostgreSQL (every database's: on a
+shared machine others' work counts in it) and of the clients, and the load average
+before and after. Target (issue 12): at least 200 applied per second on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import math
 import os
@@ -310,7 +321,9 @@ def in_process(bodies: list[tuple[str, str]], *, profile: bool) -> dict:
     backend_cpu = _process_cpu(backend) - backend_started
     connection.settings_dict["CONN_MAX_AGE"] = 0
     connection.close()
+    calls = None
     if profiler:
+        calls = pstats.Stats(profiler).total_calls
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
         print(out.getvalue(), file=sys.stderr)
@@ -324,7 +337,9 @@ def in_process(bodies: list[tuple[str, str]], *, profile: bool) -> dict:
         # One report's, on the connection this measure keeps (none to open).
         "statements": len(statements),
         "statement_list": [sql[:60] + ("…" if len(sql) > 60 else "") for sql in statements],
-        "profiled": profile,
+        # Python function calls per outcome: what the CPU above does, counted the same
+        # on a busy machine (the profiler slows the run: its CPU numbers are higher).
+        "python_calls": round(calls / count) if calls else None,
     }
 
 
@@ -452,9 +467,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument(
         "--servers",
-        default="django-stock,gunicorn",
+        default="django-stock,django,gunicorn",
         help=f"the servers to measure, one after the other, each on calls of its own: any of {', '.join(SERVERS)} "
-        "(default django-stock,gunicorn)",
+        "(default django-stock,django,gunicorn; gunicorn's are left out where it is not installed)",
     )
     parser.add_argument("--processes", type=int, default=2, help="Django server processes (default 2, the cores)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
@@ -487,6 +502,8 @@ def main() -> None:
         serve(args.serve)
         return
     servers = [] if args.url else [name.strip() for name in args.servers.split(",") if name.strip()]
+    skipped = [name for name in servers if name.startswith("gunicorn") and importlib.util.find_spec("gunicorn") is None]
+    servers = [name for name in servers if name not in skipped]
     if (
         not 1 <= args.calls <= 100_000
         or not 1 <= args.clients <= 64
@@ -518,6 +535,8 @@ def main() -> None:
         },
         "cores": os.cpu_count(),
     }
+    if skipped:
+        output["skipped"] = dict.fromkeys(skipped, "gunicorn is not installed (pip install gunicorn)")
     if inproc:
         output["in_process"] = in_process(bodies[:inproc], profile=args.profile)
     bodies = bodies[inproc:]

@@ -372,17 +372,17 @@ def _statements(queries) -> list[str]:
         {"outcome": "completed", "goal_achieved": False, "callback_at": "2030-01-08T15:00:00", "disposition": "later"},
     ],
 )
-def test_an_outcome_is_seven_statements(call, body):
-    # The call and its lead locked together, then their numbers (with whether each
-    # is on the do-not-call list), the call closed, the number, the audit row, the
-    # lead, the report kept. A field record_outcome reads without loading it would
-    # be a query more here.
+def test_an_outcome_is_eight_statements(call, body):
+    # The call and its lead locked together, their campaign, then their numbers
+    # (with whether each is on the do-not-call list), the call closed, the number,
+    # the audit row, the lead, the report kept. A field record_outcome reads without
+    # loading it would be a query more here.
     make_lead(campaign=call.campaign)  # another lead: nothing grows with it
     with CaptureQueriesContext(connection) as queries:
         response = post(call.pk, body)
 
     assert response.json()["result"] == "applied"
-    assert _statements(queries) == ["SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE", "INSERT"]
+    assert _statements(queries) == ["SELECT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE", "INSERT"]
 
 
 def test_a_repeat_is_told_by_the_report_it_would_keep(call):
