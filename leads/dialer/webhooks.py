@@ -45,6 +45,15 @@ def _answer(status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse({"status": status, "message": message, **extra}, status=status)
 
 
+def _unknown_call(call_id: uuid.UUID) -> JsonResponse | None:
+    """The 404 for a call that does not exist, which comes before what is wrong with
+    the body. Asked only of a body that is refused: a report applied finds its call
+    by locking it, and a missing one is a 404 there."""
+    if Call.objects.filter(pk=call_id).exists():
+        return None
+    return _answer(404, "No call has this id.")
+
+
 @csrf_exempt
 @require_POST
 def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
@@ -68,12 +77,10 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
     except (WebhookVerificationError, UnicodeDecodeError, ValueError, binascii.Error):
         # ValueError and binascii.Error: a signature header that is not "v1,<base64>".
         return _answer(401, "The webhook signature is missing, wrong or too old (Standard Webhooks, 5 minutes).")
-    if not Call.objects.filter(pk=call_id).exists():
-        return _answer(404, "No call has this id.")
     try:
         payload = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python reads
-        return _answer(400, "The body is not valid JSON.")
+        return _unknown_call(call_id) or _answer(400, "The body is not valid JSON.")
     try:
         report = outcomes.report_from_payload(payload)
         result = outcomes.outcome_receive(
@@ -84,8 +91,10 @@ def call_outcome(request: HttpRequest, call_id: uuid.UUID) -> JsonResponse:
             now=timezone.now(),
             actor=WEBHOOK,
         )
+    except Call.DoesNotExist:  # found by locking it
+        return _answer(404, "No call has this id.")
     except outcomes.BadReport as problem:
-        return _answer(400, str(problem))
+        return _unknown_call(call_id) or _answer(400, str(problem))
     except OperationalError:
         # A deadlock or a lost connection (an opt-out marks numbers in other leads,
         # which an operator's bulk action may hold): nothing was written, and the

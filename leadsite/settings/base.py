@@ -22,6 +22,19 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -102,8 +115,14 @@ TEMPLATES = [
 WSGI_APPLICATION = "leadsite.wsgi.application"
 
 
-def database_from_env() -> dict:
+def database_from_env(conn_max_age: int = 0) -> dict:
     """DATABASE_URL when set (PostgreSQL in real deployments), else a local SQLite file.
+
+    Each server thread keeps its database connection CONN_MAX_AGE seconds (env
+    override; 0 closes it at the end of every request, as in development and tests),
+    checked before a request reuses it (CONN_HEALTH_CHECKS): opening a PostgreSQL
+    connection costs more than a webhook's whole transaction. Long-running commands
+    (the dialer, the task worker) keep theirs either way.
 
     SQLite is shared by the web server, the task worker and the dialer, which are
     separate processes: WAL lets readers proceed while one writes, the busy timeout
@@ -111,7 +130,7 @@ def database_from_env() -> dict:
     lock at BEGIN so two writers cannot deadlock upgrading read locks.
     """
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0)
+    config = dj_database_url.parse(url, conn_max_age=env_int("CONN_MAX_AGE", conn_max_age), conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             "timeout": 20,

@@ -7,13 +7,19 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import database_from_env, env_bool
 
 DEBUG = False
 if len(SECRET_KEY) < 50:  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY must be set to a random string of 50+ characters.")
 if not ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the site answers to.")
+
+# Persistent connections: a server thread keeps its database connection for a minute
+# (CONN_MAX_AGE overrides), checked before reuse. Each worker thread holds one: keep
+# the server's workers x threads (plus the dialer and task worker) under PostgreSQL's
+# max_connections (100 by default).
+DATABASES = {"default": database_from_env(conn_max_age=60)}
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER=1 so Django trusts its

@@ -6,7 +6,9 @@ import json
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -352,3 +354,45 @@ def test_a_report_with_a_long_transcript_up_to_a_megabyte_is_recorded(call):
     assert response.status_code == 200, response.json()
     stored = Call.objects.get(pk=call.pk)
     assert stored.transcript == turns and stored.disposition == "interested"
+
+
+def _statements(queries) -> list[str]:
+    """The statements of a request, their first word, transaction control aside."""
+    words = [query["sql"].split(None, 1)[0].upper() for query in queries]
+    return [word for word in words if word not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        GOOD,
+        {"outcome": "no-answer"},
+        # A callback reads the number's zone, the window and the callbacks so far:
+        # all of it from what the two locks read.
+        {"outcome": "completed", "goal_achieved": False, "callback_at": "2030-01-08T15:00:00", "disposition": "later"},
+    ],
+)
+def test_an_outcome_is_eight_statements(call, body):
+    # The call and its lead locked together, their campaign, then their numbers
+    # (with whether each is on the do-not-call list), the call closed, the number,
+    # the audit row, the lead, the report kept. A field record_outcome reads without
+    # loading it would be a query more here.
+    make_lead(campaign=call.campaign)  # another lead: nothing grows with it
+    with CaptureQueriesContext(connection) as queries:
+        response = post(call.pk, body)
+
+    assert response.json()["result"] == "applied"
+    assert _statements(queries) == ["SELECT", "SELECT", "SELECT", "UPDATE", "UPDATE", "INSERT", "UPDATE", "INSERT"]
+
+
+def test_a_repeat_is_told_by_the_report_it_would_keep(call):
+    post(call.pk, {"outcome": "no-answer"}, message_id="msg_1")
+    status = Lead.objects.get(pk=call.lead_id).status
+    with CaptureQueriesContext(connection) as queries:
+        again = post(call.pk, GOOD, message_id="msg_1")
+
+    # The call is closed: nothing moves, and the index refuses the second report.
+    assert again.json()["result"] == "repeat"
+    assert _statements(queries) == ["SELECT", "INSERT"]
+    assert Lead.objects.get(pk=call.lead_id).status == status
+    assert CallReport.objects.filter(call=call).count() == 1
