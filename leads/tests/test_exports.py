@@ -447,6 +447,13 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
             callback_at=timezone.now() + timedelta(days=index) if index % 4 == 1 else None,
             opted_out_at=timezone.now() - timedelta(days=index) if index % 5 == 2 else None,
         )
+        # And its consent, hostile texts too.
+        Lead.objects.filter(pk=lead.pk).update(
+            consent=["none", "express", "express-written", "existing-relationship"][index % 4],
+            consent_at=timezone.now() - timedelta(days=index, minutes=7) if index % 2 else None,
+            consent_source=f"{value}, two\nlines" if index % 3 else "",
+            consent_certificate=f"https://c.example.com/{index}?a=1,b" if index % 2 else "",
+        )
     leads = Lead.objects.order_by("-id")
     header = writing.default_columns(leads).header()
     assert header[header.index("created_at") + 1 :] == [
@@ -456,6 +463,7 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         "result_nested",
         "result_none",
         "result_said",
+        *CONSENT_COLUMNS,
     ]
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
     header = ["campaign", "created_at", *header, "never_set", "secondary_phone_7", "secondary_3_contact_name"]
