@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Lead, LeadStatus
+from leads.selectors import consent_missing_count
 
 from .hours import window_filter
 from .passes import queue
@@ -137,7 +138,9 @@ class HeldLeads:
 
 def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
     """Where issue 13 counts the leads its rules and consent hold back."""
-    return HeldLeads()
+    # Shown only when the campaign requires consent: a 0 there would say nothing.
+    without_consent = consent_missing_count(campaign) if campaign.satisfying_consents() is not None else None
+    return HeldLeads(without_consent=without_consent)
 
 
 @dataclass(frozen=True)

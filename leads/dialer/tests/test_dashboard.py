@@ -320,3 +320,17 @@ def test_the_campaigns_progress_counted_within_the_minute_is_not_counted_again()
     # The campaign's page counts exactly and leaves its count for the list.
     campaign_dashboard(campaign, now=NOW + datetime.timedelta(seconds=40))
     assert campaign_progress([campaign.pk])[campaign.pk].completed == 3
+
+
+def test_the_dashboard_counts_the_leads_without_the_consent_the_campaign_requires(campaign, admin_client_logged):
+    from django.urls import reverse
+
+    make_lead(campaign=campaign)
+    assert campaign_dashboard(campaign).held.without_consent is None  # requires none: not shown
+    campaign.requires_consent = "express-written"
+    campaign.save()
+    express = make_lead(campaign=campaign)
+    Lead.objects.filter(pk=express.pk).update(consent="express")
+    assert campaign_dashboard(campaign).held.without_consent == 2
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert "2 without the consent the campaign requires" in page.content.decode()
