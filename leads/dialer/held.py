@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -185,12 +185,20 @@ def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
     else:
         near_sql, join_params = near.query.sql_with_params()
         joined, counts = f"LEFT JOIN ({near_sql}) calls ON calls.phone = leads.dial", "calls.c24, calls.c7"
+    # MATERIALIZED (PostgreSQL 12+, SQLite 3.35+): each lead's next number is looked up
+    # once; as a plain subquery, PostgreSQL copies the lookup into every use of ``dial``
+    # in the prefix's CASE (21 s instead of under one for 200,000 leads).
     sql = (
+        f"WITH leads AS MATERIALIZED ({inner_sql}) "
         f"SELECT tz, {key_sql} AS prefix, {counts}, COUNT(*), MIN(dial) "
-        f"FROM ({inner_sql}) leads {joined} WHERE dial IS NOT NULL GROUP BY 1, 2, 3, 4"
+        f"FROM leads {joined} WHERE dial IS NOT NULL GROUP BY 1, 2, 3, 4"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*key_params, *inner_params, *join_params])
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The planner misjudges the join by phone (millions of rows for thousands)
+            # and compiles the query: 2 s of JIT for a query of 2 s.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, [*inner_params, *key_params, *join_params])
         groups = cursor.fetchall()
 
     outside = held.get(Waiting.WINDOW, 0)

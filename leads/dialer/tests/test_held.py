@@ -126,6 +126,6 @@ def test_the_queries_do_not_grow_with_the_leads(campaign):
     with CaptureQueriesContext(connection) as many:
         large = held_leads(campaign, now=NOW)
 
-    assert len(many) == len(few) <= 5
+    assert len(many) == len(few) <= 8  # with a savepoint, and PostgreSQL's SET LOCAL
     # 07:30 in Los Angeles (the bulk leads' +1 415): all outside.
     assert (small.outside_window, large.outside_window) == (50, 550)
