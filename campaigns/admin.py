@@ -119,6 +119,17 @@ class CampaignAdmin(ModelAdmin):
                 "called again wins over a callback.",
             },
         ),
+        (
+            "Consent",
+            {
+                "fields": ["requires_consent"],
+                "description": "The consent a lead must have on record (the lead's Consent field, or the "
+                "consent column of an import) to be dialled. Leads without it are never claimed, whatever their "
+                "status; the dashboard counts them and the leads list finds them (filter “Lacks the consent its "
+                "campaign requires”). Express written satisfies express; an existing business relationship "
+                "satisfies neither. Collecting the consent and its evidence stays your job.",
+            },
+        ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     change_form_template = "admin/campaigns/campaign/change_form.html"

@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Consent
 from campaigns.validators import validate_country
 
+from . import consent as consent_rules
 from .models import Contact, DoNotCallNumber, Lead
 from .phones import InvalidPhoneNumber, normalize_phone
 from .variables import MAX_VALUE_LENGTH, format_pairs, parse_pairs
@@ -52,12 +53,38 @@ class BaseLeadForm(forms.ModelForm):
         help_text="Values the assistant does not declare, one name=value per line.",
     )
 
+    # The consent fields (leads.consent's rules, the import's too): the texts as long
+    # as the import takes them, so that a lead saved here exports and imports back.
+    # Not required: a post without it (a form from before) keeps the lead's level.
+    consent = forms.ChoiceField(
+        label="Consent",
+        choices=Consent.choices,
+        required=False,
+        initial=Consent.NONE,
+        help_text=consent_rules.LEVELS_HELP,
+    )
+    consent_source = forms.CharField(
+        label="Consent source",
+        max_length=consent_rules.MAX_CONSENT_TEXT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Where the consent was given: the form's page, a call, a contract (text or a URL).",
+    )
+    consent_certificate = consent_rules.certificate_field(
+        label="Consent certificate",
+        help_text="The address (http or https) of a certificate of the consent, e.g. TrustedForm's.",
+    )
+
     class Meta:
         model = Lead
-        fields = ["timezone"]
+        fields = ["timezone", *consent_rules.CONSENT_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "consent_at" in self.fields:
+            self.fields[
+                "consent_at"
+            ].help_text = "When the person gave it, in this page's time zone; not in the future, not before 1970."
         if self.instance.pk:
             primary = self.instance.contacts.filter(position=0).first()
             values = dict(primary.variables) if primary else {}
@@ -74,6 +101,22 @@ class BaseLeadForm(forms.ModelForm):
 
     def clean_primary_phone(self) -> str:
         return clean_phone(self.cleaned_data["primary_phone"], self.campaign_obj)
+
+    def clean_consent(self) -> str:
+        # Empty (not posted): the lead's own level, a new lead's default.
+        return self.cleaned_data.get("consent") or self.instance.consent or Consent.NONE
+
+    def clean_consent_at(self) -> datetime.datetime | None:
+        moment = self.cleaned_data.get("consent_at")
+        if moment is not None:
+            try:
+                consent_rules.check_consent_at(moment)
+            except ValueError as problem:
+                raise ValidationError(f"This date {problem}.") from None
+        return moment
+
+    def clean_consent_certificate(self) -> str:
+        return consent_rules.clean_certificate(self.cleaned_data.get("consent_certificate") or "")
 
     def clean_extra_variables(self) -> dict[str, str]:
         extra = parse_pairs(self.cleaned_data.get("extra_variables") or "")

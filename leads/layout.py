@@ -15,6 +15,7 @@ them in any order):
     goal_achieved, …            what its calls found out (RESULT_COLUMNS): exported, never imported
     result_<name>               one of its results (a call's extracted variable): exported,
                                 never imported
+    consent, consent_at, …      the lead's consent (CONSENT_COLUMNS): exported and imported
 
 What one column holds is a ``Target``; ``Target.header`` names its column and
 ``parse_header`` reads a column's name back (exact names: what the import accepts of
@@ -33,6 +34,8 @@ mapping page posts) keeps each column's target as text, ``Target.key``, which
     "secondary:<n>"         secondary number n
     "secondary:<n>:<name>"  a variable of secondary number n
     "timezone"              the lead's time zone
+    "consent", "consent_at", "consent_source", "consent_certificate"
+                            the lead's consent, by its column's name
     ""                      nothing (the column is ignored): ``key_of(None)``
 
 Formulas
@@ -63,12 +66,13 @@ from leads.models import MAX_SECONDARY_NUMBERS
 
 # --- Columns -----------------------------------------------------------------------
 
-Kind = Literal["phone", "variable", "timezone", "state", "result"]
+Kind = Literal["phone", "variable", "timezone", "state", "result", "consent"]
 PHONE: Kind = "phone"  # a number's phone: position 0 the primary, n secondary number n
 VARIABLE: Kind = "variable"  # one of a number's variables
 TIMEZONE: Kind = "timezone"  # the lead's time zone
 STATE: Kind = "state"  # one of the lead's LEAD_COLUMNS, named by ``name``
 RESULT: Kind = "result"  # one of the lead's results, named by ``name`` (any text: the platform names them)
+CONSENT: Kind = "consent"  # one of the lead's CONSENT_COLUMNS, named by ``name``
 
 STATE_COLUMNS = ("status", "attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "campaign", "created_at")
 # What the lead's calls found out (results-and-compliance.md §2b), after the state.
@@ -85,6 +89,14 @@ RESULT_COLUMNS = (
 LEAD_COLUMNS = STATE_COLUMNS + RESULT_COLUMNS
 # Then one column per result: ``result_<name>``.
 RESULT_PREFIX = "result_"
+# Then the lead's consent (results-and-compliance.md §2b, §5), read back by the import.
+CONSENT_COLUMNS = ("consent", "consent_at", "consent_source", "consent_certificate")
+_CONSENT_WORDS = {
+    "consent": "the lead's consent",
+    "consent_at": "when the consent was given",
+    "consent_source": "where the consent was given",
+    "consent_certificate": "the consent's certificate",
+}
 
 _NAME = VARIABLE_NAME_RE.pattern.removeprefix("^").removesuffix("$")
 _VARIABLE_NAME = re.compile(_NAME)
@@ -130,6 +142,10 @@ class Target:
     def result(cls, name: str) -> Target:
         return cls(RESULT, 0, name)
 
+    @classmethod
+    def consent(cls, name: str) -> Target:
+        return cls(CONSENT, 0, name)
+
     @property
     def header(self) -> str:
         """The name of the column that holds this."""
@@ -153,6 +169,8 @@ class Target:
             return f"secondary:{self.position}:{self.name}" if self.position else f"var:{self.name}"
         if self.kind == TIMEZONE:
             return "timezone"
+        if self.kind == CONSENT:
+            return self.name
         raise ValueError(f"The {self.header} column is exported, never imported: it has no mapping key.")
 
     @classmethod
@@ -161,6 +179,8 @@ class Target:
         ValueError, with a message for a person, for anything else."""
         if not key:
             return None
+        if key in CONSENT_COLUMNS:
+            return cls.consent(key)
         match = _KEY.fullmatch(key)
         if match is not None and match["n"] is None:
             return cls.phone() if key == "phone" else cls.timezone() if key == "timezone" else cls.variable(match[1])
@@ -181,6 +201,8 @@ class Target:
             return "the time zone"
         if self.kind == RESULT:
             return f"the lead's result {self.name}"
+        if self.kind == CONSENT:
+            return _CONSENT_WORDS[self.name]
         return f"the lead's {self.name}"
 
 
@@ -196,14 +218,17 @@ def parse_header(header: str, *, state: bool = True) -> Target | None:
     """What the column named exactly ``header`` holds; None for a name that is not in
     the layout (neither one of its columns nor a variable name). The state and result
     columns are the export's; ``state=False`` (the import, which never writes them)
-    reads their names as the variables they would name. ``parse_header(target.header)
-    == target`` for every target whose header is not another column's name (a variable
-    called ``timezone``, ``secondary_phone_1``, ``status``, ``summary`` or
-    ``result_code`` has no column of its own)."""
+    reads their names as the variables they would name. The consent columns are read
+    both ways. ``parse_header(target.header) == target`` for every target whose header
+    is not another column's name (a variable called ``timezone``, ``consent``,
+    ``secondary_phone_1``, ``status``, ``summary`` or ``result_code`` has no column of
+    its own)."""
     if header == "phone_number":
         return PRIMARY
     if header == "timezone":
         return Target.timezone()
+    if header in CONSENT_COLUMNS:
+        return Target.consent(header)
     if state and header in LEAD_COLUMNS:
         return Target.state(header)
     if state and header.startswith(RESULT_PREFIX):
@@ -221,7 +246,7 @@ def parse_header(header: str, *, state: bool = True) -> Target | None:
 class Columns:
     """A sheet's columns, in the layout's order: the primary number, its variables,
     each secondary number with its variables, the time zone, the lead's own columns
-    (``state``: its state, then what its calls found out), its results."""
+    (``state``: its state, then what its calls found out), its results, its consent."""
 
     variables: list[str] = field(default_factory=list)
     secondaries: int = 0
@@ -229,6 +254,7 @@ class Columns:
     timezone: bool = True
     state: list[str] = field(default_factory=lambda: list(LEAD_COLUMNS))
     results: list[str] = field(default_factory=list)
+    consent: list[str] = field(default_factory=lambda: list(CONSENT_COLUMNS))
 
     def targets(self) -> list[Target]:
         targets = [PRIMARY, *(Target.variable(name) for name in self.variables)]
@@ -238,7 +264,8 @@ class Columns:
         if self.timezone:
             targets.append(Target.timezone())
         targets.extend(Target.state(name) for name in self.state)
-        return targets + [Target.result(name) for name in self.results]
+        targets.extend(Target.result(name) for name in self.results)
+        return targets + [Target.consent(name) for name in self.consent]
 
     def header(self) -> list[str]:
         return [target.header for target in self.targets()]

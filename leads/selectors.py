@@ -3,14 +3,17 @@ and the leads list itself (``lead_list``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, F, Func, Lookup, Model, OuterRef, Prefetch, Q, QuerySet, TextField, Value
 from django.http import QueryDict
 
-from .filters import FilterProblem, LeadFilter, filter_leads
+from campaigns.models import Campaign
+
+from .filters import FilterProblem, LeadFilter, consent_missing, filter_leads
 from .folding import FUNCTION as FOLD
 from .folding import Fold
-from .models import Contact, Lead
+from .models import DIALABLE_LEAD_STATUSES, Contact, Lead
 from .phones import search_digits
 from .transitions import count_skips
 from .variables import MAX_VALUE_LENGTH
@@ -196,3 +199,26 @@ def count_action_skips(
             if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
                 return None
             raise
+
+
+# How long the campaign page's count of leads without the required consent is reused:
+# it reads each dialable lead's row (about 0.5 s for 200,000 on PostgreSQL) and changes
+# only when leads are added, edited or moved, never by dialling (no claim takes them).
+CONSENT_MISSING_FRESH_SECONDS = 60
+
+
+def consent_missing_count(campaign: Campaign) -> int:
+    """The campaign's dialable leads (Created, Scheduled, Rescheduled) without the
+    consent it requires, which no claim takes (0 when it requires none): the count the
+    campaign page shows, counted at most CONSENT_MISSING_FRESH_SECONDS ago. A range
+    of the (campaign, status, id) index, each lead's consent read from its row."""
+    if campaign.satisfying_consents() is None:
+        return 0
+    # Keyed by the requirement too: a changed setting is counted at once.
+    key = f"leads:consent-missing:{campaign.pk}:{campaign.requires_consent}"
+    count = cache.get(key)
+    if count is None:
+        leads = Lead.objects.filter(consent_missing(campaign), campaign=campaign, status__in=DIALABLE_LEAD_STATUSES)
+        count = leads.order_by().count()
+        cache.set(key, count, CONSENT_MISSING_FRESH_SECONDS)
+    return count

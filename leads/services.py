@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import transitions
+from .consent import CONSENT_FIELDS
 from .models import MAX_SECONDARY_NUMBERS, Contact, DoNotCallNumber, Lead, LeadStatus
 from .transitions import Actor, TransitionResult
 
@@ -95,7 +96,7 @@ def lead_update(*, lead: Lead, primary_phone: str, variables: dict[str, str], ac
     """
     _refuse_if_processing(lead)
     _check_numbers(lead.campaign_id, lead.pk, primary_phone, [])
-    lead.save(update_fields=["timezone", "updated_at"])
+    lead.save(update_fields=["timezone", *CONSENT_FIELDS, "updated_at"])
     primary = Contact.objects.get(lead=lead, position=0)
     if primary.phone != primary_phone:
         if Contact.objects.filter(lead=lead, phone=primary_phone).exists():

@@ -80,6 +80,7 @@ def campaign_form(assistant, /, **changes):
         "call_timeout": "30",
         "max_callbacks": "3",
         "callback_horizon_days": "30",
+        "requires_consent": "none",
     }
     data.update(changes)
     return data

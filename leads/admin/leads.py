@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from campaigns.models import Campaign
 from leads import selectors, services, transitions
+from leads.consent import CONSENT_FIELDS
 from leads.forms import (
     BaseLeadForm,
     ConfirmForm,
@@ -504,6 +505,17 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
             variable_fields = [_form_value(form, name) for name in variable_fields]
         primary = ["primary_phone", "primary_number_now"] if obj else ["primary_phone"]
         return [*head, *primary, *variable_fields, "extra_variables", "timezone", *tail]
+
+    def get_fieldsets(self, request, obj=None):
+        # The consent on its own, after the lead's numbers and values (get_fields).
+        main, *rest = super().get_fieldsets(request, obj)
+        consent = {
+            "fields": list(CONSENT_FIELDS),
+            "classes": ["lead-consent"],
+            "description": "What the person agreed to, and the evidence. A campaign that requires consent "
+            "never dials a lead without it; the campaign page counts such leads.",
+        }
+        return [main, ("Consent", consent), *rest]
 
     @admin.display(description="Primary number")
     def primary_phone(self, lead: Lead) -> str:

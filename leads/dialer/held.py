@@ -39,6 +39,7 @@ from django.db.models.functions import Coalesce
 from campaigns.models import Campaign, Consent
 from leads import phonedata
 from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Contact, ContactStatus, Lead, Waiting
+from leads.selectors import consent_missing_count
 
 from .hours import zone_info
 from .windows import load_rules, number_caps, window_opening, zones_of
@@ -162,7 +163,7 @@ def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
     four queries whatever the number of leads, plus the window once per group."""
     dialable = Lead.objects.filter(campaign=campaign, status__in=DIALABLE_LEAD_STATUSES).order_by()
     lacking = consent_lacking(campaign)
-    without_consent = dialable.filter(lacking).count() if campaign.satisfying_consents() is not None else None
+    without_consent = consent_missing_count(campaign) if campaign.satisfying_consents() is not None else None
     consenting = dialable.exclude(lacking)
     held = dict(
         consenting.exclude(waiting="").filter(next_attempt_at__gt=now).values_list("waiting").annotate(n=Count("pk"))

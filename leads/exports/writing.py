@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Variable
 from leads.layout import (
+    CONSENT_COLUMNS,
     LEAD_COLUMNS,
     PHONE,
     PRIMARY,
@@ -137,7 +138,7 @@ def export_choices(leads: QuerySet[Lead]) -> list[str]:
     selection: the primary number, each declared variable, the other variables and
     the secondary numbers (two groups, expanded by ``export_header`` for the whole
     selection when the file is written), the time zone, the state columns, what the
-    calls found out and the results (a group, expanded the same way)."""
+    calls found out, the results (a group, expanded the same way) and the consent."""
     return [
         PRIMARY.header,
         *(name for name in _declared(leads) if _target(name).kind == VARIABLE),
@@ -146,6 +147,7 @@ def export_choices(leads: QuerySet[Lead]) -> list[str]:
         Target.timezone().header,
         *LEAD_COLUMNS,
         RESULTS,
+        *CONSENT_COLUMNS,
     ]
 
 
@@ -189,8 +191,8 @@ def _texter(zone):
 
 
 # The lead's fields export_rows reads, by their columns' names (the campaign's name
-# for "campaign"), then its results.
-_LEAD_VALUES = ["timezone", *LEAD_COLUMNS, "results"]
+# for "campaign"), its consent, then its results.
+_LEAD_VALUES = ["timezone", *LEAD_COLUMNS, *CONSENT_COLUMNS, "results"]
 LEAD_FIELDS = ["pk", *("campaign__name" if name == "campaign" else name for name in _LEAD_VALUES)]
 
 
@@ -341,7 +343,7 @@ def _sql_text(value: str) -> str:
 
 
 _DATE_SQL = """to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')"""
-_DATE_COLUMNS = ("last_attempt_at", "next_attempt_at", "created_at", "callback_at", "opted_out_at")
+_DATE_COLUMNS = ("last_attempt_at", "next_attempt_at", "created_at", "callback_at", "opted_out_at", "consent_at")
 
 
 def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
@@ -360,6 +362,7 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
         .values(
             x_timezone=F("timezone"),
             **{f"x_{name}": F("campaign__name" if name == "campaign" else name) for name in LEAD_COLUMNS},
+            **{f"x_{name}": F(name) for name in CONSENT_COLUMNS},
             x_results=F("results"),
             x_all=F("x_numbers"),
         )
@@ -381,7 +384,7 @@ def _copy_select(leads: QuerySet[Lead], header: list[str]) -> tuple[str, list]:
             # ->> writes true/false, numbers and objects as export_rows does.
             raw.append(f"l.x_results->>{_sql_text(target.name)}")
             cells.append(neutralise_sql(value))
-        else:  # the time zone or one of the lead's columns: its field of that name
+        else:  # the time zone, one of the lead's columns or its consent: its field of that name
             field = target.header
             raw.append(f"l.x_{field}")
             if field in _DATE_COLUMNS:

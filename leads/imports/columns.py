@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from leads.layout import LEAD_COLUMNS, PHONE, PRIMARY, RESULT_PREFIX, TIMEZONE, Target, key_of, parse_header
+from leads.layout import CONSENT, LEAD_COLUMNS, PHONE, PRIMARY, RESULT_PREFIX, TIMEZONE, Target, key_of, parse_header
 from leads.models import MAX_SECONDARY_NUMBERS
 
 # Headers (normalised: any case, space and - as _) that name the primary number, the
@@ -63,9 +63,12 @@ def variable_name(header: str) -> str:
 def _numbered(name: str) -> Target | None:
     """The layout's columns a header names other than the primary number (which its
     aliases find) and the variables (declared, or named by ``variable_name``): the
-    time zone, a secondary number, a secondary number's variable."""
+    time zone, the consent columns, a secondary number, a secondary number's variable.
+    Only their own names (under the header rules: "Consent At" is consent_at): other
+    spellings ("consent date") become variables, as the spec's column rules say, and
+    the mapping step can send them anywhere."""
     target = parse_header(name, state=False)
-    return target if target is not None and (target.kind == TIMEZONE or target.position) else None
+    return target if target is not None and (target.kind in (TIMEZONE, CONSENT) or target.position) else None
 
 
 def suggest_mapping(header: Sequence[str], assistant_variables: Iterable[str]) -> list[str]:
@@ -165,8 +168,8 @@ def check_mapping(header: Sequence[str], keys: Sequence[str]) -> Mapping:
 
 def parse_target(text: str) -> str:
     """A target as a person names it (as a file header would: phone_number,
-    secondary_phone_2, secondary_2_contact_name, timezone, a variable name, or
-    ignore) in the mapping's own form."""
+    secondary_phone_2, secondary_2_contact_name, timezone, consent_at, a variable
+    name, or ignore) in the mapping's own form."""
     name = normalize_header(text)
     if name in ("", "ignore", "nothing", "-"):
         return key_of(None)

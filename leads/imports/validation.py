@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import NamedTuple
 
-from leads.layout import PHONE, TIMEZONE, VARIABLE, unneutralise
+from leads.consent import parse_certificate, parse_consent_at, parse_level
+from leads.layout import CONSENT, PHONE, TIMEZONE, VARIABLE, unneutralise
 from leads.phones import InvalidPhoneNumber, normalize_phone
 from leads.variables import MAX_VALUE_LENGTH
 
@@ -18,6 +19,14 @@ from .columns import Mapping
 
 # Files we write neutralise cells a spreadsheet would run as a formula (leads.layout);
 # reading a cell removes that again, its exact inverse.
+
+# How each consent column's cell is read (leads.consent), to what it stores.
+_CONSENT_READERS = {
+    "consent": parse_level,
+    "consent_at": lambda text: parse_consent_at(text).isoformat(),
+    "consent_source": str,
+    "consent_certificate": parse_certificate,
+}
 
 
 @cache
@@ -33,6 +42,10 @@ class ParsedRow:
     # (phone, own variables), in the order of their columns, empty ones left out.
     secondaries: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     timezone: str = ""
+    # The consent columns the row fills, by name (leads.consent's rules): the level,
+    # consent_at as an ISO 8601 instant, the source and the certificate. A column left
+    # empty is not here: a new lead gets the default, an updated one keeps its value.
+    consent: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
@@ -41,6 +54,7 @@ class ParsedRow:
             "variables": self.variables,
             "secondaries": self.secondaries,
             "timezone": self.timezone,
+            "consent": self.consent,
         }
 
     @classmethod
@@ -51,6 +65,8 @@ class ParsedRow:
             variables=data["variables"],
             secondaries=[(p, v) for p, v in data["secondaries"]],
             timezone=data["timezone"],
+            # Rows validated before the consent columns existed have none.
+            consent=data.get("consent", {}),
         )
 
 
@@ -76,6 +92,7 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
     secondary_values: dict[int, dict[str, tuple[str, str]]] = {}  # n -> name -> (column, value)
     secondary_given: set[int] = set()  # valid or not
     timezone = ""
+    consent: dict[str, str] = {}
 
     for column, index, target in mapping.mapped:
         value = unneutralise(cells[index].strip()) if index < len(cells) else ""
@@ -100,6 +117,12 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
             if value and value not in _timezones():
                 errors.append(RowError(column, f"“{value}” is not a time zone name (e.g. America/New_York)"))
             timezone = value
+        elif kind == CONSENT:
+            if value:
+                try:
+                    consent[target.name] = _CONSENT_READERS[target.name](value)
+                except ValueError as problem:
+                    errors.append(RowError(column, str(problem)))
         elif kind == VARIABLE:
             if value:
                 if n:
@@ -128,7 +151,10 @@ def parse_row(mapping: Mapping, row: int, cells: list[str], *, region: str | Non
             for column, _ in values.values():
                 errors.append(RowError(column, f"has a value but secondary number {n} is empty"))
 
-    return ParsedRow(row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone), errors
+    parsed = ParsedRow(
+        row=row, phone=phone, variables=variables, secondaries=secondaries, timezone=timezone, consent=consent
+    )
+    return parsed, errors
 
 
 def parse_rows(

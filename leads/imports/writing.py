@@ -8,14 +8,16 @@ sequence: ids always come from it, so concurrent inserts never collide.
 
 from __future__ import annotations
 
+import datetime
 import json
 from itertools import islice
 
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Consent
 from leads import transitions
+from leads.consent import CONSENT_FIELDS
 from leads.models import Contact, DoNotCallNumber, ImportRecord, Lead, LeadStatus
 from leads.selectors import phone_in
 from leads.transitions import Actor
@@ -43,7 +45,7 @@ def write_rows(
         ).values_list("phone", "lead_id", "lead__status")
     }
     new_rows = [r for r in rows if r.phone not in in_campaign]
-    new_ids = _insert_leads(campaign, import_record, [r.timezone for r in new_rows])
+    new_ids = _insert_leads(campaign, import_record, new_rows)
     _insert_contacts(
         campaign,
         (
@@ -68,13 +70,29 @@ def write_rows(
         _update_existing(campaign, [r for r in rows if r.phone in existing], existing, replace_secondaries)
 
 
-def _insert_leads(campaign: Campaign, import_record: ImportRecord | None, timezones: list[str]) -> list[int]:
-    """Insert one new lead per time zone given; return their ids, in order."""
-    if not timezones:
+def _consent_values(row: ParsedRow) -> dict:
+    """The lead's consent fields as the row gives them (the defaults for the others)."""
+    given = row.consent
+    at = given.get("consent_at")
+    return {
+        "consent": given.get("consent", Consent.NONE.value),
+        "consent_at": datetime.datetime.fromisoformat(at) if at else None,
+        "consent_source": given.get("consent_source", ""),
+        "consent_certificate": given.get("consent_certificate", ""),
+    }
+
+
+def _insert_leads(campaign: Campaign, import_record: ImportRecord | None, rows: list[ParsedRow]) -> list[int]:
+    """Insert one new lead per row (its time zone and consent); return their ids, in order."""
+    if not rows:
         return []
     if connection.vendor != "postgresql":
         leads = Lead.objects.bulk_create(
-            [Lead(campaign=campaign, timezone=tz, import_record=import_record) for tz in timezones], batch_size=2000
+            [
+                Lead(campaign=campaign, timezone=r.timezone, import_record=import_record, **_consent_values(r))
+                for r in rows
+            ],
+            batch_size=2000,
         )
         return [lead.pk for lead in leads]
     # Ids reserved from the sequence, then COPY: a multi-row INSERT of thousands of
@@ -82,22 +100,37 @@ def _insert_leads(campaign: Campaign, import_record: ImportRecord | None, timezo
     table = Lead._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(timezones)]
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
         )
         ids = [row[0] for row in cursor.fetchall()]
         now = timezone.now().isoformat()
         status = transitions.new_lead_status()
         record_id = import_record.pk if import_record else "\\N"
         text = "".join(
-            f"{lead_id}\t{campaign.pk}\t{status}\t{_copy_text(tz)}\t0\t\t{record_id}\t{now}\t{now}\n"
-            for lead_id, tz in zip(ids, timezones)
+            f"{lead_id}\t{campaign.pk}\t{status}\t{_copy_text(r.timezone)}\t0\t\t{record_id}\t{now}\t{now}\t"
+            f"{_copy_consent(r)}\n"
+            for lead_id, r in zip(ids, rows)
         )
         with cursor.cursor.copy(
-            f"COPY {table} (id, campaign_id, status, timezone, attempts, last_outcome, import_record_id, created_at, updated_at) "
-            "FROM STDIN"
+            f"COPY {table} (id, campaign_id, status, timezone, attempts, last_outcome, import_record_id, created_at, "
+            f"updated_at, {', '.join(CONSENT_FIELDS)}) FROM STDIN"
         ) as copy:
             copy.write(text)
     return ids
+
+
+def _copy_consent(row: ParsedRow) -> str:
+    """The row's consent fields, in CONSENT_FIELDS' order, in COPY's text format."""
+    values = _consent_values(row)
+    at = values["consent_at"]
+    return "\t".join(
+        [
+            values["consent"],
+            at.isoformat() if at else "\\N",
+            _copy_text(values["consent_source"]),
+            _copy_text(values["consent_certificate"]),
+        ]
+    )
 
 
 def _copy_text(value: str) -> str:
@@ -148,10 +181,15 @@ def _update_existing(campaign, rows: list[ParsedRow], existing: dict[str, int], 
     for r in rows:
         contact = primaries[existing[r.phone]]
         contact.variables = {**contact.variables, **r.variables}
+        lead = leads[contact.lead_id]
         if r.timezone:
-            leads[contact.lead_id].timezone = r.timezone
+            lead.timezone = r.timezone
+        # As any other field: a consent cell the row fills overwrites, an empty one keeps.
+        for name, value in _consent_values(r).items():
+            if name in r.consent:
+                setattr(lead, name, value)
     Contact.objects.bulk_update(primaries.values(), ["variables"], batch_size=1000)
-    Lead.objects.bulk_update(leads.values(), ["timezone"], batch_size=1000)
+    Lead.objects.bulk_update(leads.values(), ["timezone", *CONSENT_FIELDS], batch_size=1000)
     if replace_secondaries:
         # Kept numbers keep their state and attempts; others start fresh.
         old = {(c.lead_id, c.phone): c for c in Contact.objects.filter(lead_id__in=lead_ids, position__gt=0)}

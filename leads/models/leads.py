@@ -160,6 +160,11 @@ class Lead(models.Model):
             ),
             # Held leads are few beside the table: the campaign page counts them.
             models.Index(fields=["campaign", "waiting"], condition=~Q(waiting=""), name="lead_waiting"),
+            # The list's consent filters (bench/changelist.py: 0.5-1.2 s at 1,000,000 leads
+            # without them). Partial: a lead with no consent recorded, most of them,
+            # costs neither index anything.
+            models.Index(fields=["consent", "id"], condition=~Q(consent="none"), name="lead_consent"),
+            models.Index(fields=["consent_at"], condition=Q(consent_at__isnull=False), name="lead_consent_at"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in LeadStatus]), name="lead_status_valid"),

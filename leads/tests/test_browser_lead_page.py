@@ -128,3 +128,45 @@ def test_operator_reads_a_leads_results_and_has_its_recording_in_a_player(signed
     expect(results.locator(".lead-result-values")).to_contain_text("<b>Tue</b> 10:00")
     results.get_by_role("link", name="the call of").click()
     assert page.url.endswith(f"/admin/leads/call/{call.pk}/change/")
+
+
+def test_operator_sets_a_leads_consent_on_its_page_and_filters_the_list_by_it(signed_in):
+    campaign = make_campaign(name="Spring", requires_consent="express-written")
+    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    other = make_lead(campaign=campaign, variables={"customer_name": "Ben"})
+    day = (timezone.localdate() - datetime.timedelta(days=3)).isoformat()
+
+    page = signed_in
+    page.goto(f"/admin/leads/lead/{lead.pk}/change/")
+    consent = page.locator("fieldset", has=page.locator("h2", has_text="Consent"))
+    expect(consent).to_contain_text("never dials a lead without it")
+    consent.locator("#id_consent").select_option("express-written")
+    page.locator("#id_consent_at_0").fill(day)
+    page.locator("#id_consent_at_1").fill("10:15:00")
+    consent.locator("#id_consent_source").fill("<b>web form</b>")
+    consent.locator("#id_consent_certificate").fill("https://cert.example.com/1")
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+    saved = Lead.objects.get(pk=lead.pk)
+    assert (saved.consent, saved.consent_source, saved.consent_certificate) == (
+        "express-written",
+        "<b>web form</b>",
+        "https://cert.example.com/1",
+    )
+    assert timezone.localtime(saved.consent_at).strftime("%Y-%m-%d %H:%M") == f"{day} 10:15"
+
+    # The list's sidebar: by level, then the leads that lack what their campaign requires.
+    page.goto("/admin/leads/lead/")
+    filters = page.locator("#lead-filters")
+    filters.get_by_label("Express written").check()
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list tbody")).to_contain_text("Ana")
+    page.goto("/admin/leads/lead/")
+    page.locator("#lead-filters").get_by_label("Lacks the consent its campaign requires").select_option("true")
+    page.locator("#lead-filters").get_by_role("button", name="Filter").click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list tbody")).to_contain_text("Ben")
+    assert other.pk != lead.pk
+    assert page.evaluate(INLINE_SCRIPTS_JS) == []

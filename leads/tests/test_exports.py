@@ -28,7 +28,7 @@ from leads.exports import services as exports
 from leads.exports import writing
 from leads.filters import FilterProblem
 from leads.imports import services as imports
-from leads.layout import RESULT_COLUMNS
+from leads.layout import CONSENT_COLUMNS, RESULT_COLUMNS
 from leads.models import Contact, ExportRecord, Lead
 from leads.tests.factories import bulk_leads, make_lead, phone, set_results
 from leads.transitions import Actor
@@ -221,7 +221,7 @@ def found(campaign):
 def test_the_result_columns_follow_created_at_on_every_path(admin_client_logged, found, fmt, in_memory_max, settings):
     settings.LEADS_EXPORT_IN_MEMORY_MAX = in_memory_max  # XLSX by the worker, or django-import-export's own
     header, *rows = download(admin_client_logged, fmt=fmt)
-    assert header[header.index("created_at") + 1 :] == [
+    found_columns = [
         *RESULT_COLUMNS,
         "result_appointment_booked",
         "result_budget",
@@ -229,9 +229,10 @@ def test_the_result_columns_follow_created_at_on_every_path(admin_client_logged,
         "result_gone",
         "result_notes",
     ]
+    assert header[header.index("created_at") + 1 :] == [*found_columns, *CONSENT_COLUMNS]
     ana, ben = (dict(zip(header, row)) for row in sorted(rows))
     callback = timezone.localtime(found.callback_at).isoformat(timespec="seconds")
-    assert {name: ana[name] for name in header[header.index("created_at") + 1 :]} == {
+    assert {name: ana[name] for name in found_columns} == {
         "goal_achieved": "true",
         "disposition": "booked",
         "summary": "'@Booked Tuesday, 15:00",  # neutralised as any text
@@ -245,12 +246,13 @@ def test_the_result_columns_follow_created_at_on_every_path(admin_client_logged,
         "result_gone": "",
         "result_notes": "'=HYPERLINK(x)",
     }
-    assert {ben[name] for name in header[header.index("created_at") + 1 :]} == {""}
+    assert {ben[name] for name in found_columns} == {""}
 
 
 def test_the_export_page_offers_the_result_columns_and_the_results_as_one_choice(admin_client_logged, found):
     order = admin_client_logged.get(EXPORT).context["form"].resources[0]().get_export_order()
-    assert list(order[order.index("created_at") + 1 :]) == [*RESULT_COLUMNS, writing.RESULTS]  # names read when written
+    # Result names are read when the file is written.
+    assert list(order[order.index("created_at") + 1 :]) == [*RESULT_COLUMNS, writing.RESULTS, *CONSENT_COLUMNS]
     header, _, _ = download(admin_client_logged, columns=["phone_number", "disposition", writing.RESULTS])
     assert header == [
         "phone_number",
@@ -445,6 +447,13 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
             callback_at=timezone.now() + timedelta(days=index) if index % 4 == 1 else None,
             opted_out_at=timezone.now() - timedelta(days=index) if index % 5 == 2 else None,
         )
+        # And its consent, hostile texts too.
+        Lead.objects.filter(pk=lead.pk).update(
+            consent=["none", "express", "express-written", "existing-relationship"][index % 4],
+            consent_at=timezone.now() - timedelta(days=index, minutes=7) if index % 2 else None,
+            consent_source=f"{value}, two\nlines" if index % 3 else "",
+            consent_certificate=f"https://c.example.com/{index}?a=1,b" if index % 2 else "",
+        )
     leads = Lead.objects.order_by("-id")
     header = writing.default_columns(leads).header()
     assert header[header.index("created_at") + 1 :] == [
@@ -454,6 +463,7 @@ def test_postgresql_writes_the_same_cells_as_python(campaign, settings):
         "result_nested",
         "result_none",
         "result_said",
+        *CONSENT_COLUMNS,
     ]
     # Any columns in any order: a variable nobody has, a number nobody has, the state first.
     header = ["campaign", "created_at", *header, "never_set", "secondary_phone_7", "secondary_3_contact_name"]
@@ -724,7 +734,7 @@ def test_columns_come_from_the_whole_selection_not_its_first_leads(admin_client_
     def check(rows):
         header = rows[0]
         assert {"notes", "secondary_phone_3", "secondary_3_relation", "secondary_1_relation"} <= set(header)
-        assert header[-1] == "result_Only Last"
+        assert header[-5:] == ["result_Only Last", *CONSENT_COLUMNS]
         assert len(rows) == 30_003
         last, before = (dict(zip(header, row)) for row in (rows[-1], rows[-2]))
         assert (last["notes"], last["secondary_phone_3"], last["secondary_3_relation"]) == (

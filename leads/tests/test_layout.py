@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from campaigns.validators import VARIABLE_NAME_RE
 from leads.layout import (
+    CONSENT_COLUMNS,
     LEAD_COLUMNS,
     RESULT_COLUMNS,
     Columns,
@@ -152,7 +153,22 @@ def test_the_result_columns_are_exported_never_imported():
             key_of(target)
     assert parse_header("summary", state=False) == Target.variable("summary")
     assert parse_header("result_reason", state=False) == Target.variable("result_reason")
-    assert Columns(state=["created_at"], results=["b", "a"]).header()[-3:] == ["created_at", "result_b", "result_a"]
+    assert Columns(state=["created_at"], results=["b", "a"], consent=[]).header()[-3:] == [
+        "created_at",
+        "result_b",
+        "result_a",
+    ]
+
+
+def test_the_consent_columns_come_last_and_are_imported():
+    """results-and-compliance.md §2b: "then the consent columns of section 5", which the
+    import reads (under their own names) and the mapping keys by those names."""
+    header = Columns(state=["created_at"], results=["a"]).header()
+    assert header[-5:] == ["result_a", "consent", "consent_at", "consent_source", "consent_certificate"]
+    for name in CONSENT_COLUMNS:
+        assert parse_header(name, state=False) == parse_header(name) == Target.consent(name)
+        assert Target.from_key(Target.consent(name).key) == Target.consent(name)
+    assert Target.consent("consent_at").describe() == "when the consent was given"
 
 
 @pytest.mark.parametrize(
@@ -216,6 +232,7 @@ def test_columns_come_in_the_layouts_order():
         "secondary_2_contact_name",
         "timezone",
         "status",
+        *CONSENT_COLUMNS,
     ]
     assert [parse_header(name) for name in columns.header()] == columns.targets()
 
@@ -228,7 +245,7 @@ def test_phone_columns_are_the_numbers_phones():
 # A variable whose name is another column's has no column of its own (the oracle is
 # written here, apart from the module's grammar).
 _OTHER_COLUMN = re.compile(
-    r"phone_number|timezone|secondary_phone_0*([1-9]|10)|secondary_0*([1-9]|10)_[a-z_].*|result_.*"
+    r"phone_number|timezone|consent|consent_at|consent_source|consent_certificate|secondary_phone_0*([1-9]|10)|secondary_0*([1-9]|10)_[a-z_].*|result_.*"
 )
 names = st.from_regex(VARIABLE_NAME_RE, fullmatch=True)
 positions = st.integers(min_value=1, max_value=MAX_SECONDARY_NUMBERS)
@@ -238,6 +255,7 @@ importable = st.one_of(
     names.filter(lambda n: not _OTHER_COLUMN.fullmatch(n) and n not in LEAD_COLUMNS).map(Target.variable),
     st.builds(Target.variable, names, positions),
     st.just(Target.timezone()),
+    st.sampled_from(CONSENT_COLUMNS).map(Target.consent),
 )
 
 

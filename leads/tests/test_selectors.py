@@ -141,3 +141,33 @@ def test_like_patterns_in_the_search_are_text(query, found):
     for n, value in enumerate(["100% sure", "1000 sure", "a_b", "ab", "back\\slash"]):
         make_lead(primary=f"+1415555{n:04d}", variables={"customer_name": value})
     assert [lead.contacts.get(position=0).variables["customer_name"] for lead in lead_list(search=query)] == found
+
+
+def test_consent_missing_count_counts_the_dialable_leads_without_the_required_consent(django_assert_max_num_queries):
+    from django.core.cache import cache
+
+    from campaigns.tests.factories import make_campaign
+    from leads import transitions
+    from leads.models import Lead
+    from leads.selectors import consent_missing_count
+    from leads.tests.factories import make_lead
+    from leads.transitions import Actor
+
+    campaign = make_campaign(requires_consent="express")
+    levels = ["none", "express", "express-written", "existing-relationship", "none"]
+    leads = [make_lead(campaign=campaign) for _ in levels]
+    for lead, level in zip(leads, levels):
+        Lead.objects.filter(pk=lead.pk).update(consent=level)
+    transitions.complete(Lead.objects.filter(pk=leads[4].pk), actor=Actor.system())  # done: not dialled anyway
+    other = make_campaign(requires_consent="none")
+    make_lead(campaign=other)
+    assert consent_missing_count(campaign) == 2  # none and existing-relationship
+    assert consent_missing_count(other) == 0
+    campaign.requires_consent = "express-written"
+    campaign.save()
+    assert consent_missing_count(campaign) == 3  # a changed requirement is counted at once
+    Lead.objects.filter(pk=leads[1].pk).update(consent="express-written")
+    with django_assert_max_num_queries(0):
+        assert consent_missing_count(campaign) == 3  # reused for a minute
+    cache.clear()
+    assert consent_missing_count(campaign) == 2

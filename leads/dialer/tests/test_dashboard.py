@@ -336,3 +336,18 @@ def test_the_held_counts_serve_a_minute_then_are_counted_again(campaign):
     assert held_counts(campaign, now=NOW + datetime.timedelta(seconds=59)).outside_window == 1
     assert held_counts(campaign, now=NOW + datetime.timedelta(seconds=60)).outside_window == 2
     assert held_counts(campaign, now=NOW, fresh=True).now == NOW
+
+
+def test_the_dashboard_counts_the_leads_without_the_consent_the_campaign_requires(campaign, admin_client_logged):
+    from django.urls import reverse
+
+    make_lead(campaign=campaign)
+    assert campaign_dashboard(campaign).held.without_consent is None  # requires none: not shown
+    campaign.requires_consent = "express-written"
+    campaign.save()
+    express = make_lead(campaign=campaign)
+    Lead.objects.filter(pk=express.pk).update(consent="express")
+    cache.clear()  # the held counts serve a minute
+    assert campaign_dashboard(campaign).held.without_consent == 2
+    page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert '<span data-held="without-consent">2</span> without express written consent' in page.content.decode()

@@ -378,7 +378,7 @@ def test_the_import_page_is_django_import_exports_with_the_campaigns_layout(admi
     assert (
         columns[:2] == ["phone_number", "customer_name"]
         and "secondary_phone_10" in columns
-        and columns[-1] == "timezone"
+        and columns[-5:] == ["timezone", "consent", "consent_at", "consent_source", "consent_certificate"]
     )
     assert response.context["form"].initial["campaign"] == campaign.pk
     formats = [label for _, label in response.context["form"].fields["format"].choices]
@@ -394,6 +394,10 @@ def test_an_odd_campaign_in_the_import_address_opens_the_page_with_none_chosen(a
         "phone_number",
         *[f"secondary_phone_{n}" for n in range(1, 11)],
         "timezone",
+        "consent",
+        "consent_at",
+        "consent_source",
+        "consent_certificate",
     ]
 
 

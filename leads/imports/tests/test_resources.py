@@ -32,7 +32,8 @@ def dataset(header, *rows):
 def test_the_fields_are_the_spec_layout_for_the_campaign(campaign):
     resource = LeadImportResource(campaign)
     names = [field.column_name for field in resource.get_import_fields()]
-    assert names[:2] == ["phone_number", "customer_name"] and names[-1] == "timezone"
+    assert names[:2] == ["phone_number", "customer_name"]
+    assert names[-5:] == ["timezone", "consent", "consent_at", "consent_source", "consent_certificate"]
     assert {"secondary_phone_10", "secondary_10_contact_name", "secondary_3_customer_name"} <= set(names)
     assert names == layout(["customer_name"])
     shown = [field.column_name for field in resource.get_user_visible_fields()]

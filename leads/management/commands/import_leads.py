@@ -34,7 +34,7 @@ class Command(BaseCommand):
             default=[],
             metavar='"File column=target"',
             help="Send a column somewhere else: phone_number, a variable name, secondary_phone_N, "
-            "secondary_N_<variable>, timezone or ignore. Repeatable.",
+            "secondary_N_<variable>, timezone, consent, consent_at, consent_source, consent_certificate or ignore. Repeatable.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Validate and count; write nothing.")
         parser.add_argument("--errors", metavar="OUT.csv", help="Write the error report here.")
