@@ -9,9 +9,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from leads.dialer.dashboard import Progress, campaign_dashboard, campaign_progress
+from leads.dialer.dashboard import Progress, campaign_dashboard, campaign_progress, held_counts
 from leadsite.admin import LeadsiteChangeList, ModelAdmin
 
 from . import services
@@ -67,8 +67,10 @@ class CampaignAdmin(ModelAdmin):
             "Calling hours",
             {
                 "fields": ["allowed_hours_start", "allowed_hours_end", "allowed_days", "timezone", "default_country"],
-                "description": "Calls start only inside these hours and days, in each lead's own time zone "
-                "(the lead's, else the campaign's, else the assistant's).",
+                "description": "Calls start only inside these hours and days, in the callee's local time: the "
+                "lead's time zone when it has one, else the zone of the number dialled (from its prefix; all of "
+                "them when the prefix spans several), else this campaign's (else the assistant's). The calling "
+                "rules of the number's region narrow them further (see “How calling rules work” below).",
             },
         ),
         (
@@ -208,9 +210,23 @@ class CampaignAdmin(ModelAdmin):
             self.message_user(request, done.format(name=campaign.name), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[pk]))
 
-    @method_decorator(require_POST)
-    def start_view(self, request, pk):
-        return self._status_view(request, pk, services.campaign_start, "“{name}” is running.")
+    @method_decorator(require_http_methods(["GET", "POST"]))
+    def start_view(self, request: HttpRequest, pk: int):
+        """Start asks first: who cannot be called now and why (GET), then starts (POST)."""
+        if request.method == "POST":
+            return self._status_view(request, pk, services.campaign_start, "“{name}” is running.")
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": campaign,
+            "title": f"{'Resume' if campaign.status == Campaign.Status.PAUSED else 'Start'} “{campaign.name}”?",
+            "held": held_counts(campaign, now=timezone.now()),
+            "has_leads": campaign.leads.exists(),
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/start_confirmation.html", context)
 
     @method_decorator(require_POST)
     def pause_view(self, request, pk):

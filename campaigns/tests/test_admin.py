@@ -1,9 +1,11 @@
+import datetime
 import re
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from campaigns import services
 from campaigns.models import Campaign
@@ -46,15 +48,17 @@ def test_start_pause_resume(admin_client_logged):
     assert (campaign.status, campaign.status_reason) == (Campaign.Status.PAUSED, "paused by hand")
     assert "Only a running campaign can be paused." in messages_of(pause(admin_client_logged, campaign))
     page = admin_client_logged.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
-    assert ">Resume</button>" in page.content.decode()
+    assert ">Resume</a>" in page.content.decode()
     start(admin_client_logged, campaign)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.IN_PROGRESS
 
 
-def test_start_and_pause_refuse_get_and_unknown_campaigns(admin_client_logged):
+def test_start_and_pause_refuse_other_methods_and_unknown_campaigns(admin_client_logged):
     campaign = make_campaign()
-    assert admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[campaign.pk])).status_code == 405
+    assert admin_client_logged.put(reverse("admin:campaigns_campaign_start", args=[campaign.pk])).status_code == 405
+    assert admin_client_logged.get(reverse("admin:campaigns_campaign_pause", args=[campaign.pk])).status_code == 405
+    assert admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[999999])).status_code == 404
     assert admin_client_logged.post(reverse("admin:campaigns_campaign_pause", args=[999999])).status_code == 404
 
 
@@ -322,3 +326,34 @@ def test_the_campaign_page_shows_the_rates_the_chart_and_the_finish(admin_client
         assert f"<dt>{text}</dt>" in page
     assert page.count('class="hour-bar"') == 24
     assert "Finishes:" in page and "none until the campaign is started" in page
+
+
+def test_start_asks_first_with_who_cannot_be_called_now(admin_client_logged):
+    campaign = make_campaign(name="Autumn", allowed_days=["sunday"], requires_consent="express-written")
+    make_lead(campaign=campaign, consent="express-written")
+    make_lead(campaign=campaign, consent="express")
+    Lead.objects.update(created_at=timezone.now() - datetime.timedelta(hours=1))
+    url = reverse("admin:campaigns_campaign_start", args=[campaign.pk])
+
+    response = admin_client_logged.get(url)
+
+    text = re.sub(r"\s+", " ", strip_tags(response.content.decode()))
+    assert response.status_code == 200 and "Start “Autumn”?" in text
+    if timezone.now().weekday() != 6:  # a Sunday somewhere may be today
+        assert "1 lead is outside its calling window now (next opens" in text
+    assert "1 without express written consent, which this campaign requires" in text
+    assert "How calling rules work" in text
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT  # asking starts nothing
+    assert f"“{campaign.name}” is running." in messages_of(admin_client_logged.post(url, follow=True))
+
+
+def test_the_start_confirmation_of_a_running_or_empty_campaign_says_so(admin_client_logged):
+    empty = make_campaign()
+    text = admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[empty.pk])).content.decode()
+    assert "has no leads yet" in text and "Start the campaign" not in text
+    running = make_campaign()
+    make_lead(campaign=running)
+    services.campaign_start(campaign=running)
+    text = admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[running.pk])).content.decode()
+    assert "is already running" in text and "Start the campaign" not in text

@@ -33,7 +33,8 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
     expect(dashboard).to_contain_text("Draft")
     expect(dashboard.locator("[data-status=created]")).to_have_text("6")
 
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("link", name="Start", exact=True).click()
+    page.get_by_role("button", name="Start the campaign").click()
     expect(page.locator("ul.messagelist")).to_contain_text("“Spring” is running.")
     expect(dashboard).to_contain_text("In progress")
     assert Campaign.objects.get().status == Campaign.Status.IN_PROGRESS
@@ -56,7 +57,7 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
     page.get_by_role("button", name="Pause").click()
     expect(page.locator("ul.messagelist")).to_contain_text("is paused")
     expect(dashboard).to_contain_text("2 leads wait for Resume")
-    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(page.get_by_role("link", name="Resume", exact=True)).to_be_visible()
 
 
 def test_operator_follows_a_leads_calls_to_the_calls_list_and_a_call(signed_in):
@@ -205,3 +206,36 @@ def test_operator_sees_progress_on_the_list_and_the_rates_and_calls_per_hour_on_
     expect(dashboard.locator("[data-rate=goals-total]")).to_have_text("4")
     expect(dashboard).to_contain_text("4 conversations of 4 ended calls")
     expect(dashboard.locator("[data-finish]")).to_have_text("no lead left to dial: the calls in progress are the last")
+
+
+def test_operator_starts_through_the_confirmation_and_sees_who_cannot_be_called(signed_in):
+    # Calls only on the day after tomorrow (UTC), 09:00 to 17:00 in each number's zone:
+    # nobody may be called now, wherever the test runs.
+    day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"][
+        (timezone.now().weekday() + 2) % 7
+    ]
+    campaign = make_campaign(
+        name="Autumn", allowed_days=[day], allowed_hours_start=datetime.time(9), requires_consent="express"
+    )
+    for consent in ("express", "express-written", "none"):
+        make_lead(campaign=campaign, consent=consent)
+    Lead.objects.update(created_at=timezone.now() - datetime.timedelta(hours=1))
+    page = signed_in
+    page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+    page.get_by_role("link", name="Start", exact=True).click()
+
+    expect(page.locator("h1")).to_contain_text("Start “Autumn”?")
+    held = page.locator("ul.dashboard-held")
+    expect(held).to_contain_text("2 leads are outside their calling window now (next opens")
+    expect(held).to_contain_text("0 over a calling cap")
+    expect(held).to_contain_text("1 without express consent, which this campaign requires")
+    assert Campaign.objects.get().status == Campaign.Status.DRAFT  # asking starts nothing
+    page.get_by_text("How calling rules work").click()
+    expect(page.locator(".calling-rules-help")).to_contain_text("callee's local time")
+
+    page.get_by_role("button", name="Start the campaign").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("“Autumn” is running.")
+    assert Campaign.objects.get().status == Campaign.Status.IN_PROGRESS
+    dashboard = page.locator("#campaign-dashboard")
+    expect(dashboard.locator("[data-held=outside-window]")).to_have_text("2")
+    expect(dashboard.locator("[data-held=without-consent]")).to_have_text("1")

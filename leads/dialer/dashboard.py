@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Min, Q, Sum
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Lead, LeadStatus
-from leads.selectors import consent_missing_count
 
+from .held import HeldLeads, held_leads
 from .hours import window_filter
 from .passes import queue
 
@@ -120,27 +120,26 @@ class FinishEstimate:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class HeldLeads:
-    """Dialable leads the dialer leaves for now: outside their calling window, over a
-    calling cap, without the consent the campaign requires (spec section 7). Counted by
-    issue 13's calling rules and consent, which do not exist yet: until then every
-    count is None and the page shows none of them, rather than a number that is not."""
-
-    outside_window: int | None = None
-    over_cap: int | None = None
-    without_consent: int | None = None
-
-    @property
-    def any(self) -> bool:
-        return any(n is not None for n in (self.outside_window, self.over_cap, self.without_consent))
+# How long a campaign's held counts (leads.dialer.held), once counted, serve its page
+# and its Start confirmation: counting reads every due lead of the campaign
+# (bench/dashboard.py: "held"), too much for a refresh every 3 seconds. The page says
+# when they were counted.
+HELD_FRESH_SECONDS = 60
 
 
-def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
-    """Where issue 13 counts the leads its rules and consent hold back."""
-    # Shown only when the campaign requires consent: a 0 there would say nothing.
-    without_consent = consent_missing_count(campaign) if campaign.satisfying_consents() is not None else None
-    return HeldLeads(without_consent=without_consent)
+def _held_key(campaign_id: int) -> str:
+    return f"leadsite:campaign-held:{campaign_id}"
+
+
+def held_counts(campaign: Campaign, *, now: datetime.datetime, fresh: bool = False) -> HeldLeads:
+    """The campaign's held counts as counted within the last minute, else counted now
+    (``fresh``: counted now whatever the cache holds)."""
+    cached: HeldLeads | None = None if fresh else cache.get(_held_key(campaign.pk))
+    if cached is not None and cached.now <= now < cached.now + datetime.timedelta(seconds=HELD_FRESH_SECONDS):
+        return cached
+    counted = held_leads(campaign, now=now)
+    cache.set(_held_key(campaign.pk), counted, HELD_FRESH_SECONDS)
+    return counted
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ class Dashboard:
     finish: FinishEstimate
     goals_total: int  # conversations that achieved the goal, since the campaign began
     zone: str  # the zone the page's times are shown in
-    held: HeldLeads = field(default_factory=HeldLeads)
+    held: HeldLeads
 
     @property
     def dialling(self) -> bool:
@@ -405,7 +404,7 @@ def campaign_dashboard(campaign: Campaign, *, now: datetime.datetime | None = No
         finish=finish_estimate(campaign, rows, waiting=waiting, in_flight=in_flight, now=now),
         goals_total=goals,
         zone=timezone.get_current_timezone_name(),
-        held=held_leads(campaign, now=now),
+        held=held_counts(campaign, now=now),
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import phonenumbers
 
-__all__ = ["VERSION", "WHEEL_SHA256", "country_code", "region_for", "zones_for"]
+__all__ = ["VERSION", "WHEEL_SHA256", "country_code", "prefix_depths", "region_for", "several_zone_codes", "zones_for"]
 
 TABLES = Path(__file__).with_name("tables.json")
 
@@ -203,3 +203,25 @@ def country_code(e164: str) -> str:
         if len(digits) >= length and digits[:length] in codes:
             return digits[:length]
     return ""
+
+
+@functools.cache
+def prefix_depths() -> dict[str, int]:
+    """For each 4-digit head (the number's first four digits after ``+``) under which the
+    zone or region tables hold longer prefixes, the digits that decide its answers: two
+    numbers that share their first ``prefix_depths().get(head, 4)`` digits get the same
+    ``zones_for`` (but see ``several_zone_codes``), ``region_for`` and ``country_code``.
+    For counting leads by prefix in SQL instead of number by number."""
+    tables = _tables()
+    depths: dict[str, int] = {}
+    for table in (tables.zones.table, tables.regions.table):
+        for prefix in table:
+            if len(prefix) > _HEAD:
+                depths[prefix[:_HEAD]] = max(depths.get(prefix[:_HEAD], _HEAD), len(prefix))
+    return depths
+
+
+def several_zone_codes() -> frozenset[str]:
+    """The calling codes whose numbers' zones depend on the whole number (whether
+    libphonenumber counts its type as geographic), not on a prefix: see ``zones_for``."""
+    return _several_zones()
