@@ -321,3 +321,13 @@ def test_the_campaign_page_shows_the_rates_the_chart_and_the_finish(admin_client
         assert f"<dt>{text}</dt>" in page
     assert page.count('class="hour-bar"') == 24
     assert "Finishes:" in page and "none until the campaign is started" in page
+
+
+def test_the_calling_rules_list_shows_the_shipped_rule_with_its_window_days_and_caps(admin_client_logged):
+    response = admin_client_logged.get(reverse("admin:campaigns_callingrule_changelist"))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "US and Canada: 8 am to 9 pm local time" in text and "08:00–21:00" in text
+    assert "every day" in text and ">none<" in text
+    page = admin_client_logged.get(reverse("admin:campaigns_callingrule_add")).content.decode()
+    assert "tightest cap wins" in page
