@@ -71,6 +71,40 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def shipped_calling_rules(request) -> None:
+    """Every database test starts with the calling rules a fresh install has (the
+    default one of campaigns' migration 0004: country 1, 08:00-21:00): a test with
+    ``transaction=True`` ends by emptying every table, the migration's rows too, and
+    the tests after it would dial without them. A test about other rules changes them
+    itself."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    ):
+        return
+    request.getfixturevalue("_django_db_helper")
+    import importlib
+
+    from django.apps import apps
+
+    from campaigns.models import CallingRule
+
+    if not CallingRule.objects.exists():
+        importlib.import_module("campaigns.migrations.0004_compliance").federal_default(apps, None)
+
+
+@pytest.fixture
+def without_calling_rules(request) -> None:
+    """No calling rule at all, for tests about something else that dial at the clock's
+    own time (a webhook's call, a backend's request, the demo): without it the hour the
+    suite runs at would decide whether their call is placed. The rules' own tests
+    (leads/dialer/tests/test_windows.py) set the rules they test."""
+    request.getfixturevalue("_django_db_helper")
+    from campaigns.models import CallingRule
+
+    CallingRule.objects.all().delete()
+
+
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-admin-123")

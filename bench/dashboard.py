@@ -179,8 +179,8 @@ def held_figures(campaign, runs: int) -> dict:
 
     from campaigns.models import CallingRule
     from leads.dialer import rules as dial_rules
-    from leads.dialer.held import DAY, WEEK, consent_lacking, held_leads
-    from leads.dialer.windows import load_rules, number_caps, window_opening
+    from leads.dialer.held import DAY, WEEK, consent_lacking, held_leads, number_caps
+    from leads.dialer.windows import RuleBook, window_opening
     from leads.models import DIALABLE_LEAD_STATUSES, Call, Contact, Lead
 
     CallingRule.objects.update_or_create(
@@ -197,7 +197,7 @@ def held_figures(campaign, runs: int) -> dict:
     due_count = due.count()
 
     def stock() -> None:
-        rules = load_rules()
+        rules = RuleBook.load()
         numbers = Prefetch("contacts", queryset=Contact.objects.order_by("position"))
         for lead in due.prefetch_related(numbers)[:STOCK_LEADS]:
             number = dial_rules.number_to_dial(
@@ -212,7 +212,7 @@ def held_figures(campaign, runs: int) -> dict:
             calls.filter(placed_at__gt=now - DAY).count(), calls.filter(placed_at__gt=now - WEEK).count()
 
     stock_ms = median_ms(stock, 1)
-    rules = load_rules()
+    rules = RuleBook.load()
     late = now.replace(hour=6, minute=0)  # 01:00 to 22:00 across the US zones: outside for most
     area_codes = _area_codes()[:400]
     window_ms = median_ms(lambda: [window_opening(campaign, p, "", late, rules=rules) for p in area_codes], runs)

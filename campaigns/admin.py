@@ -16,7 +16,7 @@ from leadsite.admin import LeadsiteChangeList, ModelAdmin
 
 from . import services
 from .forms import CampaignForm
-from .models import OUTCOME_INTERVALS, Assistant, Campaign, Variable
+from .models import OUTCOME_INTERVALS, Assistant, CallingRule, Campaign, Variable
 
 
 class VariableInline(admin.TabularInline):
@@ -233,3 +233,48 @@ class CampaignAdmin(ModelAdmin):
         return self._status_view(
             request, pk, services.campaign_pause, "“{name}” is paused: calls in progress finish, no new ones start."
         )
+
+
+@admin.register(CallingRule)
+class CallingRuleAdmin(ModelAdmin):
+    """The calling rules by region (results-and-compliance.md §4): every enabled rule
+    that matches a number narrows its campaign's window and caps its calls."""
+
+    list_display = ["name", "country_code", "region", "window", "days_shown", "caps", "enabled"]
+    list_filter = ["enabled", "country_code"]
+    search_fields = ["name", "region"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["name", "enabled", "country_code", "region", "notes"],
+                "description": "A rule applies to every number of its country calling code (and, when it names "
+                "one, of its US state or Canadian province, read from the area code), in every campaign. Every "
+                "enabled rule that matches a number applies: calls start only inside the campaign's hours and "
+                "every rule's, in the callee's local time (the lead's zone, else the number's, else the "
+                "campaign's), and the tightest cap wins. A lead that may not be called now waits, and its page "
+                "says why and until when.",
+            },
+        ),
+        ("When", {"fields": ["earliest", "latest", "days", "holidays"]}),
+        ("How often", {"fields": ["max_calls_24h", "max_calls_7d"]}),
+    ]
+
+    @admin.display(description="window")
+    def window(self, rule: CallingRule) -> str:
+        start = f"{rule.earliest:%H:%M}" if rule.earliest else "any time"
+        end = f"{rule.latest:%H:%M}" if rule.latest else "any time"
+        return f"{start}–{end}" if rule.earliest or rule.latest else "all day"
+
+    @admin.display(description="days")
+    def days_shown(self, rule: CallingRule) -> str:
+        days = ", ".join(day[:3].capitalize() for day in rule.days) if rule.days else "every day"
+        return days + (f"; {len(rule.holidays)} holiday(s)" if rule.holidays else "")
+
+    @admin.display(description="caps")
+    def caps(self, rule: CallingRule) -> str:
+        parts = [
+            f"{rule.max_calls_24h} / 24 h" if rule.max_calls_24h else "",
+            f"{rule.max_calls_7d} / 7 days" if rule.max_calls_7d else "",
+        ]
+        return ", ".join(part for part in parts if part) or "none"

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 
-from .dialer import hours, rules
+from .dialer import hours, rules, windows
 from .models import Call, CallOutcome, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus, StatusChange
 
 SKIP_PROCESSING = ("a call is in progress", Q(status=LeadStatus.PROCESSING))
@@ -136,6 +136,10 @@ def count_skips(selection: QuerySet[Lead], rules: list[tuple[str, Q]]) -> tuple[
     return skipped, counts["total"]
 
 
+# A lead that moves is no longer held: whatever moved it decides its next dial (hold).
+_NOT_WAITING = {"waiting": "", "waiting_note": ""}
+
+
 def _db_value(model: type, field_name: str, value: Any) -> Any:
     return model._meta.get_field(field_name).get_db_prep_value(value, connection)
 
@@ -187,7 +191,9 @@ def _apply(
             for condition, updates in move.contact_updates:
                 Contact.objects.filter(condition, lead_id__in=batch).update(**updates)
             lead_updates = {**move.lead_updates, **({"attempts": 0} if move.contact_updates else {})}
-            Lead.objects.filter(pk__in=batch).update(status=move.to_status, updated_at=now, **lead_updates)
+            Lead.objects.filter(pk__in=batch).update(
+                status=move.to_status, updated_at=now, **_NOT_WAITING, **lead_updates
+            )
             if move.contact_updates:
                 _recount_attempts(batch, move.keeps_attempts)
     return TransitionResult(moved=moved, skipped=skipped, operation=operation)
@@ -571,6 +577,7 @@ def start_calls(
         next_attempt_at=None,
         callback_at=None,  # the callback is kept: this is its call
         updated_at=now,
+        **_NOT_WAITING,
     )
     for is_callback in (False, True):
         rows = [
@@ -581,6 +588,26 @@ def start_calls(
         if rows:
             _audit(rows, now=now, actor=actor, reason="callback call placed" if is_callback else "call placed")
     return calls
+
+
+def hold(leads: list[tuple[Lead, datetime.datetime, str, str]], *, now: datetime.datetime) -> None:
+    """Due leads (locked by the caller) that a claim may not dial now, each with when
+    it may (``until``), why (``waiting``: "window" or "cap") and the words an operator
+    reads (``note``): their next attempt moves to ``until`` and they say why they wait.
+
+    Their status stays what it is (a Created lead stays Created, a Scheduled one
+    Scheduled: "due, waiting for a free line or the calling window"), so no audit row
+    is written: the status history records changes of status, and a hold is the
+    dialer's note of when to look again, which every pass may change. The lead's own
+    ``waiting`` and ``waiting_note`` say why until it moves.
+    """
+    if not leads:
+        return
+    for lead, until, waiting, note in leads:
+        lead.next_attempt_at, lead.waiting, lead.waiting_note, lead.updated_at = until, waiting, note[:300], now
+    Lead.objects.bulk_update(
+        [lead for lead, *_ in leads], ["next_attempt_at", "waiting", "waiting_note", "updated_at"], batch_size=500
+    )
 
 
 def calls_placed(calls: list[Call]) -> None:
@@ -598,7 +625,7 @@ def run_out(leads: list[Lead], numbers: dict[int, list[Contact]], *, now: dateti
         ends.setdefault(rules.out_of_numbers(numbers.get(lead.pk, [])).status, []).append(lead)
     for status, group in ends.items():
         Lead.objects.filter(pk__in=[lead.pk for lead in group]).update(
-            status=status, next_attempt_at=None, next_position=None, updated_at=now
+            status=status, next_attempt_at=None, next_position=None, updated_at=now, **_NOT_WAITING
         )
         _audit(
             [(lead.pk, lead.status, status) for lead in group],
@@ -810,6 +837,7 @@ def record_outcome(call_id: uuid.UUID, report: Report, *, now: datetime.datetime
             callback_at=honoured.at if honoured is not None else None,
             callbacks=F("callbacks") + (1 if honoured is not None else 0),
             updated_at=now,
+            **_NOT_WAITING,  # cleared when its call was placed already; kept so whatever the path
             **learnt,
         )
     return True
@@ -847,7 +875,7 @@ def _callback(
         callbacks_so_far=lead.callbacks,
         now=now,
         zone=zone,
-        next_opening=lambda at: hours.next_opening(campaign, zone, at),
+        next_opening=lambda at: windows.window_opening(campaign, dialled.phone, lead.timezone, at),
     )
 
 
@@ -941,5 +969,6 @@ def dial_failed(call_id: uuid.UUID, *, error: str, now: datetime.datetime, actor
             next_position=call.position,
             last_outcome=CallOutcome.DIAL_ERROR,
             updated_at=now,
+            **_NOT_WAITING,
         )
     return True

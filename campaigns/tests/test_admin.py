@@ -357,3 +357,13 @@ def test_the_start_confirmation_of_a_running_or_empty_campaign_says_so(admin_cli
     services.campaign_start(campaign=running)
     text = admin_client_logged.get(reverse("admin:campaigns_campaign_start", args=[running.pk])).content.decode()
     assert "is already running" in text and "Start the campaign" not in text
+
+
+def test_the_calling_rules_list_shows_the_shipped_rule_with_its_window_days_and_caps(admin_client_logged):
+    response = admin_client_logged.get(reverse("admin:campaigns_callingrule_changelist"))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "US and Canada: 8 am to 9 pm local time" in text and "08:00–21:00" in text
+    assert "every day" in text and ">none<" in text
+    page = admin_client_logged.get(reverse("admin:campaigns_callingrule_add")).content.decode()
+    assert "tightest cap wins" in page

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from leads import transitions
-from leads.dialer.hours import number_zone
+from leads.dialer.hours import ZONE_SOURCES, number_zones
 from leads.models import Call, Contact, DoNotCallNumber, Lead
 from leadsite.admin import local_time as site_time
 
@@ -55,20 +55,20 @@ RESULT_VALUE_SHOWN = 1000
 # --- times ------------------------------------------------------------------------
 
 
-def zone_source(lead: Lead, zone: str) -> str:
-    """Where a number's zone came from (results-and-compliance.md §3), told apart by
-    the zone ``number_zone`` chose, so that the page follows whatever it chooses."""
-    if lead.timezone and zone == lead.timezone:
-        return "the lead's zone"
-    if zone == lead.campaign.effective_timezone():
-        return "the campaign's zone"
-    return "the number's zone"
-
-
 def local_time(lead: Lead, contact: Contact | None, moment: datetime.datetime) -> str:
     """``moment`` in the zone the number's calling hours are read in, naming the zone
-    and where it came from: "Thu 03 Dec 09:05 EST (America/New_York, the lead's zone)"."""
-    zone = number_zone(lead, contact)
+    and where it came from: "Thu 03 Dec 09:05 EST (America/New_York, the number's
+    zone)"; a number whose prefix spans zones names them all (its window must hold in
+    every one)."""
+    zones, source = number_zones(lead, contact)
+    zone = zones[0]
+    if len(zones) > 1:
+        return format_html(
+            '<span class="local-time">{}</span> <span class="local-zone">({}, {})</span>',
+            " / ".join(f"{moment.astimezone(zoneinfo.ZoneInfo(z)):%a %d %b %H:%M %Z}" for z in zones[:3]),
+            ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else ""),
+            "the number's zones: its calls start only inside the window in every one",
+        )
     try:
         local = moment.astimezone(zoneinfo.ZoneInfo(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -79,7 +79,7 @@ def local_time(lead: Lead, contact: Contact | None, moment: datetime.datetime) -
         f"{local:%a %d %b %H:%M}",
         local.tzname(),
         zone,
-        zone_source(lead, zone),
+        ZONE_SOURCES[source],
     )
 
 
@@ -285,6 +285,15 @@ class LeadPageMixin:
         contact = Contact.objects.filter(lead=lead, position=lead.next_position or 0).first()
         return format_html(
             "{} (your time: {})", local_time(lead, contact, lead.callback_at), site_time(lead.callback_at)
+        )
+
+    @admin.display(description="Waiting")
+    def waiting_now(self, lead: Lead) -> str:
+        """Why a due lead is not dialled yet (outside its window, over a cap), and until when."""
+        if not lead.waiting:
+            return EMPTY
+        return format_html(
+            "{} until {}: {}", lead.get_waiting_display(), site_time(lead.next_attempt_at), lead.waiting_note
         )
 
     @admin.display(description="Opted out")

@@ -394,6 +394,7 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
         "last_outcome",
         "last_attempt_at",
         "next_attempt_at",
+        "waiting_now",
         "created_at",
         "updated_at",
         "primary_number_now",
@@ -497,7 +498,11 @@ class LeadAdmin(LeadPageMixin, LeadImportMixin, LeadExportMixin, ModelAdmin):
         form = self.get_form(request, obj, fields=None)
         variable_fields = [name for name in form.base_fields if name.startswith("var_")]
         head = ["campaign", "status_badge"] if obj else []
-        tail = ["attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "created_at"] if obj else []
+        tail = (
+            ["attempts", "last_outcome", "last_attempt_at", "next_attempt_at", "waiting_now", "created_at"]
+            if obj
+            else []
+        )
         if obj is not None and not self.has_change_permission(request, obj):
             # Read-only, the admin shows a field by looking its name up on the lead;
             # these are the form's own fields (the lead has no "primary_phone"), and it

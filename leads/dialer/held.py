@@ -41,8 +41,8 @@ from leads import phonedata
 from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Contact, ContactStatus, Lead, Waiting
 from leads.selectors import consent_missing_count
 
-from .hours import zone_info
-from .windows import load_rules, number_caps, window_opening, zones_of
+from .hours import zone_info, zones_of
+from .windows import RuleBook, window_opening
 
 DAY = datetime.timedelta(hours=24)
 WEEK = datetime.timedelta(days=7)
@@ -177,7 +177,7 @@ def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
         .annotate(tz=F("timezone"), dial=_next_number(campaign))
         .values("tz", "dial")
     )
-    rules = load_rules()
+    rules = RuleBook.load()
     inner_sql, inner_params = due.query.sql_with_params()
     key_sql, key_params = _prefix_key("dial")
     near = _near_caps(rules, now)
@@ -213,7 +213,7 @@ def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
         if opens != now:
             outside += n
             if opens is not None and (opening is None or opens < opening):
-                opening, opening_zone = opens, zones_of(campaign, phone, tz)[0]
+                opening, opening_zone = opens, zones_of(phone, tz, campaign)[0][0]
             continue
         cap_24h, cap_7d = number_caps(phone, rules)
         if cap_24h and (calls_24h or 0) >= cap_24h or cap_7d and (calls_7d or 0) >= cap_7d:
@@ -229,3 +229,9 @@ def held_leads(campaign: Campaign, *, now: datetime.datetime) -> HeldLeads:
         next_opening_zone=opening_zone,
         required_consent=Consent(campaign.requires_consent).label if without_consent is not None else "",
     )
+
+
+def number_caps(phone: str, rules: RuleBook) -> tuple[int | None, int | None]:
+    """The tightest 24-hour and 7-day caps of the number's rules (None: no cap)."""
+    caps = {cap.period: cap.calls for cap in rules.caps(phone)}
+    return caps.get(DAY), caps.get(WEEK)

@@ -7,7 +7,8 @@ A pass, with ``now`` given (tests drive time explicitly):
    applied;
 2. for each running campaign: due Rescheduled leads become Scheduled; due leads are
    claimed up to the free lines, inside their calling window, and their calls
-   placed; a campaign with nothing left to dial completes.
+   placed (each on a number inside its own window and under its caps: others are
+   held until they may be); a campaign with nothing left to dial completes.
 
 Several dialers may run against one PostgreSQL database. A claim locks its campaign
 row (``SKIP LOCKED``: a campaign another dialer is claiming for is left to it) so
@@ -33,7 +34,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.models import Campaign
 from leads import transitions
-from leads.dialer import outcomes, rules
+from leads.dialer import outcomes, rules, windows
 from leads.models import DIALABLE_LEAD_STATUSES, Call, CallOutcome, Contact, Lead, LeadStatus, StatusChange
 from leads.transitions import Actor, Pick, Report
 
@@ -100,9 +101,32 @@ def promote_due(campaign: Campaign, *, now: datetime.datetime) -> int:
     return transitions.promote_due(due, now=now, actor=DIALER).moved
 
 
+# Leads a claim may hold (outside their window, over a cap) before it stops for this
+# pass: when a window closes on many leads at once, each pass moves this many out of
+# the queue's head, so a claim's cost stays bounded and the head soon holds dialable
+# leads only.
+MAX_HOLDS_PER_CLAIM = 2000
+# A batch after one with holds reads this many leads at least: holding leads one line
+# at a time would cost a round of queries per lead.
+HOLD_BATCH = 200
+
+
+def claimable(campaign: Campaign, now: datetime.datetime):
+    """The due leads a claim may take: with the consent the campaign requires, if any
+    (leads without it are never claimed: results-and-compliance.md §5)."""
+    due = due_leads(campaign, now)
+    consents = campaign.satisfying_consents()
+    return due if consents is None else due.filter(consent__in=consents)
+
+
 def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> list[Call]:
     """Take due leads up to the campaign's free lines, each with the number to dial,
-    and open their calls (committed before any is placed)."""
+    and open their calls (committed before any is placed).
+
+    A lead is dialled only on a number inside its window and under its caps
+    (``windows.Gate``); a lead none of whose numbers is, is held until the first may
+    be (``transitions.hold``), and the claim reads on.
+    """
     with transaction.atomic():
         locked = (
             Campaign.objects.select_for_update(skip_locked=True)
@@ -114,21 +138,33 @@ def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> li
             return []  # another dialer is claiming for it, or it stopped meanwhile
         campaign = locked
         free = campaign.max_calls_in_parallel - Call.objects.filter(campaign=campaign, ended_at__isnull=True).count()
-        inside = window_filter(campaign, now)
-        if free <= 0 or inside is None:
+        # Exact only as "no zone at all is inside the campaign's hours": then no number is.
+        if free <= 0 or window_filter(campaign, now) is None:
             return []
         defaults = {v.name: v.default_value for v in campaign.assistant.variables.all() if v.default_value}
-        queue = due_leads(campaign, now).filter(inside)
+        gate = windows.Gate(campaign, now)
+        queue = claimable(campaign, now)
         opened: list[Call] = []
-        while free > 0:
+        left: list[int] = []  # leads whose number another dialer is counting: the next pass's
+        holds, size = 0, free
+        while free > 0 and holds < MAX_HOLDS_PER_CLAIM:
             try:
                 with transaction.atomic():  # a savepoint: a batch is taken whole or given back whole
-                    batch = list(queue.select_for_update(skip_locked=True)[:free])
+                    batch = list(queue.exclude(pk__in=left).select_for_update(skip_locked=True)[:size])
                     if not batch:
                         break
-                    picks = _take(campaign, batch, defaults, now=now)
-                    opened += transitions.start_calls(campaign, picks, now=now, backend=backend.name, actor=DIALER)
-                    free -= len(picks)
+                    taken = _take(campaign, batch, defaults, gate, free=free, now=now)
+                    opened += transitions.start_calls(
+                        campaign, taken.picks, now=now, backend=backend.name, actor=DIALER
+                    )
+                    transitions.hold(taken.held, now=now)
+                    free -= len(taken.picks)
+                    holds += len(taken.held)
+                    left += taken.left
+                    if len(taken.picks) + len(taken.spent) == len(batch):
+                        size = free
+                    else:
+                        size = max(free, min(HOLD_BATCH, MAX_HOLDS_PER_CLAIM - holds))
             except OperationalError:
                 # A number of the batch is locked by someone else (an operator's
                 # do-not-call, an edit): waiting for it could deadlock with them, who
@@ -137,26 +173,59 @@ def claim(campaign: Campaign, *, backend: Backend, now: datetime.datetime) -> li
     return opened
 
 
-def _take(campaign: Campaign, batch: list[Lead], defaults: dict[str, str], *, now: datetime.datetime) -> list[Pick]:
-    """The claimed leads' numbers (locked, without waiting) and the one each dials;
-    leads with no number left leave the queue at once, so the next batch reads past
-    them."""
+@dataclass
+class Taken:
+    """What a claim does with one batch of leads."""
+
+    picks: list[Pick]
+    held: list[tuple[Lead, datetime.datetime, str, str]]
+    spent: list[Lead]
+    left: list[int]
+
+
+def _take(
+    campaign: Campaign,
+    batch: list[Lead],
+    defaults: dict[str, str],
+    gate: windows.Gate,
+    *,
+    free: int,
+    now: datetime.datetime,
+) -> Taken:
+    """The claimed leads' numbers (locked, without waiting) and the one each dials, up
+    to ``free`` leads: the first number in the strategy's order inside its window and
+    under its caps. A lead with no number left leaves the queue at once, one whose
+    numbers may not be dialled now is held, so the next batch reads past them."""
     numbers: dict[int, list[Contact]] = defaultdict(list)
     locked = Contact.objects.select_for_update(nowait=True).filter(lead_id__in=[lead.pk for lead in batch])
     for contact in locked.order_by("lead_id", "position"):
         numbers[contact.lead_id].append(contact)
     budget = campaign.attempts_per_number
-    picks, spent = [], []
+    order = {lead.pk: rules.numbers_to_dial(numbers[lead.pk], budget, lead.next_position) for lead in batch}
+    # A callback is an appointment with one number: no other is tried instead.
     for lead in batch:
-        number = rules.number_to_dial(numbers[lead.pk], budget, lead.next_position)
-        if number is None:
-            spent.append(lead)
+        if lead.callback_at is not None:
+            order[lead.pk] = order[lead.pk][:1]
+    gate.prepare(number for candidates in order.values() for number in candidates)
+    taken = Taken(picks=[], held=[], spent=[], left=[])
+    for lead in batch:
+        if not order[lead.pk]:
+            taken.spent.append(lead)
             continue
-        primary = numbers[lead.pk][0].variables if numbers[lead.pk][0].position == 0 else {}
-        own = number.variables if number.position else {}
-        picks.append(Pick(lead=lead, contact=number, variables=rules.call_variables(defaults, primary, own)))
-    transitions.run_out(spent, numbers, now=now, actor=DIALER)
-    return picks
+        if len(taken.picks) >= free:
+            continue  # dialable, but no line left: it stays at the head for the next pass
+        verdict = gate.verdict(lead, order[lead.pk])
+        if verdict.number is not None:
+            number = verdict.number
+            primary = numbers[lead.pk][0].variables if numbers[lead.pk][0].position == 0 else {}
+            own = number.variables if number.position else {}
+            taken.picks.append(Pick(lead=lead, contact=number, variables=rules.call_variables(defaults, primary, own)))
+        elif verdict.until is not None:
+            taken.held.append((lead, verdict.until, verdict.waiting, verdict.note))
+        else:
+            taken.left.append(lead.pk)
+    transitions.run_out(taken.spent, numbers, now=now, actor=DIALER)
+    return taken
 
 
 # Calls handed to the backend at once: a real platform answers each request in its

@@ -51,6 +51,15 @@ def number_to_dial(numbers: Sequence[NumberState], budget: int, next_position: i
     return first_dialable(numbers, budget, from_position=next_position or 0) or first_dialable(numbers, budget)
 
 
+def numbers_to_dial(numbers: Sequence[NumberState], budget: int, next_position: int | None) -> list[NumberState]:
+    """Every number with attempts left, in the order a claim tries them when the one
+    before may not be dialled now (outside its window, over a cap): ``number_to_dial``
+    first, then the following ones by position, then those before the cursor."""
+    dialable = sorted((n for n in numbers if has_attempts_left(n, budget)), key=lambda n: n.position)
+    cursor = next_position or 0
+    return [n for n in dialable if n.position >= cursor] + [n for n in dialable if n.position < cursor]
+
+
 @dataclass(frozen=True)
 class NextStep:
     """Where a lead goes after an unsuccessful attempt."""

@@ -1077,3 +1077,17 @@ def test_a_secondary_number_without_plus_is_read_in_the_campaigns_country_on_add
         "+12125550102",
         "+13055550103",
     ]
+
+
+def test_the_lead_page_says_why_a_lead_waits_and_in_which_zone_its_number_is(admin_client_logged):
+    from campaigns.services import campaign_start
+    from leads.dialer import passes
+    from leads.dialer.backends.simulated import SimulatedBackend
+
+    campaign = make_campaign()
+    lead = make_lead(campaign=campaign, primary="+12125550101")
+    campaign_start(campaign=campaign)
+    passes.run_pass(now=datetime.datetime(2027, 6, 2, 3, 0, tzinfo=datetime.UTC), backend=SimulatedBackend(seed=1))
+    page = admin_client_logged.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    assert "Outside its calling window until" in page
+    assert "America/New_York" in page and "the number&#x27;s zone" in page

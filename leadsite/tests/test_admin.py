@@ -155,6 +155,7 @@ ACTIONS = {
     "axes.AccessLog": ["delete_selected"],
     "campaigns.Assistant": ["delete_selected"],
     "campaigns.Campaign": [],
+    "campaigns.CallingRule": [],
     "leads.Lead": [
         "reset_leads",
         "complete_leads",
@@ -181,6 +182,7 @@ PERMISSIONS = {
     "axes.AccessLog": (False, True, True, True),
     "campaigns.Assistant": ALL,
     "campaigns.Campaign": ALL,
+    "campaigns.CallingRule": ALL,
     "leads.Lead": ALL,
     "leads.StatusChange": VIEW_ONLY,
     "leads.DoNotCallNumber": ALL,

@@ -14,7 +14,8 @@ QUIET = SimulatedBackend(seed=1, duration_scale=1000)
 
 
 @pytest.fixture
-def call() -> Call:
+def call(without_calling_rules) -> Call:
+    """A call placed at the clock's time: the calling rules are not what its tests are about."""
     campaign = make_campaign(goal_completion_variable="booked")
     make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)

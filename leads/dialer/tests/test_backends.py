@@ -19,7 +19,11 @@ from leads.dialer.signing import webhook_secret
 from leads.models import Call, Lead, LeadStatus
 from leads.tests.factories import make_lead
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Calls placed at the clock's time: the calling rules are not what these tests are about.
+    pytest.mark.usefixtures("without_calling_rules"),
+]
 
 
 class Platform(http.server.ThreadingHTTPServer):

@@ -77,6 +77,7 @@ def test_the_goals_count_every_conversation_that_achieved_the_goal_since_the_sta
     assert campaign_dashboard(campaign, now=NOW).goals_total == 2
 
 
+@pytest.mark.usefixtures("without_calling_rules")  # dials at the clock's time
 def test_the_goal_of_a_conversation_is_the_goal_variables_when_the_report_has_none():
     campaign = make_campaign(goal_completion_variable="booked")
     make_lead(campaign=campaign)

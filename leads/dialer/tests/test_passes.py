@@ -331,18 +331,21 @@ def test_calls_start_only_inside_the_leads_local_hours_and_days():
     start(campaign)
     assert dial(local("Asia/Tokyo", 2027, 6, 2, 8, 59)) == []  # 01:59 in Berlin
     assert [c.lead_id for c in dial(local("Asia/Tokyo", 2027, 6, 2, 9, 0))] == [tokyo.pk]
+    assert dial(local("Europe/Berlin", 2027, 6, 4, 17, 1)) == []  # Friday, after hours
     assert dial(local("Europe/Berlin", 2027, 6, 5, 10, 0)) == []  # a Saturday
-    assert dial(local("Europe/Berlin", 2027, 6, 7, 17, 1)) == []  # Monday, after hours
+    assert fresh(berlin).next_attempt_at == local("Europe/Berlin", 2027, 6, 7, 9, 0)  # held until Monday 9:00
     assert [c.lead_id for c in dial(local("Europe/Berlin", 2027, 6, 7, 17, 0, 59))] == [
         berlin.pk
     ]  # the end minute counts
 
 
-def test_leads_without_a_zone_use_the_campaigns_else_the_assistants():
+def test_numbers_of_no_zone_use_the_campaigns_else_the_assistants():
+    # +800 (international freephone) has no zone in libphonenumber's data, nor a rule.
     hours = {"allowed_hours_start": datetime.time(9), "allowed_hours_end": datetime.time(10)}
     own = make_campaign(timezone="America/Chicago", assistant=make_assistant(timezone="Asia/Tokyo"), **hours)
     inherited = make_campaign(assistant=make_assistant(timezone="Asia/Tokyo"), **hours)
-    in_chicago, in_tokyo = make_lead(campaign=own), make_lead(campaign=inherited)
+    in_chicago = make_lead(campaign=own, primary="+80012345678")
+    in_tokyo = make_lead(campaign=inherited, primary="+80012345678")
 
     start(own)
     start(inherited)

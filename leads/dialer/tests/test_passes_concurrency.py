@@ -22,6 +22,8 @@ from leads.tests.factories import bulk_leads
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    # Calls placed at the clock's time: the calling rules are not what these tests are about.
+    pytest.mark.usefixtures("without_calling_rules"),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="several dialers share PostgreSQL only"),
 ]
 
@@ -220,3 +222,24 @@ def test_a_claim_never_waits_on_a_number_someone_else_holds():
     assert opened == [] and not Call.objects.exists()  # the batch was given back whole
     assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.CREATED}
     assert len(passes.claim(campaign, backend=backend, now=timezone.now())) == 3  # and taken on the next pass
+
+
+def test_two_dialers_claiming_one_number_in_two_campaigns_never_go_over_its_cap():
+    from campaigns.models import CallingRule
+    from leads.dialer import passes
+    from leads.dialer.backends.simulated import SimulatedBackend
+    from leads.tests.factories import make_lead
+    from leadsite.testing import at_once
+
+    CallingRule.objects.create(name="one call a day", country_code="1", max_calls_24h=1)
+    backend = SimulatedBackend(seed=1, duration_scale=1000)
+    for round_ in range(5):
+        first, second = make_campaign(), make_campaign()
+        number = f"+1212556{9000 + round_:04d}"
+        make_lead(campaign=first, primary=number)
+        make_lead(campaign=second, primary=number)
+        services.campaign_start(campaign=first)
+        services.campaign_start(campaign=second)
+        campaigns, now = iter([first, second]), timezone.now()
+        at_once(lambda campaigns=campaigns, now=now: passes.claim(next(campaigns), backend=backend, now=now))
+        assert Call.objects.filter(phone=number).count() == 1, round_

@@ -20,7 +20,11 @@ from leads.dialer.tests.conftest import QUIET
 from leads.models import Call, CallReport, Lead, LeadStatus, StatusChange
 from leads.tests.factories import make_lead
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Calls placed at the clock's time: the calling rules are not what these tests are about.
+    pytest.mark.usefixtures("without_calling_rules"),
+]
 
 
 def post(
