@@ -135,9 +135,10 @@ def _prefix_key(column: str) -> tuple[str, list]:
     return sql + f"ELSE SUBSTR({column}, 1, 5) END", params
 
 
-def _near_caps(rules, now: datetime.datetime):
+def _near_caps(book: RuleBook, now: datetime.datetime):
     """The calls of the last 7 days per number (over all campaigns), of the numbers that
     reach the loosest cap of any rule (a query), or None when no rule caps calls."""
+    rules = [rule for of_country in book.by_country.values() for rule in of_country]
     caps_24h = [rule.max_calls_24h for rule in rules if rule.max_calls_24h]
     caps_7d = [rule.max_calls_7d for rule in rules if rule.max_calls_7d]
     if not caps_24h and not caps_7d:

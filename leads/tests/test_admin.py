@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from campaigns.tests.factories import make_assistant, make_campaign
 from leads import selectors, services, transitions
 from leads.models import Contact, ContactStatus, DoNotCallNumber, ExportRecord, Lead, LeadStatus, StatusChange
-from leads.tests.factories import bulk_leads, make_lead, phone, set_results
+from leads.tests.factories import bulk_leads, make_lead, pass_at_any_hour, phone, set_results
 from leads.transitions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -1014,7 +1014,7 @@ def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
     """Names, descriptions, defaults, variable names and values, numbers' own values,
     what a call reported and why a campaign paused, on every page that shows them."""
     from campaigns import services as campaign_services
-    from leads.dialer import outcomes, passes
+    from leads.dialer import outcomes
     from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import Call
     from leads.transitions import Report
@@ -1030,7 +1030,7 @@ def test_every_page_showing_what_users_wrote_escapes_it(admin_client_logged):
     )
     lead.contacts.filter(position=1).update(variables={"contact_name": HOSTILE})
     campaign_services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
     outcomes.outcome_receive(
         call.pk,

@@ -18,10 +18,10 @@ from campaigns.tests.factories import make_campaign
 from leads import transitions
 from leads.admin import changelist
 from leads.admin.calls import LATEST_ON_LEAD_PAGE
-from leads.dialer import outcomes, passes
+from leads.dialer import outcomes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call, DoNotCallNumber, Lead, StatusChange
-from leads.tests.factories import make_call, make_lead
+from leads.tests.factories import make_call, make_lead, pass_at_any_hour
 from leads.transitions import Actor, Report
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def dialled():
     campaign = make_campaign(name="Spring", max_calls_in_parallel=3)
     leads = [make_lead(campaign=campaign) for _ in range(3)]
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     first = Call.objects.get(lead=leads[0])
     outcomes.outcome_receive(
         first.pk,
@@ -582,7 +582,7 @@ def test_a_report_with_a_transcript_opt_out_and_results_shows_on_the_page_and_in
     campaign = make_campaign(name="Spring", max_calls_in_parallel=1)
     lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     call = Call.objects.get(lead=lead)
     outcomes.outcome_receive(
         call.pk,

@@ -358,9 +358,14 @@ def test_each_number_shows_its_local_time_now_naming_the_zone_and_where_it_came_
         local = datetime.datetime.strptime(f"{tokyo.year} {text}", "%Y %a %d %b %H:%M")
         assert abs(local - tokyo.replace(tzinfo=None, second=0, microsecond=0)) <= datetime.timedelta(minutes=1)
 
+    # The factory's numbers are New Jersey's (+1 201): their prefix names the zone.
     html = text_of(admin_client_logged.get(page_url(inherits)))
-    assert html.count("(America/Chicago, the campaign&#x27;s zone)") == 2
-    assert re.search(r"\d{2}:\d{2} C[SD]T \(America/Chicago", html)
+    assert html.count("(America/New_York, the number&#x27;s zone)") == 2
+    assert re.search(r"\d{2}:\d{2} E[SD]T \(America/New_York", html)
+    # A number whose prefix names no zone (international freephone) is read in the campaign's.
+    freephone = make_lead(campaign=campaign, primary="+80012345678")
+    html = text_of(admin_client_logged.get(page_url(freephone)))
+    assert "(America/Chicago, the campaign&#x27;s zone)" in html
 
 
 def test_a_number_on_the_do_not_call_list_is_marked_with_the_entrys_reason_source_and_date(
@@ -464,7 +469,7 @@ def test_a_recording_that_is_no_http_address_is_shown_as_text_never_played(admin
 
 def test_a_pending_callback_is_shown_in_the_numbers_local_time_naming_the_zone(admin_client_logged, campaign):
 
-    lead = make_lead(campaign=campaign, variables={"customer_name": "Ana"})
+    lead = make_lead(campaign=campaign, primary="+13125550199", variables={"customer_name": "Ana"})  # Chicago
     chicago = zoneinfo.ZoneInfo("America/Chicago")
     at = datetime.datetime.combine(timezone.now().astimezone(chicago).date(), datetime.time(15, 0), tzinfo=chicago)
     at += datetime.timedelta(days=2)
@@ -474,7 +479,7 @@ def test_a_pending_callback_is_shown_in_the_numbers_local_time_naming_the_zone(a
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", results_of(admin_client_logged.get(page_url(lead)))))
     local = at.astimezone(chicago)
     assert (
-        f"Callback pending: {local:%a %d %b} 15:00 {local.tzname()} (America/Chicago, the campaign&#x27;s zone)" in text
+        f"Callback pending: {local:%a %d %b} 15:00 {local.tzname()} (America/Chicago, the number&#x27;s zone)" in text
     )
     mine = timezone.localtime(at)
     assert f"(your time: {mine:%Y-%m-%d %H:%M} {mine.tzname()})" in text

@@ -9,10 +9,10 @@ from playwright.sync_api import expect
 
 from campaigns import services as campaign_services
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads.dialer import outcomes, passes
+from leads.dialer import outcomes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call, DoNotCallNumber, ImportRecord, Lead, LeadStatus
-from leads.tests.factories import make_lead
+from leads.tests.factories import make_lead, pass_at_any_hour
 from leads.transitions import Actor, Report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +60,7 @@ def _wide_rows() -> None:
             },
         )
     campaign_services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     for call in Call.objects.filter(ended_at__isnull=True):
         outcomes.outcome_receive(
             call.pk,

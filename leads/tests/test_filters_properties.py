@@ -14,11 +14,10 @@ from hypothesis import strategies as st
 
 from campaigns import services
 from campaigns.tests.factories import make_assistant, make_campaign
-from leads.dialer import passes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.filters import LeadFilter
 from leads.models import Contact, Lead
-from leads.tests.factories import make_lead, set_results
+from leads.tests.factories import make_lead, pass_at_any_hour, set_results
 from leads.variables import value_text
 from leadsite.testing import rolled_back
 
@@ -41,7 +40,7 @@ def leads(admin_client_logged):
     set_results(make_lead(campaign=campaign, variables={"customer_name": SCRIPT}), results={"notes": SCRIPT})
     set_results(ana, results={"notes": "VIP", "count": 3, "flag": True, "isnull": "x"}, disposition="booked")
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     return admin_client_logged
 
 

@@ -6,6 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from leads.tests.factories import pass_at_any_hour
+
 pytestmark = pytest.mark.django_db
 
 
@@ -47,7 +49,6 @@ def every_list_has_rows():
     from campaigns import services
     from campaigns.tests.factories import make_campaign
     from leads import services as lead_services
-    from leads.dialer import passes
     from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import ExportRecord
     from leads.tests.factories import make_lead, phone
@@ -57,7 +58,7 @@ def every_list_has_rows():
     for campaign in (spring, autumn):
         make_lead(campaign=campaign)
     services.campaign_start(campaign=spring)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     ExportRecord.objects.create(file_format="csv", filters="", columns=[])
     lead_services.do_not_call_add(phones=[phone()], actor=Actor.system())
     return spring
@@ -119,14 +120,13 @@ def test_a_filter_with_a_single_choice_is_still_applied(admin_client_logged, pag
     # and used to drop its parameter with it: another id showed every row.
     from campaigns import services
     from campaigns.tests.factories import make_campaign
-    from leads.dialer import passes
     from leads.dialer.backends.simulated import SimulatedBackend
     from leads.tests.factories import make_lead
 
     campaign = make_campaign(name="Only")
     make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     url = reverse(f"admin:{page}_changelist")
     own = campaign.pk if name.startswith("campaign") else campaign.assistant_id
     mine = admin_client_logged.get(url, {name: own}).context["cl"]

@@ -4,10 +4,9 @@ import pytest
 
 from campaigns import services
 from campaigns.tests.factories import make_campaign
-from leads.dialer import passes
 from leads.dialer.backends.simulated import SimulatedBackend
 from leads.models import Call
-from leads.tests.factories import make_lead
+from leads.tests.factories import make_lead, pass_at_any_hour
 
 # Outcomes drawn but reported only after 1,000 times their length: the test reports them.
 QUIET = SimulatedBackend(seed=1, duration_scale=1000)
@@ -19,5 +18,5 @@ def call(without_calling_rules) -> Call:
     campaign = make_campaign(goal_completion_variable="booked")
     make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     return Call.objects.get()

@@ -13,11 +13,10 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.tests.factories import make_campaign
 from leads import transitions
-from leads.dialer import passes
 from leads.dialer.tests.conftest import QUIET
 from leads.dialer.tests.test_webhooks import post
 from leads.models import Call, Contact, ContactStatus, DoNotCallNumber, Lead, LeadStatus
-from leads.tests.factories import make_lead, phone
+from leads.tests.factories import make_lead, pass_at_any_hour, phone
 from leads.transitions import Actor, Report
 
 pytestmark = [
@@ -40,7 +39,7 @@ def test_two_opt_outs_sharing_numbers_at_once_both_end_do_not_call():
         leads.append(make_lead(campaign=second, primary=numbers[1], secondaries=[numbers[0], *reversed(shared)]))
     services.campaign_start(campaign=first)
     services.campaign_start(campaign=second)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     calls = list(Call.objects.filter(ended_at__isnull=True))
     assert len(calls) == len(leads)
 
@@ -75,7 +74,7 @@ def test_an_outcome_locks_its_call_and_lead_but_never_their_campaign():
     campaign = make_campaign()
     make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     call = Call.objects.get()
     db = connection.settings_dict
     other = psycopg.connect(

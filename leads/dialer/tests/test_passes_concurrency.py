@@ -18,7 +18,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.tests.factories import make_campaign
 from leads.models import Call, Contact, Lead, LeadStatus, StatusChange
-from leads.tests.factories import bulk_leads
+from leads.tests.factories import bulk_leads, pass_at_any_hour
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -163,7 +163,7 @@ def test_a_dialer_killed_mid_claim_gives_its_leads_back():
 
 
 def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
-    from leads.dialer import outcomes, passes
+    from leads.dialer import outcomes
     from leads.dialer.backends.simulated import SimulatedBackend
     from leads.models import CallReport
     from leads.transitions import Actor, Report
@@ -172,7 +172,7 @@ def test_the_same_outcome_delivered_twice_at_once_is_applied_once():
     campaign = make_campaign()
     bulk_leads(campaign, 1)
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=SimulatedBackend(seed=1, duration_scale=1000))
+    pass_at_any_hour(SimulatedBackend(seed=1, duration_scale=1000))
     call = Call.objects.get()
     results = at_once(
         lambda: outcomes.outcome_receive(

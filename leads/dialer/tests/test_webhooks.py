@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.tests.factories import make_campaign
-from leads.dialer import outcomes, passes
+from leads.dialer import outcomes
 from leads.dialer.signing import signed_headers
 from leads.dialer.tests.conftest import QUIET
 from leads.models import Call, CallReport, Lead, LeadStatus, StatusChange
-from leads.tests.factories import make_lead
+from leads.tests.factories import make_lead, pass_at_any_hour
 
 pytestmark = [
     pytest.mark.django_db,
@@ -212,7 +212,7 @@ def test_two_messages_whose_ids_share_a_long_prefix_are_both_applied():
     make_lead(campaign=campaign)
     make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)
-    passes.run_pass(backend=QUIET)
+    pass_at_any_hour(QUIET)
     first, second = Call.objects.order_by("lead_id")
     prefix = "msg_" + "p" * 400
 
