@@ -25,7 +25,12 @@ def test_operator_starts_a_campaign_and_watches_the_dashboard_move(signed_in):
     for _ in range(6):
         make_lead(campaign=campaign)
     backend = SimulatedBackend(
-        seed=5, odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0}
+        seed=5,
+        odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0},
+        # Every conversation ends the lead: no opt-out (Do not call) or callback (Rescheduled),
+        # which the draw would give some lead ids and not others.
+        opt_out_odds=0,
+        callback_odds=0,
     )
     page = signed_in
     page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
@@ -115,7 +120,12 @@ def test_the_dashboard_refresh_keeps_the_focus_and_announces_what_changed(signed
         make_lead(campaign=campaign)
     services.campaign_start(campaign=campaign)
     backend = SimulatedBackend(
-        seed=5, odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0}
+        seed=5,
+        odds={"completed": 1, "voicemail": 0, "no-answer": 0, "busy": 0, "failed": 0, "invalid-number": 0},
+        # Every conversation ends the lead: no opt-out (Do not call) or callback (Rescheduled),
+        # which the draw would give some lead ids and not others.
+        opt_out_odds=0,
+        callback_odds=0,
     )
     page = signed_in
     page.goto(f"/admin/campaigns/campaign/{campaign.pk}/change/")
