@@ -294,7 +294,16 @@ def test_operator_filters_the_list_by_a_result_and_exports_the_result_columns(si
     with page.expect_download() as download:
         page.click("input[type=submit][value=Submit]")
     header, *rows = csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines())
-    assert header[header.index("created_at") + 1 :] == [*RESULT_COLUMNS, "result_appointment_booked", "result_reason"]
+    # Then the consent columns (results-and-compliance.md §2b).
+    assert header[header.index("created_at") + 1 :] == [
+        *RESULT_COLUMNS,
+        "result_appointment_booked",
+        "result_reason",
+        "consent",
+        "consent_at",
+        "consent_source",
+        "consent_certificate",
+    ]
     assert len(rows) == 1
     row = dict(zip(header, rows[0]))
     assert (row["phone_number"], row["goal_achieved"], row["disposition"]) == (
