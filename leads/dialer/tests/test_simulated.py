@@ -20,7 +20,11 @@ from leads.tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.datetime(2026, 12, 3, 14, 0, tzinfo=datetime.UTC)
+# Tomorrow at 15:00 UTC (10 am on the US east coast, inside the shipped calling rule):
+# after the leads' creation, so that they are due; a fixed date would stop being so.
+NOW = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).replace(
+    hour=15, minute=0, second=0, microsecond=0
+)
 
 
 def only(outcome: str) -> dict[str, int]:
